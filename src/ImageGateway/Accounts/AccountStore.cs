@@ -1,0 +1,125 @@
+using Dapper;
+using ImageGateway.Data;
+
+namespace ImageGateway.Accounts;
+
+public sealed record Account(string Id, string Name, string Tier, DateTimeOffset CreatedAt);
+
+public sealed record ApiKeyInfo(string Id, string AccountId, string Prefix, string? Name, string Scope,
+    DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt);
+
+/// <summary>Who is calling: resolved from the bearer key once per request.</summary>
+public sealed record Caller(string AccountId, string KeyId, string Scope, string Tier)
+{
+    public bool IsAdmin => Scope == KeyScope.Admin;
+
+    internal const string ItemKey = "ImageGateway.Caller";
+
+    /// <summary>Lets endpoints take a <see cref="Caller"/> parameter; the authentication middleware has already set it.</summary>
+    public static ValueTask<Caller?> BindAsync(HttpContext context) =>
+        ValueTask.FromResult(context.Items[ItemKey] as Caller);
+}
+
+public enum KeyLookupStatus { Found, Unknown, Revoked, Expired }
+
+public sealed class AccountStore(Database db, TimeProvider time)
+{
+    private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public Task<Account> CreateAccountAsync(string name, string tier, CancellationToken ct = default) =>
+        db.WriteAsync(async scope =>
+        {
+            var account = new Account(Ids.New("usr", 16), name, tier, time.GetUtcNow());
+            await scope.Connection.ExecuteAsync(
+                "INSERT INTO accounts (id, name, tier, balance_mc, reserved_mc, created_at) VALUES (@Id, @Name, @Tier, 0, 0, @Now)",
+                new { account.Id, account.Name, account.Tier, Now }, scope.Transaction);
+            return account;
+        }, ct);
+
+    public Task<bool> AnyAccountAsync(CancellationToken ct = default) =>
+        db.ReadAsync(async c => await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM accounts") > 0, ct);
+
+    public Task<Account?> GetAccountAsync(string id, CancellationToken ct = default) =>
+        db.ReadAsync(async c => (await c.QuerySingleOrDefaultAsync<AccountRow>(
+            "SELECT id AS Id, name AS Name, tier AS Tier, created_at AS CreatedAt FROM accounts WHERE id = @id", new { id }))?.ToAccount(), ct);
+
+    public Task<IReadOnlyList<(Account Account, long BalanceMc, long ReservedMc)>> ListAccountsAsync(int limit, int offset, CancellationToken ct = default) =>
+        db.ReadAsync(async c =>
+        {
+            var rows = await c.QueryAsync<AccountBalanceRow>(
+                """
+                SELECT id AS Id, name AS Name, tier AS Tier, created_at AS CreatedAt, balance_mc AS BalanceMc, reserved_mc AS ReservedMc
+                FROM accounts ORDER BY created_at, id LIMIT @limit OFFSET @offset
+                """, new { limit, offset });
+            return (IReadOnlyList<(Account, long, long)>)rows.Select(r => (new AccountRow(r.Id, r.Name, r.Tier, r.CreatedAt).ToAccount(), r.BalanceMc, r.ReservedMc)).ToArray();
+        }, ct);
+
+    public Task<bool> SetTierAsync(string id, string tier, CancellationToken ct = default) =>
+        db.WriteAsync(async scope => await scope.Connection.ExecuteAsync(
+            "UPDATE accounts SET tier = @tier WHERE id = @id", new { id, tier }, scope.Transaction) == 1, ct);
+
+    /// <summary>Issues a key. The plain key is returned once and never stored.</summary>
+    public Task<(ApiKeyInfo Info, string PlainKey)> CreateKeyAsync(string accountId, string scope, string? name,
+        DateTimeOffset? expiresAt, CancellationToken ct = default) =>
+        CreateKeyAsync(accountId, scope, name, expiresAt, ApiKeys.Generate(), ct);
+
+    /// <summary>Registers a key chosen by the operator (bootstrap admin key).</summary>
+    public Task<(ApiKeyInfo Info, string PlainKey)> CreateKeyAsync(string accountId, string scope, string? name,
+        DateTimeOffset? expiresAt, string plainKey, CancellationToken ct = default) =>
+        db.WriteAsync(async s =>
+        {
+            var info = new ApiKeyInfo(Ids.New("key", 16), accountId, ApiKeys.Display(plainKey), name, scope, time.GetUtcNow(), expiresAt, null);
+            await s.Connection.ExecuteAsync(
+                """
+                INSERT INTO api_keys (id, account_id, key_hash, prefix, name, scope, created_at, expires_at)
+                VALUES (@Id, @AccountId, @Hash, @Prefix, @Name, @Scope, @Now, @ExpiresAt)
+                """,
+                new { info.Id, info.AccountId, Hash = ApiKeys.Hash(plainKey), info.Prefix, info.Name, info.Scope, Now,
+                      ExpiresAt = expiresAt?.ToUnixTimeMilliseconds() }, s.Transaction);
+            return (info, plainKey);
+        }, ct);
+
+    public Task<IReadOnlyList<ApiKeyInfo>> ListKeysAsync(string accountId, CancellationToken ct = default) =>
+        db.ReadAsync(async c => (IReadOnlyList<ApiKeyInfo>)(await c.QueryAsync<KeyRow>(
+            $"{KeyRow.Select} WHERE account_id = @accountId ORDER BY created_at, id", new { accountId })).Select(r => r.ToInfo()).ToArray(), ct);
+
+    /// <summary>Revokes one of the account's keys. False when the account has no such key.</summary>
+    public Task<bool> RevokeKeyAsync(string accountId, string keyId, CancellationToken ct = default) =>
+        db.WriteAsync(async scope => await scope.Connection.ExecuteAsync(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, @Now) WHERE id = @keyId AND account_id = @accountId",
+            new { keyId, accountId, Now }, scope.Transaction) == 1, ct);
+
+    public Task<(KeyLookupStatus Status, Caller? Caller)> FindCallerAsync(string presentedKey, CancellationToken ct = default) =>
+        db.ReadAsync(async c =>
+        {
+            var row = await c.QuerySingleOrDefaultAsync<CallerRow>(
+                """
+                SELECT k.id AS KeyId, k.account_id AS AccountId, k.scope AS Scope, a.tier AS Tier,
+                       k.expires_at AS ExpiresAt, k.revoked_at AS RevokedAt
+                FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = @hash
+                """, new { hash = ApiKeys.Hash(presentedKey) });
+            if (row is null) return (KeyLookupStatus.Unknown, (Caller?)null);
+            if (row.RevokedAt is not null) return (KeyLookupStatus.Revoked, null);
+            if (row.ExpiresAt is { } exp && exp <= Now) return (KeyLookupStatus.Expired, null);
+            return (KeyLookupStatus.Found, new Caller(row.AccountId, row.KeyId, row.Scope, row.Tier));
+        }, ct);
+
+    private sealed record AccountRow(string Id, string Name, string Tier, long CreatedAt)
+    {
+        public Account ToAccount() => new(Id, Name, Tier, DateTimeOffset.FromUnixTimeMilliseconds(CreatedAt));
+    }
+
+    private sealed record AccountBalanceRow(string Id, string Name, string Tier, long CreatedAt, long BalanceMc, long ReservedMc);
+
+    private sealed record CallerRow(string KeyId, string AccountId, string Scope, string Tier, long? ExpiresAt, long? RevokedAt);
+
+    private sealed record KeyRow(string Id, string AccountId, string Prefix, string? Name, string Scope, long CreatedAt, long? ExpiresAt, long? RevokedAt)
+    {
+        public const string Select =
+            "SELECT id AS Id, account_id AS AccountId, prefix AS Prefix, name AS Name, scope AS Scope, created_at AS CreatedAt, expires_at AS ExpiresAt, revoked_at AS RevokedAt FROM api_keys";
+
+        public ApiKeyInfo ToInfo() => new(Id, AccountId, Prefix, Name, Scope, DateTimeOffset.FromUnixTimeMilliseconds(CreatedAt),
+            ExpiresAt is { } e ? DateTimeOffset.FromUnixTimeMilliseconds(e) : null,
+            RevokedAt is { } r ? DateTimeOffset.FromUnixTimeMilliseconds(r) : null);
+    }
+}

@@ -1,0 +1,119 @@
+using ImageGateway.Billing;
+using ImageGateway.Catalog;
+using ImageGateway.Http;
+
+namespace ImageGateway.Accounts;
+
+public sealed record CreateUserRequest(string? Name = null, string? Tier = null, decimal? Credits = null);
+
+public sealed record UpdateUserRequest(string? Tier = null);
+
+public sealed record CreditAdjustmentRequest(decimal? Amount = null, string? Reason = null);
+
+public sealed record CreatedUserResponse(string Id, string Name, string Tier, Millicredits CreditsRemaining, string ApiKey);
+
+public sealed record UserDto(string Id, string Name, string Tier, Millicredits CreditsRemaining, Millicredits Reserved, long CreatedAt);
+
+public sealed record UserDetailResponse(string Id, string Name, string Tier, Millicredits CreditsRemaining, Millicredits Reserved,
+    long CreatedAt, IReadOnlyList<ApiKeyDto> Keys);
+
+public sealed record UserListResponse(IReadOnlyList<UserDto> Data, int Limit, int Offset);
+
+public sealed record CreditAdjustmentResponse(string UserId, Millicredits CreditsRemaining, Millicredits Reserved);
+
+/// <summary>Operator endpoints (admin-scope key): users, tiers, credit grants, keys.</summary>
+public static class AdminApi
+{
+    public const int MaxNameLength = 200;
+
+    public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
+    {
+        var admin = app.MapGroup("/api/v1/admin").RequireGatewayKey(KeyScope.Admin);
+        admin.MapPost("/users", CreateUserAsync);
+        admin.MapGet("/users", ListUsersAsync);
+        admin.MapGet("/users/{id}", GetUserAsync);
+        admin.MapPatch("/users/{id}", UpdateUserAsync);
+        admin.MapPost("/users/{id}/credits", AdjustCreditsAsync);
+        admin.MapPost("/users/{id}/keys", CreateKeyAsync);
+        return app;
+    }
+
+    public static async Task<IResult> CreateUserAsync(CreateUserRequest? request, AccountStore store, CreditLedger ledger,
+        ModelCatalog catalog, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(request?.Name)) return ApiError.Missing("name", "'name' is required.");
+        if (request.Name.Length > MaxNameLength) return ApiError.Invalid("name", $"'name' may be at most {MaxNameLength} characters.");
+        var tierName = request.Tier ?? "free";
+        if (!catalog.TryGetTier(tierName, out var tier)) return UnknownTier(tierName, catalog);
+        var credits = Millicredits.Zero;
+        if (request.Credits is { } c && (c < 0 || !Millicredits.TryFromCredits(c, out credits)))
+            return ApiError.Invalid("credits", "'credits' must be a non-negative amount with at most 3 decimals.");
+
+        var account = await store.CreateAccountAsync(request.Name.Trim(), tier.Name, ct);
+        if (credits.Value > 0) await ledger.AdjustAsync(account.Id, credits, LedgerKind.Grant, "initial credits", ct);
+        var (_, key) = await store.CreateKeyAsync(account.Id, KeyScope.User, "default", null, ct);
+        return TypedResults.Json(new CreatedUserResponse(account.Id, account.Name, account.Tier, credits, key),
+            GatewayJson.Context.CreatedUserResponse, statusCode: StatusCodes.Status201Created);
+    }
+
+    public static async Task<IResult> ListUsersAsync(AccountStore store, CancellationToken ct, int? limit = null, int? offset = null)
+    {
+        var take = limit ?? 100;
+        var skip = offset ?? 0;
+        if (take is < 1 or > 1000) return ApiError.Invalid("limit", "'limit' must be between 1 and 1000.");
+        if (skip < 0) return ApiError.Invalid("offset", "'offset' must not be negative.");
+        var rows = await store.ListAccountsAsync(take, skip, ct);
+        var users = rows.Select(r => new UserDto(r.Account.Id, r.Account.Name, r.Account.Tier, new(r.BalanceMc), new(r.ReservedMc),
+            r.Account.CreatedAt.ToUnixTimeSeconds())).ToArray();
+        return TypedResults.Json(new UserListResponse(users, take, skip), GatewayJson.Context.UserListResponse);
+    }
+
+    public static async Task<IResult> GetUserAsync(string id, AccountStore store, CreditLedger ledger, TimeProvider time, CancellationToken ct)
+    {
+        var account = await store.GetAccountAsync(id, ct);
+        if (account is null) return UserNotFound(id);
+        var balance = (await ledger.GetBalanceAsync(id, ct))!;
+        var keys = await store.ListKeysAsync(id, ct);
+        return TypedResults.Json(new UserDetailResponse(account.Id, account.Name, account.Tier, balance.Total, balance.Reserved,
+            account.CreatedAt.ToUnixTimeSeconds(), keys.Select(k => KeysApi.ToDto(k, time.GetUtcNow())).ToArray()), GatewayJson.Context.UserDetailResponse);
+    }
+
+    public static async Task<IResult> UpdateUserAsync(string id, UpdateUserRequest? request, AccountStore store, CreditLedger ledger,
+        ModelCatalog catalog, TimeProvider time, CancellationToken ct)
+    {
+        if (request?.Tier is null) return ApiError.Missing("tier", "'tier' is required.");
+        if (!catalog.TryGetTier(request.Tier, out var tier)) return UnknownTier(request.Tier, catalog);
+        if (!await store.SetTierAsync(id, tier.Name, ct)) return UserNotFound(id);
+        return await GetUserAsync(id, store, ledger, time, ct);
+    }
+
+    /// <summary>Adds credits; a negative amount removes them, but never below zero or below what open requests hold.</summary>
+    public static async Task<IResult> AdjustCreditsAsync(string id, CreditAdjustmentRequest? request, AccountStore store,
+        CreditLedger ledger, CancellationToken ct)
+    {
+        if (request?.Amount is not { } amount) return ApiError.Missing("amount", "'amount' is required.");
+        if (!Millicredits.TryFromCredits(amount, out var mc) || mc.Value == 0)
+            return ApiError.Invalid("amount", "'amount' must be a non-zero number of credits with at most 3 decimals.");
+        if (request.Reason is { Length: > 500 }) return ApiError.Invalid("reason", "'reason' may be at most 500 characters.");
+        if (await store.GetAccountAsync(id, ct) is null) return UserNotFound(id);
+
+        var balance = await ledger.AdjustAsync(id, mc, mc.Value > 0 ? LedgerKind.Grant : LedgerKind.Adjustment, request.Reason, ct);
+        if (balance is null)
+            return ApiError.Invalid("amount", "Removing that many credits would take the balance below zero (or below credits held by running requests).");
+        return TypedResults.Json(new CreditAdjustmentResponse(id, balance.Total, balance.Reserved), GatewayJson.Context.CreditAdjustmentResponse);
+    }
+
+    public static async Task<IResult> CreateKeyAsync(string id, CreateKeyRequest? request, AccountStore store, TimeProvider time, CancellationToken ct)
+    {
+        if (await store.GetAccountAsync(id, ct) is null) return UserNotFound(id);
+        var (scope, expiresAt, error) = KeysApi.ValidateNewKey(request, callerIsAdmin: true, time);
+        if (error is not null) return error;
+        var (info, key) = await store.CreateKeyAsync(id, scope, request?.Name, expiresAt, ct);
+        return KeysApi.Created(info, key);
+    }
+
+    private static ApiError UserNotFound(string id) => ApiError.NotFound($"No user '{id}'.");
+
+    private static ApiError UnknownTier(string tier, ModelCatalog catalog) =>
+        ApiError.Invalid("tier", $"Unknown tier '{tier}'. Tiers: {string.Join(", ", catalog.Tiers.Select(t => t.Name))}.");
+}

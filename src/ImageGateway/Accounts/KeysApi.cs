@@ -1,0 +1,73 @@
+using ImageGateway.Http;
+
+namespace ImageGateway.Accounts;
+
+public sealed record CreateKeyRequest(string? Name = null, string? Scope = null, int? ExpiresInDays = null);
+
+/// <summary>A key as listed: never the key itself, only its display prefix.</summary>
+public sealed record ApiKeyDto(string Id, string Prefix, string? Name, string Scope, long CreatedAt, long? ExpiresAt, long? RevokedAt, bool Active);
+
+/// <summary>A newly issued key: the only response that ever carries the full key.</summary>
+public sealed record CreatedKeyDto(string Id, string Key, string Prefix, string? Name, string Scope, long CreatedAt, long? ExpiresAt);
+
+public sealed record KeyListResponse(IReadOnlyList<ApiKeyDto> Data);
+
+public sealed record RevokedKeyResponse(string Id, bool Revoked);
+
+public static class KeysApi
+{
+    public const int MaxNameLength = 100;
+
+    public static IEndpointRouteBuilder MapKeysApi(this IEndpointRouteBuilder app)
+    {
+        var keys = app.MapGroup("/api/v1/keys").RequireGatewayKey();
+        keys.MapPost("/", CreateAsync);
+        keys.MapGet("/", ListAsync);
+        keys.MapDelete("/{id}", RevokeAsync);
+        return app;
+    }
+
+    public static async Task<IResult> CreateAsync(Caller caller, CreateKeyRequest? request, AccountStore store, TimeProvider time, CancellationToken ct)
+    {
+        var (scope, expiresAt, error) = ValidateNewKey(request, caller.IsAdmin, time);
+        if (error is not null) return error;
+        var (info, key) = await store.CreateKeyAsync(caller.AccountId, scope, request?.Name, expiresAt, ct);
+        return Created(info, key);
+    }
+
+    public static async Task<IResult> ListAsync(Caller caller, AccountStore store, TimeProvider time, CancellationToken ct)
+    {
+        var keys = await store.ListKeysAsync(caller.AccountId, ct);
+        var now = time.GetUtcNow();
+        return TypedResults.Json(new KeyListResponse(keys.Select(k => ToDto(k, now)).ToArray()), GatewayJson.Context.KeyListResponse);
+    }
+
+    public static async Task<IResult> RevokeAsync(Caller caller, string id, AccountStore store, CancellationToken ct) =>
+        await store.RevokeKeyAsync(caller.AccountId, id, ct)
+            ? TypedResults.Json(new RevokedKeyResponse(id, true), GatewayJson.Context.RevokedKeyResponse)
+            : ApiError.NotFound($"No API key '{id}' on this account.");
+
+    /// <summary>Shared by self-service and admin issuance. Only an admin may mint an admin key.</summary>
+    internal static (string Scope, DateTimeOffset? ExpiresAt, ApiError? Error) ValidateNewKey(CreateKeyRequest? request, bool callerIsAdmin, TimeProvider time)
+    {
+        var scope = request?.Scope ?? KeyScope.User;
+        if (scope is not (KeyScope.User or KeyScope.Admin))
+            return (scope, null, ApiError.Invalid("scope", "'scope' must be 'user' or 'admin'."));
+        if (scope == KeyScope.Admin && !callerIsAdmin)
+            return (scope, null, ApiError.Forbidden("Only an admin key can create an admin key.", "admin_required"));
+        if (request?.Name is { Length: > MaxNameLength })
+            return (scope, null, ApiError.Invalid("name", $"'name' may be at most {MaxNameLength} characters."));
+        if (request?.ExpiresInDays is { } days && days is < 1 or > 3650)
+            return (scope, null, ApiError.Invalid("expires_in_days", "'expires_in_days' must be between 1 and 3650."));
+        DateTimeOffset? expiresAt = request?.ExpiresInDays is { } d ? time.GetUtcNow().AddDays(d) : null;
+        return (scope, expiresAt, null);
+    }
+
+    internal static IResult Created(ApiKeyInfo info, string key) =>
+        TypedResults.Json(new CreatedKeyDto(info.Id, key, info.Prefix, info.Name, info.Scope, info.CreatedAt.ToUnixTimeSeconds(),
+            info.ExpiresAt?.ToUnixTimeSeconds()), GatewayJson.Context.CreatedKeyDto, statusCode: StatusCodes.Status201Created);
+
+    internal static ApiKeyDto ToDto(ApiKeyInfo k, DateTimeOffset now) =>
+        new(k.Id, k.Prefix, k.Name, k.Scope, k.CreatedAt.ToUnixTimeSeconds(), k.ExpiresAt?.ToUnixTimeSeconds(),
+            k.RevokedAt?.ToUnixTimeSeconds(), k.RevokedAt is null && (k.ExpiresAt is null || k.ExpiresAt > now));
+}

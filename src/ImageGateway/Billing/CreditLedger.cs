@@ -1,0 +1,242 @@
+using Dapper;
+using ImageGateway.Data;
+
+namespace ImageGateway.Billing;
+
+public static class LedgerKind
+{
+    public const string Grant = "grant";
+    public const string Purchase = "purchase";
+    public const string Reserve = "reserve";
+    public const string Settle = "settle";
+    public const string Release = "release";
+    public const string Adjustment = "adjustment";
+    public const string ExpireHold = "expire_hold";
+}
+
+public sealed record Reservation(string Id, string AccountId, Millicredits Amount);
+
+public sealed record Balance(Millicredits Total, Millicredits Reserved)
+{
+    public Millicredits Available => Total - Reserved;
+}
+
+public sealed record ReserveOutcome(Reservation? Reservation, Balance Balance)
+{
+    public bool Succeeded => Reservation is not null;
+}
+
+public sealed record Settlement(string TransactionId, Millicredits Charged, Millicredits BalanceAfter);
+
+public sealed record LedgerEntry(
+    string Id, string Kind, Millicredits Amount, Millicredits Hold, Millicredits BalanceAfter,
+    string? ReservationId, string? Description, DateTimeOffset CreatedAt);
+
+public sealed class ReservationClosedException(string reservationId)
+    : InvalidOperationException($"Reservation {reservationId} is no longer open.");
+
+/// <summary>
+/// The append-only credits ledger. Every movement is one entry carrying two deltas:
+/// <c>amount</c> changes the balance, <c>hold</c> changes the reserved total. So for every account
+/// <c>balance = Σ amount</c> and <c>reserved = Σ hold = Σ open reservations</c>, at all times.
+/// Each operation is a single write transaction whose first statement is a conditional UPDATE,
+/// so concurrent requests can never both pass a balance check (no read-then-write).
+/// </summary>
+public sealed class CreditLedger(Database db, TimeProvider time)
+{
+    private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public Task<ReserveOutcome> ReserveAsync(string accountId, Millicredits amount, TimeSpan holdTimeout,
+        string? description, CancellationToken ct = default)
+    {
+        if (amount.Value <= 0) throw new ArgumentOutOfRangeException(nameof(amount), "A reservation must be positive.");
+        return db.WriteAsync(async scope =>
+        {
+            var now = Now;
+            var row = await scope.Connection.QuerySingleOrDefaultAsync<BalanceRow>(
+                """
+                UPDATE accounts SET reserved_mc = reserved_mc + @Amount
+                WHERE id = @AccountId AND balance_mc - reserved_mc >= @Amount
+                RETURNING balance_mc AS BalanceMc, reserved_mc AS ReservedMc
+                """, new { AccountId = accountId, Amount = amount.Value }, scope.Transaction);
+            if (row is null)
+            {
+                var current = await ReadBalanceAsync(scope, accountId);
+                return new ReserveOutcome(null, current);
+            }
+
+            var reservation = new Reservation(Ids.New("res"), accountId, amount);
+            await scope.Connection.ExecuteAsync(
+                """
+                INSERT INTO reservations (id, account_id, amount_mc, state, created_at, expires_at)
+                VALUES (@Id, @AccountId, @Amount, 'open', @Now, @ExpiresAt)
+                """,
+                new { reservation.Id, AccountId = accountId, Amount = amount.Value, Now = now,
+                      ExpiresAt = now + (long)holdTimeout.TotalMilliseconds }, scope.Transaction);
+            await AppendAsync(scope, accountId, LedgerKind.Reserve, 0, amount.Value, row.BalanceMc, reservation.Id, description, now);
+            return new ReserveOutcome(reservation, row.ToBalance());
+        }, ct);
+    }
+
+    /// <summary>
+    /// Closes the reservation, charging <paramref name="actual"/> (at most the amount held) and
+    /// freeing the rest. Settling zero is a release. Throws <see cref="ReservationClosedException"/>
+    /// when the reservation was already closed, so a hold can never be charged twice.
+    /// </summary>
+    public Task<Settlement> SettleAsync(Reservation reservation, Millicredits actual, string? description, CancellationToken ct = default)
+    {
+        if (actual.Value < 0 || actual > reservation.Amount)
+            throw new ArgumentOutOfRangeException(nameof(actual), "Settled amount must be between 0 and the amount held.");
+        var kind = actual.Value == 0 ? LedgerKind.Release : LedgerKind.Settle;
+        return db.WriteAsync(async scope =>
+        {
+            var (txn, balance) = await CloseAsync(scope, reservation.Id, actual.Value == 0 ? "released" : "settled", kind, actual.Value, description)
+                ?? throw new ReservationClosedException(reservation.Id);
+            return new Settlement(txn, actual, balance);
+        }, ct);
+    }
+
+    /// <summary>Frees a hold without charging. Returns false when it was already closed.</summary>
+    public Task<bool> ReleaseAsync(Reservation reservation, string? reason, CancellationToken ct = default) =>
+        db.WriteAsync(async scope =>
+            await CloseAsync(scope, reservation.Id, "released", LedgerKind.Release, 0, reason) is not null, ct);
+
+    /// <summary>Releases holds whose request must have died (crash, kill -9); <paramref name="all"/> releases every open hold.</summary>
+    public async Task<int> ExpireStaleHoldsAsync(bool all = false, CancellationToken ct = default)
+    {
+        var stale = await db.ReadAsync(c => c.QueryAsync<string>(
+            all ? "SELECT id FROM reservations WHERE state = 'open'"
+                : "SELECT id FROM reservations WHERE state = 'open' AND expires_at < @Now",
+            new { Now })) ;
+        var released = 0;
+        foreach (var id in stale)
+        {
+            var closed = await db.WriteAsync(scope =>
+                CloseAsync(scope, id, "expired", LedgerKind.ExpireHold, 0, "hold expired: request did not finish"), ct);
+            if (closed is not null) released++;
+        }
+        return released;
+    }
+
+    /// <summary>Adds (or, when negative, removes) credits. Removal may not take the balance below what is held.</summary>
+    public Task<Balance?> AdjustAsync(string accountId, Millicredits amount, string kind, string? reason, CancellationToken ct = default) =>
+        db.WriteAsync(async scope =>
+        {
+            var row = await scope.Connection.QuerySingleOrDefaultAsync<BalanceRow>(
+                """
+                UPDATE accounts SET balance_mc = balance_mc + @Amount
+                WHERE id = @AccountId AND balance_mc + @Amount >= reserved_mc
+                RETURNING balance_mc AS BalanceMc, reserved_mc AS ReservedMc
+                """, new { AccountId = accountId, Amount = amount.Value }, scope.Transaction);
+            if (row is null) return null;
+            if (amount.Value != 0)
+                await AppendAsync(scope, accountId, kind, amount.Value, 0, row.BalanceMc, null, reason, Now);
+            return row.ToBalance();
+        }, ct);
+
+    public Task<Balance?> GetBalanceAsync(string accountId, CancellationToken ct = default) =>
+        db.ReadAsync(async c =>
+        {
+            var row = await c.QuerySingleOrDefaultAsync<BalanceRow>(
+                "SELECT balance_mc AS BalanceMc, reserved_mc AS ReservedMc FROM accounts WHERE id = @accountId", new { accountId });
+            return row?.ToBalance();
+        }, ct);
+
+    /// <summary>Credits charged (settled) since <paramref name="since"/>.</summary>
+    public Task<Millicredits> SpentSinceAsync(string accountId, DateTimeOffset since, CancellationToken ct = default) =>
+        db.ReadAsync(async c => new Millicredits(-await c.ExecuteScalarAsync<long>(
+            "SELECT COALESCE(SUM(amount_mc), 0) FROM ledger_entries WHERE account_id = @accountId AND kind = 'settle' AND created_at >= @since",
+            new { accountId, since = since.ToUnixTimeMilliseconds() })), ct);
+
+    public Task<(IReadOnlyList<LedgerEntry> Entries, long Total)> HistoryAsync(string accountId, int limit, int offset, CancellationToken ct = default) =>
+        db.ReadAsync(async c =>
+        {
+            var total = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ledger_entries WHERE account_id = @accountId", new { accountId });
+            var rows = await c.QueryAsync<EntryRow>(
+                """
+                SELECT id AS Id, kind AS Kind, amount_mc AS AmountMc, hold_mc AS HoldMc, balance_after_mc AS BalanceAfterMc,
+                       reservation_id AS ReservationId, description AS Description, created_at AS CreatedAt
+                FROM ledger_entries WHERE account_id = @accountId ORDER BY seq DESC LIMIT @limit OFFSET @offset
+                """, new { accountId, limit, offset });
+            IReadOnlyList<LedgerEntry> entries = rows.Select(r => new LedgerEntry(r.Id, r.Kind, new(r.AmountMc), new(r.HoldMc),
+                new(r.BalanceAfterMc), r.ReservationId, r.Description, DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedAt))).ToArray();
+            return (entries, total);
+        }, ct);
+
+    /// <summary>Checks the ledger invariants for one account; returns the violations found (empty when sound).</summary>
+    public Task<IReadOnlyList<string>> VerifyAsync(string accountId, CancellationToken ct = default) =>
+        db.ReadAsync(async c =>
+        {
+            var problems = new List<string>();
+            var account = await c.QuerySingleAsync<BalanceRow>(
+                "SELECT balance_mc AS BalanceMc, reserved_mc AS ReservedMc FROM accounts WHERE id = @accountId", new { accountId });
+            var sums = await c.QuerySingleAsync<BalanceRow>(
+                "SELECT COALESCE(SUM(amount_mc), 0) AS BalanceMc, COALESCE(SUM(hold_mc), 0) AS ReservedMc FROM ledger_entries WHERE account_id = @accountId",
+                new { accountId });
+            var open = await c.ExecuteScalarAsync<long>(
+                "SELECT COALESCE(SUM(amount_mc), 0) FROM reservations WHERE account_id = @accountId AND state = 'open'", new { accountId });
+            var closings = await c.QueryAsync<(string, long)>(
+                """
+                SELECT r.id, COUNT(e.id) FROM reservations r
+                LEFT JOIN ledger_entries e ON e.reservation_id = r.id AND e.kind <> 'reserve'
+                WHERE r.account_id = @accountId GROUP BY r.id, r.state
+                HAVING (r.state = 'open' AND COUNT(e.id) <> 0) OR (r.state <> 'open' AND COUNT(e.id) <> 1)
+                """, new { accountId });
+            if (account.BalanceMc != sums.BalanceMc) problems.Add($"balance {account.BalanceMc} != sum of entries {sums.BalanceMc}");
+            if (account.ReservedMc != sums.ReservedMc) problems.Add($"reserved {account.ReservedMc} != sum of holds {sums.ReservedMc}");
+            if (account.ReservedMc != open) problems.Add($"reserved {account.ReservedMc} != open reservations {open}");
+            if (account.BalanceMc < 0) problems.Add($"balance {account.BalanceMc} is negative");
+            foreach (var (id, count) in closings) problems.Add($"reservation {id} closed {count} times");
+            return (IReadOnlyList<string>)problems;
+        }, ct);
+
+    private async Task<(string TransactionId, Millicredits Balance)?> CloseAsync(
+        WriteScope scope, string reservationId, string state, string kind, long charge, string? description)
+    {
+        var now = Now;
+        var held = await scope.Connection.QuerySingleOrDefaultAsync<HeldRow>(
+            """
+            UPDATE reservations SET state = @state, closed_at = @now
+            WHERE id = @reservationId AND state = 'open'
+            RETURNING account_id AS AccountId, amount_mc AS AmountMc
+            """, new { reservationId, state, now }, scope.Transaction);
+        if (held is null) return null;
+        var balance = await scope.Connection.QuerySingleAsync<long>(
+            """
+            UPDATE accounts SET balance_mc = balance_mc - @charge, reserved_mc = reserved_mc - @held
+            WHERE id = @account RETURNING balance_mc
+            """, new { charge, held = held.AmountMc, account = held.AccountId }, scope.Transaction);
+        var txn = await AppendAsync(scope, held.AccountId, kind, -charge, -held.AmountMc, balance, reservationId, description, now);
+        return (txn, new Millicredits(balance));
+    }
+
+    private static async Task<Balance> ReadBalanceAsync(WriteScope scope, string accountId)
+    {
+        var row = await scope.Connection.QuerySingleOrDefaultAsync<BalanceRow>(
+            "SELECT balance_mc AS BalanceMc, reserved_mc AS ReservedMc FROM accounts WHERE id = @accountId",
+            new { accountId }, scope.Transaction);
+        return row?.ToBalance() ?? new Balance(Millicredits.Zero, Millicredits.Zero);
+    }
+
+    private static async Task<string> AppendAsync(WriteScope scope, string accountId, string kind, long amount, long hold,
+        long balanceAfter, string? reservationId, string? description, long now)
+    {
+        var id = Ids.New("txn");
+        await scope.Connection.ExecuteAsync(
+            """
+            INSERT INTO ledger_entries (id, account_id, kind, amount_mc, hold_mc, balance_after_mc, reservation_id, description, created_at)
+            VALUES (@id, @accountId, @kind, @amount, @hold, @balanceAfter, @reservationId, @description, @now)
+            """, new { id, accountId, kind, amount, hold, balanceAfter, reservationId, description, now }, scope.Transaction);
+        return id;
+    }
+
+    private sealed record BalanceRow(long BalanceMc, long ReservedMc)
+    {
+        public Balance ToBalance() => new(new Millicredits(BalanceMc), new Millicredits(ReservedMc));
+    }
+
+    private sealed record HeldRow(string AccountId, long AmountMc);
+
+    private sealed record EntryRow(string Id, string Kind, long AmountMc, long HoldMc, long BalanceAfterMc,
+        string? ReservationId, string? Description, long CreatedAt);
+}

@@ -1,0 +1,62 @@
+using ImageGateway.Accounts;
+using ImageGateway.Catalog;
+using ImageGateway.Http;
+
+namespace ImageGateway.Billing;
+
+public sealed record CreditsResponse(
+    string UserId,
+    Millicredits CreditsRemaining,
+    Millicredits Reserved,
+    Millicredits Available,
+    string Tier,
+    Millicredits? MonthlyCap,
+    Millicredits MonthlySpent);
+
+public sealed record TransactionDto(
+    string Id,
+    string Type,
+    Millicredits Amount,
+    Millicredits Hold,
+    Millicredits BalanceAfter,
+    string? ReservationId,
+    string? Description,
+    long CreatedAt);
+
+public sealed record TransactionsResponse(IReadOnlyList<TransactionDto> Transactions, long Total, int Limit, int Offset);
+
+public static class CreditsApi
+{
+    public const int MaxPageSize = 200;
+
+    public static IEndpointRouteBuilder MapCreditsApi(this IEndpointRouteBuilder group)
+    {
+        group.MapGet("/credits", GetCreditsAsync).RequireGatewayKey();
+        group.MapGet("/credits/history", GetHistoryAsync).RequireGatewayKey();
+        return group;
+    }
+
+    public static async Task<IResult> GetCreditsAsync(Caller caller, CreditLedger ledger, ModelCatalog catalog, TimeProvider time, CancellationToken ct)
+    {
+        var balance = await ledger.GetBalanceAsync(caller.AccountId, ct) ?? new Balance(Millicredits.Zero, Millicredits.Zero);
+        var tier = catalog.GetTier(caller.Tier);
+        var spent = await ledger.SpentSinceAsync(caller.AccountId, MonthStart(time.GetUtcNow()), ct);
+        return TypedResults.Json(new CreditsResponse(caller.AccountId, balance.Total, balance.Reserved, balance.Available,
+            tier.Name, tier.MonthlyCap, spent), GatewayJson.Context.CreditsResponse);
+    }
+
+    public static async Task<IResult> GetHistoryAsync(Caller caller, CreditLedger ledger, CancellationToken ct, int? limit = null, int? offset = null)
+    {
+        var take = limit ?? 50;
+        var skip = offset ?? 0;
+        if (take is < 1 or > MaxPageSize) return ApiError.Invalid("limit", $"'limit' must be between 1 and {MaxPageSize}.");
+        if (skip < 0) return ApiError.Invalid("offset", "'offset' must not be negative.");
+        var (entries, total) = await ledger.HistoryAsync(caller.AccountId, take, skip, ct);
+        var transactions = entries.Select(e => new TransactionDto(e.Id, e.Kind, e.Amount, e.Hold, e.BalanceAfter,
+            e.ReservationId, e.Description, e.CreatedAt.ToUnixTimeSeconds())).ToArray();
+        return TypedResults.Json(new TransactionsResponse(transactions, total, take, skip), GatewayJson.Context.TransactionsResponse);
+    }
+
+    /// <summary>Monthly caps and spend run on calendar months in UTC.</summary>
+    public static DateTimeOffset MonthStart(DateTimeOffset now) => new(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
+}

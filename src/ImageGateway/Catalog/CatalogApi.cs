@@ -1,0 +1,62 @@
+using ImageGateway.Accounts;
+using ImageGateway.Billing;
+using ImageGateway.Http;
+using ImageGateway.Providers;
+
+namespace ImageGateway.Catalog;
+
+public sealed record ModelInfo(
+    string Id,
+    IReadOnlyList<string> Sizes,
+    IReadOnlyList<string> Qualities,
+    string DefaultQuality,
+    IReadOnlyList<string> Styles,
+    int MaxN,
+    int MaxPromptLength,
+    Dictionary<string, Dictionary<string, Millicredits>> BasePrices,
+    Dictionary<string, Dictionary<string, Millicredits>> YourPrices,
+    string Tier,
+    decimal Multiplier,
+    bool Available,
+    IReadOnlyList<string> Providers);
+
+public sealed record ModelCatalogResponse(string Object, IReadOnlyList<ModelInfo> Data);
+
+public sealed record OpenAiModel(string Id, string Object, long Created, string OwnedBy);
+
+public sealed record OpenAiModelList(string Object, IReadOnlyList<OpenAiModel> Data);
+
+public static class CatalogApi
+{
+    public static IEndpointRouteBuilder MapCatalogApi(this IEndpointRouteBuilder group)
+    {
+        group.MapGet("/image/models", GetImageModels).RequireGatewayKey();
+        group.MapGet("/models", GetModels).RequireGatewayKey();
+        return group;
+    }
+
+    /// <summary>Every model with its options, the base price table and the caller's own prices (tier applied).</summary>
+    public static IResult GetImageModels(Caller caller, ModelCatalog catalog, ProviderRegistry providers)
+    {
+        var tier = catalog.GetTier(caller.Tier);
+        var data = catalog.Models.Select(m =>
+        {
+            var route = providers.Route(m.Id);
+            return new ModelInfo(m.Id, m.Sizes, m.Qualities, m.DefaultQuality, m.Styles, m.MaxN, m.MaxPromptLength,
+                PriceTable(m, price => price), PriceTable(m, price => ModelCatalog.Quote(price, 1, tier)),
+                tier.Name, tier.Multiplier, route.Count > 0, route.Select(r => r.Provider.Name).ToArray());
+        }).ToArray();
+        return TypedResults.Json(new ModelCatalogResponse("list", data), GatewayJson.Context.ModelCatalogResponse);
+    }
+
+    /// <summary>OpenAI's model list format, so SDK <c>models.list()</c> works.</summary>
+    public static IResult GetModels(ModelCatalog catalog, TimeProvider time)
+    {
+        var created = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds();
+        var data = catalog.Models.Select(m => new OpenAiModel(m.Id, "model", created, m.OwnedBy)).ToArray();
+        return TypedResults.Json(new OpenAiModelList("list", data), GatewayJson.Context.OpenAiModelList);
+    }
+
+    private static Dictionary<string, Dictionary<string, Millicredits>> PriceTable(ModelDefinition model, Func<Millicredits, Millicredits> price) =>
+        model.Qualities.ToDictionary(q => q, q => model.Sizes.ToDictionary(size => size, size => price(model.BasePrice(q, size)!.Value)));
+}

@@ -1,0 +1,51 @@
+using System.Data.Common;
+using Dapper;
+
+namespace ImageGateway.Data;
+
+/// <summary>The one door to the database: short reads on a pooled connection, atomic writes via the dialect.</summary>
+public sealed class Database(IDbDialect dialect)
+{
+    public IDbDialect Dialect => dialect;
+
+    public async Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken ct = default)
+    {
+        await using var connection = dialect.CreateConnection();
+        await connection.OpenAsync(ct);
+        return await read(connection);
+    }
+
+    /// <summary>Runs <paramref name="write"/> in a transaction and commits it unless it throws.</summary>
+    public async Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct = default)
+    {
+        await using var scope = await dialect.BeginWriteAsync(ct);
+        var result = await write(scope);
+        await scope.CommitAsync(CancellationToken.None);
+        return result;
+    }
+
+    /// <summary>Applies every migration not yet recorded in <c>schema_migrations</c>, each in its own transaction.</summary>
+    public async Task MigrateAsync(TimeProvider time, CancellationToken ct = default)
+    {
+        await using (var scope = await dialect.BeginWriteAsync(ct))
+        {
+            await scope.Connection.ExecuteAsync(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+                transaction: scope.Transaction);
+            await scope.CommitAsync(ct);
+        }
+
+        foreach (var migration in dialect.Migrations.OrderBy(m => m.Version))
+        {
+            await using var scope = await dialect.BeginWriteAsync(ct);
+            var applied = await scope.Connection.ExecuteScalarAsync<long>(
+                "SELECT COUNT(*) FROM schema_migrations WHERE version = @Version", new { migration.Version }, scope.Transaction);
+            if (applied > 0) continue;
+            await scope.Connection.ExecuteAsync(migration.Sql, transaction: scope.Transaction);
+            await scope.Connection.ExecuteAsync(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@Version, @Name, @At)",
+                new { migration.Version, migration.Name, At = time.GetUtcNow().ToUnixTimeMilliseconds() }, scope.Transaction);
+            await scope.CommitAsync(ct);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using System.Data.Common;
+
+namespace ImageGateway.Data;
+
+/// <summary>
+/// What differs between the embedded SQLite file and a shared PostgreSQL server: how to connect,
+/// how writers are made atomic, and the DDL of each migration. Callers write portable SQL
+/// (Dapper parameters, BIGINT unix-millisecond times, TEXT ids, RETURNING) and never branch on
+/// the dialect themselves.
+/// </summary>
+public interface IDbDialect
+{
+    string Name { get; }
+
+    DbConnection CreateConnection();
+
+    /// <summary>Ordered schema migrations for this dialect. Versions are shared across dialects.</summary>
+    IReadOnlyList<Migration> Migrations { get; }
+
+    /// <summary>
+    /// Opens a write transaction in which a conditional UPDATE followed by dependent INSERTs is
+    /// atomic with respect to every other writer.
+    /// </summary>
+    ValueTask<WriteScope> BeginWriteAsync(CancellationToken ct);
+
+    /// <summary>True when only this process can use the database, so every open hold at start-up is an orphan.</summary>
+    bool IsSingleProcess { get; }
+}
+
+public sealed record Migration(int Version, string Name, string Sql);
+
+/// <summary>A connection with an open write transaction, plus whatever the dialect must release afterwards.</summary>
+public sealed class WriteScope(DbConnection connection, DbTransaction transaction, Action? onDispose) : IAsyncDisposable
+{
+    public DbConnection Connection { get; } = connection;
+    public DbTransaction Transaction { get; } = transaction;
+
+    public Task CommitAsync(CancellationToken ct = default) => Transaction.CommitAsync(ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await Transaction.DisposeAsync();
+            await Connection.DisposeAsync();
+        }
+        finally
+        {
+            onDispose?.Invoke();
+        }
+    }
+}

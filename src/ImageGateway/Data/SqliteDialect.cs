@@ -1,0 +1,102 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+
+namespace ImageGateway.Data;
+
+public sealed class SqliteDialect : IDbDialect
+{
+    // SQLite has one writer at a time. Queueing writers here instead of letting them collide on
+    // SQLITE_BUSY avoids the driver's sleep-and-retry loop, which costs whole milliseconds.
+    private readonly SemaphoreSlim _writer = new(1, 1);
+    private readonly string _connectionString;
+
+    public SqliteDialect(string connectionString)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString)
+        {
+            Pooling = true,
+            DefaultTimeout = 30,
+        };
+        _connectionString = builder.ToString();
+    }
+
+    public static SqliteDialect ForFile(string path) =>
+        new(new SqliteConnectionStringBuilder { DataSource = path }.ToString());
+
+    public string Name => "sqlite";
+
+    public bool IsSingleProcess => true;
+
+    public DbConnection CreateConnection() => new SqliteConnection(_connectionString);
+
+    public async ValueTask<WriteScope> BeginWriteAsync(CancellationToken ct)
+    {
+        await _writer.WaitAsync(ct);
+        DbConnection? connection = null;
+        try
+        {
+            connection = CreateConnection();
+            await connection.OpenAsync(ct);
+            // BEGIN IMMEDIATE: takes the write lock up front, so a read inside the transaction
+            // cannot be invalidated by another process's write before our own.
+            var transaction = ((SqliteConnection)connection).BeginTransaction(deferred: false);
+            return new WriteScope(connection, transaction, () => _writer.Release());
+        }
+        catch
+        {
+            if (connection is not null) await connection.DisposeAsync();
+            _writer.Release();
+            throw;
+        }
+    }
+
+    public IReadOnlyList<Migration> Migrations { get; } =
+    [
+        new(1, "core schema", """
+            CREATE TABLE accounts (
+                id          TEXT PRIMARY KEY,
+                name        TEXT NOT NULL,
+                tier        TEXT NOT NULL,
+                balance_mc  BIGINT NOT NULL DEFAULT 0 CHECK (balance_mc >= 0),
+                reserved_mc BIGINT NOT NULL DEFAULT 0 CHECK (reserved_mc >= 0),
+                created_at  BIGINT NOT NULL
+            );
+            CREATE TABLE api_keys (
+                id          TEXT PRIMARY KEY,
+                account_id  TEXT NOT NULL REFERENCES accounts(id),
+                key_hash    TEXT NOT NULL UNIQUE,
+                prefix      TEXT NOT NULL,
+                name        TEXT NULL,
+                scope       TEXT NOT NULL,
+                created_at  BIGINT NOT NULL,
+                expires_at  BIGINT NULL,
+                revoked_at  BIGINT NULL
+            );
+            CREATE INDEX ix_api_keys_account ON api_keys(account_id);
+            CREATE TABLE reservations (
+                id          TEXT PRIMARY KEY,
+                account_id  TEXT NOT NULL REFERENCES accounts(id),
+                amount_mc   BIGINT NOT NULL CHECK (amount_mc > 0),
+                state       TEXT NOT NULL,
+                created_at  BIGINT NOT NULL,
+                expires_at  BIGINT NOT NULL,
+                closed_at   BIGINT NULL
+            );
+            CREATE INDEX ix_reservations_open ON reservations(state, expires_at);
+            CREATE TABLE ledger_entries (
+                seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+                id               TEXT NOT NULL UNIQUE,
+                account_id       TEXT NOT NULL REFERENCES accounts(id),
+                kind             TEXT NOT NULL,
+                amount_mc        BIGINT NOT NULL,
+                hold_mc          BIGINT NOT NULL,
+                balance_after_mc BIGINT NOT NULL,
+                reservation_id   TEXT NULL,
+                description      TEXT NULL,
+                created_at       BIGINT NOT NULL
+            );
+            CREATE INDEX ix_ledger_account ON ledger_entries(account_id, seq);
+            CREATE INDEX ix_ledger_account_kind_time ON ledger_entries(account_id, kind, created_at);
+            """),
+    ];
+}

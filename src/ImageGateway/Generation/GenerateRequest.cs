@@ -1,0 +1,144 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text.Json;
+using ImageGateway.Http;
+
+namespace ImageGateway.Generation;
+
+/// <summary>The generate body as sent, before any rule is applied. Null means absent (or JSON null).</summary>
+public sealed record GenerateRequest(
+    string? Prompt = null,
+    string? Model = null,
+    int? N = null,
+    string? Size = null,
+    string? Quality = null,
+    string? Style = null,
+    string? ResponseFormat = null,
+    string? User = null,
+    long? Seed = null);
+
+/// <summary>
+/// Reads the generate body in one forward pass over the request pipe. Hand-written rather than
+/// bound by the serializer so that every wrong type gets a 400 naming its field, unknown fields
+/// (the SDKs send extras) are skipped, and the body limit is enforced while reading.
+/// </summary>
+public static class GenerateRequestReader
+{
+    public static async Task<(GenerateRequest? Request, ApiError? Error)> ReadAsync(HttpRequest request, long limit, CancellationToken ct)
+    {
+        if (request.ContentLength > limit) return (null, ApiError.TooLarge(limit));
+        var reader = request.BodyReader;
+        while (true)
+        {
+            ReadResult read;
+            try
+            {
+                read = await reader.ReadAsync(ct);
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return (null, ApiError.TooLarge(limit));
+            }
+            var buffer = read.Buffer;
+            if (buffer.Length > limit)
+            {
+                reader.AdvanceTo(buffer.End);
+                return (null, ApiError.TooLarge(limit));
+            }
+            if (read.IsCompleted || read.IsCanceled)
+            {
+                try
+                {
+                    return Parse(buffer);
+                }
+                finally
+                {
+                    reader.AdvanceTo(buffer.End);
+                }
+            }
+            // Keep everything buffered until the body is complete.
+            reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    public static (GenerateRequest? Request, ApiError? Error) Parse(ReadOnlySequence<byte> body)
+    {
+        if (body.IsEmpty) return (null, ApiError.BadJson("Request body is empty; send a JSON object with at least 'prompt'."));
+        try
+        {
+            return ParseObject(body);
+        }
+        catch (JsonException e)
+        {
+            return (null, ApiError.BadJson($"Request body is not valid JSON: {FirstSentence(e.Message)}"));
+        }
+        catch (InvalidOperationException e)
+        {
+            return (null, ApiError.BadJson($"Request body is not valid JSON: {FirstSentence(e.Message)}"));
+        }
+    }
+
+    public static (GenerateRequest? Request, ApiError? Error) Parse(ReadOnlySpan<byte> body) =>
+        Parse(new ReadOnlySequence<byte>(body.ToArray()));
+
+    private static (GenerateRequest?, ApiError?) ParseObject(ReadOnlySequence<byte> body)
+    {
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 64 });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            return (null, ApiError.BadJson("Request body must be a JSON object."));
+
+        var r = new GenerateRequest();
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            var name = reader.GetString()!;
+            reader.Read();
+            ApiError? error = null;
+            switch (name)
+            {
+                case "prompt": r = r with { Prompt = ReadString(ref reader, name, ref error) }; break;
+                case "model": r = r with { Model = ReadString(ref reader, name, ref error) }; break;
+                case "size": r = r with { Size = ReadString(ref reader, name, ref error) }; break;
+                case "quality": r = r with { Quality = ReadString(ref reader, name, ref error) }; break;
+                case "style": r = r with { Style = ReadString(ref reader, name, ref error) }; break;
+                case "response_format": r = r with { ResponseFormat = ReadString(ref reader, name, ref error) }; break;
+                case "user": r = r with { User = ReadString(ref reader, name, ref error) }; break;
+                case "n":
+                    if (reader.TokenType == JsonTokenType.Null) r = r with { N = null };
+                    else if (reader.TokenType != JsonTokenType.Number) error = ApiError.WrongType("n", "'n' must be an integer.");
+                    else if (reader.TryGetInt32(out var n)) r = r with { N = n };
+                    else error = ApiError.Invalid("n", "'n' must be an integer between 1 and 10.");
+                    break;
+                case "seed":
+                    if (reader.TokenType == JsonTokenType.Null) r = r with { Seed = null };
+                    else if (reader.TokenType != JsonTokenType.Number) error = ApiError.WrongType("seed", "'seed' must be an integer.");
+                    else if (reader.TryGetInt64(out var seed)) r = r with { Seed = seed };
+                    else error = ApiError.Invalid("seed", "'seed' must be an integer between 0 and 4294967295.");
+                    break;
+                default:
+                    reader.Skip();
+                    break;
+            }
+            if (error is not null) return (null, error);
+        }
+        if (reader.TokenType != JsonTokenType.EndObject)
+            return (null, ApiError.BadJson("Request body is not valid JSON: the object is not closed."));
+        if (reader.Read())
+            return (null, ApiError.BadJson("Request body must be a single JSON object."));
+        return (r, null);
+    }
+
+    private static string? ReadString(ref Utf8JsonReader reader, string name, ref ApiError? error)
+    {
+        if (reader.TokenType == JsonTokenType.Null) return null;
+        if (reader.TokenType == JsonTokenType.String) return reader.GetString();
+        error = ApiError.WrongType(name, $"'{name}' must be a string.");
+        reader.Skip();
+        return null;
+    }
+
+    private static string FirstSentence(string message)
+    {
+        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        return cut > 0 ? message[..cut] : message;
+    }
+}

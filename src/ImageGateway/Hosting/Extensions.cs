@@ -1,0 +1,127 @@
+using ImageGateway.Accounts;
+using ImageGateway.Billing;
+using ImageGateway.Catalog;
+using ImageGateway.Data;
+using ImageGateway.Generation;
+using ImageGateway.Http;
+using ImageGateway.Providers;
+using ImageGateway.Providers.Builtin;
+using ImageGateway.Storage;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace ImageGateway.Hosting;
+
+/// <summary>DI wiring and the HTTP pipeline, so Program.cs stays a page.</summary>
+public static class Extensions
+{
+    public const string DefaultUrl = "http://localhost:8080";
+
+    public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var section = builder.Configuration.GetSection(GatewayOptions.Section);
+        services.Configure<GatewayOptions>(section);
+        var options = section.Get<GatewayOptions>() ?? new GatewayOptions();
+
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"])
+            && string.IsNullOrEmpty(builder.Configuration["https_ports"]))
+            builder.WebHost.UseUrls(DefaultUrl);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
+
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, GatewayJson.Context);
+            json.SerializerOptions.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+            json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+        });
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => Secrets.Load(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
+
+        services.AddSingleton<IDbDialect>(sp => CreateDialect(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
+        services.AddSingleton<Database>();
+        services.AddSingleton<AccountStore>();
+        services.AddSingleton<CreditLedger>();
+        services.AddSingleton(sp => new ModelCatalog(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
+
+        services.AddSingleton<IImageProvider, BuiltinProvider>();
+        services.AddSingleton<ProviderRegistry>();
+        services.AddSingleton<ProviderRouter>();
+
+        services.AddSingleton<IImageStore>(sp => CreateStore(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
+        services.AddSingleton(sp => new SignedUrls(sp.GetRequiredService<Secrets>().UrlSigningKey, sp.GetRequiredService<TimeProvider>()));
+
+        services.AddHostedService<StartupTasks>();
+        services.AddSingleton<Housekeeping>();
+        services.AddHostedService(sp => sp.GetRequiredService<Housekeeping>());
+
+        if (!string.IsNullOrWhiteSpace(options.Cors.AllowedOrigins))
+            services.AddCors(cors => cors.AddDefaultPolicy(p => p
+                .WithOrigins(options.Cors.AllowedOrigins.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                .AllowAnyHeader().AllowAnyMethod()
+                .WithExposedHeaders("x-request-id", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")));
+        return builder;
+    }
+
+    public static WebApplication MapGateway(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        if (options.TrustForwardedHeaders)
+        {
+            var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.All };
+            forwarded.KnownIPNetworks.Clear();
+            forwarded.KnownProxies.Clear();
+            app.UseForwardedHeaders(forwarded);
+        }
+        app.UseApiErrors();
+        app.UseSlashCollapsing();
+        app.UseRouting();
+        if (!string.IsNullOrWhiteSpace(options.Cors.AllowedOrigins)) app.UseCors();
+        app.UseGatewayAuthentication();
+
+        // The OpenAI-shaped API under both base URLs the SDKs may be given.
+        foreach (var prefix in new[] { "/api/v1/llm", "/v1" })
+        {
+            var llm = app.MapGroup(prefix);
+            llm.MapGenerationApi();
+            llm.MapCatalogApi();
+            llm.MapCreditsApi();
+            llm.MapFilesApi();
+        }
+        app.MapKeysApi();
+        app.MapAdminApi();
+        app.MapGet("/healthz", () => TypedResults.Text("ok"));
+        return app;
+    }
+
+    private static IDbDialect CreateDialect(GatewayOptions options)
+    {
+        var provider = options.Database.Provider.Trim().ToLowerInvariant();
+        return provider switch
+        {
+            "sqlite" => string.IsNullOrWhiteSpace(options.Database.ConnectionString)
+                ? SqliteDialect.ForFile(Path.Combine(EnsureDataDirectory(options), "gateway.db"))
+                : new SqliteDialect(options.Database.ConnectionString),
+            _ => throw new InvalidOperationException(
+                $"Gateway:Database:Provider '{options.Database.Provider}' is not supported by this build; use 'sqlite'."),
+        };
+    }
+
+    private static IImageStore CreateStore(GatewayOptions options) =>
+        options.Storage.Kind.Trim().ToLowerInvariant() switch
+        {
+            "filesystem" => new FileSystemImageStore(Path.Combine(EnsureDataDirectory(options), "images")),
+            _ => throw new InvalidOperationException(
+                $"Gateway:Storage:Kind '{options.Storage.Kind}' is not supported by this build; use 'filesystem'."),
+        };
+
+    private static string EnsureDataDirectory(GatewayOptions options)
+    {
+        var dir = options.ResolveDataDirectory();
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+}

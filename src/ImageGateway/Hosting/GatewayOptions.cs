@@ -1,0 +1,110 @@
+namespace ImageGateway.Hosting;
+
+/// <summary>
+/// The <c>Gateway</c> configuration section, bound once at start-up. Names are fixed by DESIGN §11;
+/// defaults for models, prices, tiers and routes live in appsettings.json so operators can see and
+/// change them in one place.
+/// </summary>
+public sealed class GatewayOptions
+{
+    public const string Section = "Gateway";
+
+    public string DataDirectory { get; set; } = "./data";
+    public string? PublicBaseUrl { get; set; }
+    public bool TrustForwardedHeaders { get; set; }
+    public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+
+    public BootstrapOptions Bootstrap { get; set; } = new();
+    public CorsOptions Cors { get; set; } = new();
+    public DatabaseOptions Database { get; set; } = new();
+    public StorageOptions Storage { get; set; } = new();
+    public BillingOptions Billing { get; set; } = new();
+    public SecretsOptions Secrets { get; set; } = new();
+
+    public Dictionary<string, ProviderOptions> Providers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+    public Dictionary<string, ModelOptions> Models { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Base price in credits per image: <c>Pricing:{model}:{quality}:{size}</c>; size <c>default</c> matches any size.</summary>
+    public Dictionary<string, Dictionary<string, Dictionary<string, decimal>>> Pricing { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public Dictionary<string, TierOptions> Tiers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Model → ordered provider list tried in turn.</summary>
+    public Dictionary<string, List<RouteTargetOptions>> Routes { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public string ResolveDataDirectory() => Path.GetFullPath(DataDirectory);
+}
+
+public sealed class BootstrapOptions
+{
+    public string? AdminKey { get; set; }
+}
+
+public sealed class CorsOptions
+{
+    public string? AllowedOrigins { get; set; }
+}
+
+public sealed class DatabaseOptions
+{
+    public string Provider { get; set; } = "sqlite";
+    public string? ConnectionString { get; set; }
+}
+
+public sealed class StorageOptions
+{
+    public string Kind { get; set; } = "filesystem";
+    public int UrlTtlSeconds { get; set; } = 3600;
+    public int SweepIntervalSeconds { get; set; } = 60;
+}
+
+public sealed class BillingOptions
+{
+    /// <summary>A reservation still open after this long belongs to a crashed request and is released.</summary>
+    public int HoldTimeoutSeconds { get; set; } = 900;
+}
+
+public sealed class SecretsOptions
+{
+    /// <summary>Base64 key for image URL signatures; generated into the data folder when unset.</summary>
+    public string? UrlSigningKey { get; set; }
+    /// <summary>Base64 AES-256 key for BYOK secrets; generated into the data folder when unset.</summary>
+    public string? EncryptionKey { get; set; }
+}
+
+public sealed class ProviderOptions
+{
+    /// <summary><c>openai</c>, <c>openrouter</c>, <c>stability</c>, <c>automatic1111</c> or <c>builtin</c>; defaults to the provider's name.</summary>
+    public string? Kind { get; set; }
+    public string? BaseUrl { get; set; }
+    public string? ApiKey { get; set; }
+    public int TimeoutSeconds { get; set; } = 120;
+}
+
+public sealed class ModelOptions
+{
+    public List<string> Sizes { get; set; } = [];
+    public List<string> Qualities { get; set; } = [];
+    public string? DefaultQuality { get; set; }
+    public List<string> Styles { get; set; } = [];
+    public int MaxN { get; set; } = 10;
+    public int MaxPromptLength { get; set; } = 4000;
+    public string? OwnedBy { get; set; }
+}
+
+public sealed class TierOptions
+{
+    public decimal Multiplier { get; set; } = 1m;
+    public int PerMinute { get; set; }
+    public int PerHour { get; set; }
+    public int PerDay { get; set; }
+    public int PerMonth { get; set; }
+    /// <summary>Credits a month; 0 means no cap.</summary>
+    public decimal MonthlyCap { get; set; }
+}
+
+public sealed class RouteTargetOptions
+{
+    public string Provider { get; set; } = "";
+    public string? UpstreamModel { get; set; }
+}

@@ -1,0 +1,34 @@
+using ImageGateway.Billing;
+using ImageGateway.Storage;
+using Microsoft.Extensions.Options;
+
+namespace ImageGateway.Hosting;
+
+/// <summary>Periodic sweeps: expired images are deleted, holds of requests that died are released.</summary>
+public sealed class Housekeeping(IImageStore store, CreditLedger ledger, IOptions<GatewayOptions> options,
+    TimeProvider time, ILogger<Housekeeping> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, options.Value.Storage.SweepIntervalSeconds)), time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await RunOnceAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogError(e, "Housekeeping sweep failed; will retry");
+            }
+        }
+    }
+
+    public async Task RunOnceAsync(CancellationToken ct)
+    {
+        var images = await store.SweepExpiredAsync(time.GetUtcNow(), ct);
+        var holds = await ledger.ExpireStaleHoldsAsync(all: false, ct);
+        if (images > 0 || holds > 0)
+            logger.LogInformation("Swept {Images} expired images and released {Holds} stale holds", images, holds);
+    }
+}

@@ -1,0 +1,66 @@
+using ImageGateway.Accounts;
+using ImageGateway.Billing;
+using ImageGateway.Catalog;
+using ImageGateway.Data;
+using Microsoft.Extensions.Options;
+
+namespace ImageGateway.Hosting;
+
+/// <summary>
+/// Runs before the server accepts requests: schema migrations, release of holds orphaned by a
+/// crash, and the first admin key on an empty database.
+/// </summary>
+public sealed class StartupTasks(
+    Database db, CreditLedger ledger, Secrets secrets, AccountStore accounts, ModelCatalog catalog,
+    IOptions<GatewayOptions> options, TimeProvider time, ILogger<StartupTasks> logger) : IHostedLifecycleService
+{
+    public const string AdminKeyFileName = "admin-key.txt";
+
+    public async Task StartingAsync(CancellationToken ct)
+    {
+        _ = secrets; // resolving it generates the key files on first start, before any request needs them
+        await db.MigrateAsync(time, ct);
+        var released = await ledger.ExpireStaleHoldsAsync(all: db.Dialect.IsSingleProcess, ct);
+        if (released > 0) logger.LogWarning("Released {Count} credit holds left open by a previous run", released);
+        await BootstrapAdminAsync(ct);
+    }
+
+    private async Task BootstrapAdminAsync(CancellationToken ct)
+    {
+        if (await accounts.AnyAccountAsync(ct)) return;
+
+        var configured = options.Value.Bootstrap.AdminKey;
+        if (configured is not null && !ApiKeys.HasValidShape(configured))
+            throw new InvalidOperationException("Gateway:Bootstrap:AdminKey must be 'uc_' followed by at least 40 letters or digits.");
+
+        var tier = catalog.TryGetTier("vip_founder", out var vip) ? vip : catalog.Tiers.First();
+        var account = await accounts.CreateAccountAsync("admin", tier.Name, ct);
+        var key = configured ?? ApiKeys.Generate();
+        await accounts.CreateKeyAsync(account.Id, KeyScope.Admin, "bootstrap admin", null, key, ct);
+        if (configured is not null)
+        {
+            logger.LogInformation("Created the admin account {AccountId} with the key from Gateway:Bootstrap:AdminKey", account.Id);
+            return;
+        }
+
+        var path = Path.Combine(options.Value.ResolveDataDirectory(), AdminKeyFileName);
+        if (File.Exists(path)) File.Delete(path);
+        OwnerOnlyFile.WriteAllText(path, key + "\n");
+        // Printed once to the console, deliberately not through the logger, so log sinks never hold it.
+        Console.WriteLine($"""
+
+            ==========================================================================
+             ImageGateway created an admin API key (shown only this once):
+               {key}
+             It is also saved, readable only by you, in {path}
+            ==========================================================================
+
+            """);
+    }
+
+    public Task StartAsync(CancellationToken ct) => Task.CompletedTask;
+    public Task StartedAsync(CancellationToken ct) => Task.CompletedTask;
+    public Task StoppingAsync(CancellationToken ct) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
+    public Task StoppedAsync(CancellationToken ct) => Task.CompletedTask;
+}

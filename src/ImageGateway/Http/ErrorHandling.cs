@@ -1,0 +1,70 @@
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace ImageGateway.Http;
+
+public static class ErrorHandling
+{
+    /// <summary>
+    /// Accepts the doubled slash legacy python <c>openai&lt;1.0</c> produces from a base URL with a
+    /// trailing slash (<c>/api/v1/llm//images/generations</c>).
+    /// </summary>
+    public static IApplicationBuilder UseSlashCollapsing(this IApplicationBuilder app) =>
+        app.Use((context, next) =>
+        {
+            var path = context.Request.Path.Value;
+            if (path is not null && path.Contains("//", StringComparison.Ordinal))
+            {
+                var collapsed = new System.Text.StringBuilder(path.Length);
+                foreach (var c in path)
+                    if (c != '/' || collapsed.Length == 0 || collapsed[^1] != '/') collapsed.Append(c);
+                context.Request.Path = collapsed.ToString();
+            }
+            return next(context);
+        });
+
+    /// <summary>
+    /// Turns everything that is not a handler's own answer into the DESIGN §1.3 error body: binding
+    /// failures (bad JSON, wrong types) become 400, oversize bodies 413, unknown routes 404, and a
+    /// genuine bug a 500 that shows no stack trace.
+    /// </summary>
+    public static IApplicationBuilder UseApiErrors(this IApplicationBuilder app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = e => e is BadHttpRequestException b ? b.StatusCode : StatusCodes.Status500InternalServerError,
+            ExceptionHandler = async context =>
+            {
+                var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+                var error = exception switch
+                {
+                    BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
+                        new ApiError(413, "invalid_request_error", "request_too_large", "Request body is too large."),
+                    BadHttpRequestException b => ApiError.BadJson(Describe(b)),
+                    _ => ApiError.Internal("The gateway hit an internal error. No credits were charged for a request that failed."),
+                };
+                await error.ExecuteAsync(context);
+            },
+        });
+
+        app.UseStatusCodePages(async context =>
+        {
+            var response = context.HttpContext.Response;
+            if (response.HasStarted || response.ContentLength > 0 || response.ContentType is not null) return;
+            var path = context.HttpContext.Request.Path;
+            var error = response.StatusCode switch
+            {
+                404 => ApiError.NotFound($"No route matches {context.HttpContext.Request.Method} {path}."),
+                405 => ApiError.MethodNotAllowed($"{context.HttpContext.Request.Method} is not allowed on {path}."),
+                415 => new ApiError(415, "invalid_request_error", "unsupported_media_type", "Send the body as application/json."),
+                var status => new ApiError(status, "invalid_request_error", null, $"Request failed with status {status}."),
+            };
+            await error.ExecuteAsync(context.HttpContext);
+        });
+        return app;
+    }
+
+    private static string Describe(BadHttpRequestException e) =>
+        e.InnerException is System.Text.Json.JsonException json
+            ? $"Request body is not valid JSON for this endpoint: {json.Message.Split(" Path:")[0]}"
+            : e.Message;
+}

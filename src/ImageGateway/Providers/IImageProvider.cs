@@ -1,0 +1,68 @@
+namespace ImageGateway.Providers;
+
+/// <summary>What one upstream call should produce, in the gateway's terms (the adapter maps it to its wire format).</summary>
+public sealed record ImageJob(
+    string UpstreamModel,
+    string Prompt,
+    int N,
+    int Width,
+    int Height,
+    string Size,
+    string Quality,
+    string? Style,
+    long? Seed,
+    string? User);
+
+/// <summary>One image's bytes, held once: stored or base64-encoded straight from this array.</summary>
+public sealed record GeneratedImage(byte[] Bytes, string MediaType, string? RevisedPrompt)
+{
+    public string Extension => MediaType switch
+    {
+        "image/jpeg" => "jpeg",
+        "image/webp" => "webp",
+        _ => "png",
+    };
+}
+
+public enum FailureKind
+{
+    /// <summary>Timed out: try the next provider; 504 if none is left.</summary>
+    Timeout,
+    /// <summary>Connection failure, 429 or 5xx: try the next provider; 502 if none is left.</summary>
+    Unavailable,
+    /// <summary>The upstream answered with something that is not images.</summary>
+    InvalidResponse,
+    /// <summary>The upstream refused the prompt. Final: never retried elsewhere.</summary>
+    ContentPolicy,
+    /// <summary>The upstream rejected the key (401/402/403).</summary>
+    Unauthorized,
+    /// <summary>The upstream rejected the request as malformed (400 other than content policy).</summary>
+    Rejected,
+}
+
+public sealed record ProviderFailure(FailureKind Kind, string Message, int? UpstreamStatus = null, TimeSpan? RetryAfter = null);
+
+/// <summary>Either images or a typed failure; adapters do not throw for upstream problems.</summary>
+public sealed record ProviderResult(IReadOnlyList<GeneratedImage> Images, ProviderFailure? Failure)
+{
+    public static ProviderResult Success(IReadOnlyList<GeneratedImage> images) => new(images, null);
+    public static ProviderResult Failed(ProviderFailure failure) => new([], failure);
+}
+
+/// <summary>The key and endpoint to use for one call; providers never look keys up themselves.</summary>
+public sealed record ProviderCredential(string? ApiKey, string? BaseUrl, TimeSpan Timeout);
+
+/// <summary>One adapter per upstream wire format. Knows no money and no database.</summary>
+public interface IImageProvider
+{
+    /// <summary>The wire format this adapter speaks (<c>openai</c>, <c>builtin</c>, ...).</summary>
+    string Kind { get; }
+
+    /// <summary>Whether a provider of this kind can be used with these settings (usually: it has a key).</summary>
+    bool IsConfigured(ProviderCredential credential);
+
+    /// <summary>The setting an operator would change to enable this provider, for the 503 message.</summary>
+    string HowToEnable(string providerName);
+
+    Task<ProviderResult> GenerateAsync(ImageJob job, ProviderCredential credential, CancellationToken ct);
+}

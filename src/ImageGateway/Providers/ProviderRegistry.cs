@@ -1,0 +1,88 @@
+using System.Collections.Frozen;
+using ImageGateway.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace ImageGateway.Providers;
+
+/// <summary>One configured upstream: its name, adapter and settings.</summary>
+public sealed record ProviderEndpoint(string Name, IImageProvider Adapter, ProviderCredential Credential)
+{
+    public bool IsConfigured => Adapter.IsConfigured(Credential);
+}
+
+/// <summary>One step of a model's route.</summary>
+public sealed record RouteStep(ProviderEndpoint Provider, string UpstreamModel);
+
+/// <summary>
+/// The configured providers and each model's route. A provider whose adapter kind is unknown or
+/// that lacks a key is kept (so the 503 message can say what to set) but never chosen.
+/// </summary>
+public sealed class ProviderRegistry
+{
+    private static readonly FrozenDictionary<string, string> KeyShorthands = new Dictionary<string, string>
+    {
+        ["openai"] = "OPENAI_API_KEY",
+        ["openrouter"] = "OPENROUTER_API_KEY",
+        ["stability"] = "STABILITY_API_KEY",
+    }.ToFrozenDictionary();
+
+    private readonly FrozenDictionary<string, ProviderEndpoint> _providers;
+    private readonly FrozenDictionary<string, RouteStep[]> _routes;
+
+    public ProviderRegistry(IOptions<GatewayOptions> options, IConfiguration configuration, IEnumerable<IImageProvider> adapters)
+    {
+        var byKind = adapters.ToDictionary(a => a.Kind, StringComparer.OrdinalIgnoreCase);
+        var providers = new Dictionary<string, ProviderEndpoint>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, o) in options.Value.Providers)
+        {
+            var kind = o.Kind ?? name;
+            var apiKey = o.ApiKey;
+            if (string.IsNullOrEmpty(apiKey) && KeyShorthands.TryGetValue(name, out var envName))
+                apiKey = configuration[envName];
+            var credential = new ProviderCredential(string.IsNullOrEmpty(apiKey) ? null : apiKey, o.BaseUrl, TimeSpan.FromSeconds(o.TimeoutSeconds));
+            var adapter = byKind.TryGetValue(kind, out var a) ? a : new UnsupportedProvider(kind);
+            providers[name] = new ProviderEndpoint(name, adapter, credential);
+        }
+        _providers = providers.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+
+        var routes = new Dictionary<string, RouteStep[]>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (model, steps) in options.Value.Routes)
+        {
+            routes[model] = steps
+                .Where(s => _providers.ContainsKey(s.Provider))
+                .Select(s => new RouteStep(_providers[s.Provider], s.UpstreamModel ?? model))
+                .ToArray();
+            var unknown = steps.Where(s => !_providers.ContainsKey(s.Provider)).Select(s => s.Provider).ToArray();
+            if (unknown.Length > 0)
+                throw new InvalidOperationException(
+                    $"Gateway:Routes:{model} names unknown provider(s) {string.Join(", ", unknown)}; configure them under Gateway:Providers.");
+        }
+        _routes = routes.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+    }
+
+    public IEnumerable<ProviderEndpoint> Providers => _providers.Values;
+
+    /// <summary>The usable steps of a model's route, in order.</summary>
+    public IReadOnlyList<RouteStep> Route(string model) =>
+        _routes.TryGetValue(model, out var steps) ? steps.Where(s => s.Provider.IsConfigured).ToArray() : [];
+
+    /// <summary>The 503 message: which settings would make the model servable.</summary>
+    public string DescribeNoProvider(string model)
+    {
+        if (!_routes.TryGetValue(model, out var steps) || steps.Length == 0)
+            return $"No provider is configured for model '{model}'. Add a route under Gateway__Routes__{model}.";
+        var hints = steps.Select(s => s.Provider.Adapter.HowToEnable(s.Provider.Name)).Distinct();
+        return $"No provider is configured for model '{model}'. Contact the administrator to set {string.Join(" or ", hints)}.";
+    }
+
+    /// <summary>Stands in for a configured provider whose wire format this build has no adapter for.</summary>
+    private sealed class UnsupportedProvider(string kind) : IImageProvider
+    {
+        public string Kind => kind;
+        public bool IsConfigured(ProviderCredential credential) => false;
+        public string HowToEnable(string providerName) =>
+            $"Gateway__Providers__{providerName}__Kind to a supported kind (this build has no '{kind}' adapter)";
+        public Task<ProviderResult> GenerateAsync(ImageJob job, ProviderCredential credential, CancellationToken ct) =>
+            throw new NotSupportedException($"No adapter for provider kind '{kind}'.");
+    }
+}
