@@ -161,9 +161,14 @@ public static class GenerationApi
             ? options.PublicBaseUrl.TrimEnd('/')
             : $"{http.Request.Scheme}://{http.Request.Host.Value}";
 
+    /// <summary>
+    /// Provider failures as the caller sees them. Every one of these is uncharged. A request the
+    /// upstream refused as malformed is a 400 (retrying cannot help); outages are 502/504.
+    /// </summary>
     private static ApiError ToError(ProviderFailure failure) => failure.Kind switch
     {
         FailureKind.ContentPolicy => ApiError.ContentPolicy(failure.Message),
+        FailureKind.Rejected => new ApiError(400, "invalid_request_error", "upstream_rejected", $"{failure.Message} You were not charged."),
         FailureKind.Timeout => ApiError.UpstreamTimeout($"{failure.Message} You were not charged."),
         _ => ApiError.Upstream($"{failure.Message} You were not charged."),
     };

@@ -6,6 +6,7 @@ using ImageGateway.Generation;
 using ImageGateway.Http;
 using ImageGateway.Providers;
 using ImageGateway.Providers.Builtin;
+using ImageGateway.Providers.OpenAi;
 using ImageGateway.Storage;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -48,6 +49,7 @@ public static class Extensions
         services.AddSingleton(sp => new ModelCatalog(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
 
         services.AddSingleton<IImageProvider, BuiltinProvider>();
+        services.AddSingleton<IImageProvider, OpenAiProvider>();
         services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<ProviderRouter>();
 
@@ -93,6 +95,7 @@ public static class Extensions
         }
         app.MapKeysApi();
         app.MapAdminApi();
+        app.MapProvidersApi();
         app.MapGet("/healthz", () => TypedResults.Text("ok"));
         return app;
     }

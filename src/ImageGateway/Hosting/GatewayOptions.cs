@@ -78,7 +78,24 @@ public sealed class ProviderOptions
     public string? Kind { get; set; }
     public string? BaseUrl { get; set; }
     public string? ApiKey { get; set; }
-    public int TimeoutSeconds { get; set; } = 120;
+    /// <summary>Per attempt; an upstream slower than this is abandoned (504 if no other provider serves).</summary>
+    public double TimeoutSeconds { get; set; } = 120;
+    /// <summary>Retries after a connection failure, 429 or 5xx, with exponential backoff or the upstream's Retry-After.</summary>
+    public int MaxRetries { get; set; } = 2;
+    public int RetryBaseDelayMs { get; set; } = 500;
+    /// <summary>A Retry-After longer than this is not waited for; the next provider is tried instead.</summary>
+    public double MaxRetryDelaySeconds { get; set; } = 10;
+    /// <summary>Circuit breaker: open when this share of calls failed within the sampling window...</summary>
+    public double CircuitFailureRatio { get; set; } = 0.5;
+    /// <summary>...and at least this many calls were made in it.</summary>
+    public int CircuitMinimumThroughput { get; set; } = 5;
+    public double CircuitSamplingSeconds { get; set; } = 30;
+    /// <summary>How long an open circuit skips the provider before one trial call.</summary>
+    public double CircuitBreakSeconds { get; set; } = 30;
+    /// <summary>Parallel upstream calls when n images need several calls (dall-e-3 takes n=1 only).</summary>
+    public int MaxParallelCalls { get; set; } = 4;
+    /// <summary>Extra headers sent upstream (OpenRouter's HTTP-Referer and X-Title, for example).</summary>
+    public Dictionary<string, string> Headers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 }
 
 public sealed class ModelOptions

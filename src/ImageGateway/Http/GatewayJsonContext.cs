@@ -29,6 +29,7 @@ namespace ImageGateway.Http;
 [JsonSerializable(typeof(UserListResponse))]
 [JsonSerializable(typeof(UserDetailResponse))]
 [JsonSerializable(typeof(CreditAdjustmentResponse))]
+[JsonSerializable(typeof(ImageGateway.Providers.ProviderStatusList))]
 public sealed partial class GatewayJsonContext : JsonSerializerContext;
 
 public static class GatewayJson

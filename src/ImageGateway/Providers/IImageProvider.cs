@@ -49,8 +49,17 @@ public sealed record ProviderResult(IReadOnlyList<GeneratedImage> Images, Provid
     public static ProviderResult Failed(ProviderFailure failure) => new([], failure);
 }
 
-/// <summary>The key and endpoint to use for one call; providers never look keys up themselves.</summary>
-public sealed record ProviderCredential(string? ApiKey, string? BaseUrl, TimeSpan Timeout);
+/// <summary>
+/// The key, endpoint and resilient HTTP client to use for one call. The key is handed in (platform
+/// or the caller's own); providers never look keys up themselves.
+/// </summary>
+public sealed record ProviderCredential(string? ApiKey, string? BaseUrl, UpstreamClient? Upstream = null)
+{
+    public UpstreamClient Http => Upstream ?? throw new InvalidOperationException("This provider has no HTTP client.");
+
+    /// <summary>Never print the key.</summary>
+    public override string ToString() => $"ProviderCredential {{ BaseUrl = {BaseUrl}, ApiKey = {(ApiKey is null ? "none" : "set")} }}";
+}
 
 /// <summary>One adapter per upstream wire format. Knows no money and no database.</summary>
 public interface IImageProvider
@@ -60,6 +69,9 @@ public interface IImageProvider
 
     /// <summary>Whether a provider of this kind can be used with these settings (usually: it has a key).</summary>
     bool IsConfigured(ProviderCredential credential);
+
+    /// <summary>Images one upstream call can return; more are fanned out over parallel calls.</summary>
+    int MaxImagesPerCall(string upstreamModel) => 10;
 
     /// <summary>The setting an operator would change to enable this provider, for the 503 message.</summary>
     string HowToEnable(string providerName);

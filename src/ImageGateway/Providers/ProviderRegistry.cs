@@ -29,7 +29,14 @@ public sealed class ProviderRegistry
     private readonly FrozenDictionary<string, ProviderEndpoint> _providers;
     private readonly FrozenDictionary<string, RouteStep[]> _routes;
 
-    public ProviderRegistry(IOptions<GatewayOptions> options, IConfiguration configuration, IEnumerable<IImageProvider> adapters)
+    private readonly SocketsHttpHandler _handler = new()
+    {
+        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+        AutomaticDecompression = System.Net.DecompressionMethods.All,
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+    };
+
+    public ProviderRegistry(IOptions<GatewayOptions> options, IConfiguration configuration, IEnumerable<IImageProvider> adapters, TimeProvider time)
     {
         var byKind = adapters.ToDictionary(a => a.Kind, StringComparer.OrdinalIgnoreCase);
         var providers = new Dictionary<string, ProviderEndpoint>(StringComparer.OrdinalIgnoreCase);
@@ -39,7 +46,8 @@ public sealed class ProviderRegistry
             var apiKey = o.ApiKey;
             if (string.IsNullOrEmpty(apiKey) && KeyShorthands.TryGetValue(name, out var envName))
                 apiKey = configuration[envName];
-            var credential = new ProviderCredential(string.IsNullOrEmpty(apiKey) ? null : apiKey, o.BaseUrl, TimeSpan.FromSeconds(o.TimeoutSeconds));
+            var upstream = new UpstreamClient(name, o, _handler, time);
+            var credential = new ProviderCredential(string.IsNullOrEmpty(apiKey) ? null : apiKey, o.BaseUrl?.TrimEnd('/'), upstream);
             var adapter = byKind.TryGetValue(kind, out var a) ? a : new UnsupportedProvider(kind);
             providers[name] = new ProviderEndpoint(name, adapter, credential);
         }
@@ -61,6 +69,8 @@ public sealed class ProviderRegistry
     }
 
     public IEnumerable<ProviderEndpoint> Providers => _providers.Values;
+
+    public bool TryGetProvider(string name, out ProviderEndpoint provider) => _providers.TryGetValue(name, out provider!);
 
     /// <summary>The usable steps of a model's route, in order.</summary>
     public IReadOnlyList<RouteStep> Route(string model) =>

@@ -1,0 +1,124 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace ImageGateway.Providers.OpenAi;
+
+/// <summary>
+/// OpenAI's Images API, <c>POST {base}/images/generations</c>; also any OpenAI-compatible server
+/// (LocalAI, Together, ...) through another base URL. Always asks for <c>b64_json</c> so the
+/// gateway holds the bytes itself (except for gpt-image models, which reject the field and always
+/// answer base64).
+/// </summary>
+public sealed class OpenAiProvider : IImageProvider
+{
+    public const string DefaultBaseUrl = "https://api.openai.com/v1";
+
+    public string Kind => "openai";
+
+    public bool IsConfigured(ProviderCredential credential) => credential.ApiKey is not null;
+
+    public int MaxImagesPerCall(string upstreamModel) => upstreamModel.StartsWith("dall-e-3", StringComparison.OrdinalIgnoreCase) ? 1 : 10;
+
+    public string HowToEnable(string providerName) => providerName.Equals("openai", StringComparison.OrdinalIgnoreCase)
+        ? "OPENAI_API_KEY (or Gateway__Providers__openai__ApiKey)"
+        : $"Gateway__Providers__{providerName}__ApiKey";
+
+    public async Task<ProviderResult> GenerateAsync(ImageJob job, ProviderCredential credential, CancellationToken ct)
+    {
+        var url = $"{credential.BaseUrl ?? DefaultBaseUrl}/images/generations";
+        var body = RequestBody(job);
+        var (response, failure) = await credential.Http.SendAsync(() =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = JsonContent.Create(body, OpenAiJson.Default.JsonObject) };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential.ApiKey);
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+            return request;
+        }, ct);
+        if (failure is not null) return ProviderResult.Failed(failure);
+
+        using (response)
+        {
+            using var json = await UpstreamText.TryParseJsonAsync(response!, ct);
+            if (!response!.IsSuccessStatusCode) return ProviderResult.Failed(MapError(response, json));
+            if (json is null) return ProviderResult.Failed(UpstreamText.NotImages("openai", "malformed JSON"));
+            return await ReadImagesAsync(json.RootElement, credential, ct);
+        }
+    }
+
+    internal static JsonObject RequestBody(ImageJob job)
+    {
+        var isGptImage = job.UpstreamModel.StartsWith("gpt-image", StringComparison.OrdinalIgnoreCase);
+        var isDallE3 = job.UpstreamModel.StartsWith("dall-e-3", StringComparison.OrdinalIgnoreCase);
+        var body = new JsonObject
+        {
+            ["model"] = job.UpstreamModel,
+            ["prompt"] = job.Prompt,
+            ["n"] = job.N,
+            ["size"] = job.Size,
+        };
+        if (isGptImage || isDallE3) body["quality"] = job.Quality;
+        if (isDallE3 && job.Style is not null) body["style"] = job.Style;
+        if (!isGptImage) body["response_format"] = "b64_json";
+        if (job.User is not null) body["user"] = job.User;
+        return body;
+    }
+
+    private static async Task<ProviderResult> ReadImagesAsync(JsonElement root, ProviderCredential credential, CancellationToken ct)
+    {
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
+            return ProviderResult.Failed(UpstreamText.NotImages("openai", "JSON without a data array"));
+        var images = new List<GeneratedImage>();
+        foreach (var item in data.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Object) continue;
+            var revised = item.TryGetProperty("revised_prompt", out var rp) && rp.ValueKind == JsonValueKind.String ? rp.GetString() : null;
+            if (item.TryGetProperty("b64_json", out var b64))
+            {
+                var image = UpstreamText.DecodeImage(b64, revised);
+                if (image is null) return ProviderResult.Failed(UpstreamText.NotImages("openai", "data that is not a valid base64 image"));
+                images.Add(image);
+            }
+            else if (item.TryGetProperty("url", out var u) && u.ValueKind == JsonValueKind.String
+                     && Uri.TryCreate(u.GetString(), UriKind.Absolute, out var imageUrl) && imageUrl.Scheme is "https" or "http")
+            {
+                // Some OpenAI-compatible servers ignore response_format and answer URLs.
+                var (download, failure) = await credential.Http.SendAsync(() => new HttpRequestMessage(HttpMethod.Get, imageUrl), ct);
+                if (failure is not null) return ProviderResult.Failed(failure);
+                using (download)
+                {
+                    var bytes = download!.IsSuccessStatusCode ? await download.Content.ReadAsByteArrayAsync(ct) : [];
+                    var mediaType = UpstreamText.SniffImage(bytes);
+                    if (mediaType is null) return ProviderResult.Failed(UpstreamText.NotImages("openai", "an image URL that did not return an image"));
+                    images.Add(new GeneratedImage(bytes, mediaType, revised));
+                }
+            }
+        }
+        return images.Count == 0
+            ? ProviderResult.Failed(UpstreamText.NotImages("openai", "an empty data array"))
+            : ProviderResult.Success(images);
+    }
+
+    private static ProviderFailure MapError(HttpResponseMessage response, JsonDocument? json)
+    {
+        string? message = null, code = null;
+        if (json?.RootElement is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty("error", out var error)
+            && error.ValueKind == JsonValueKind.Object)
+        {
+            message = error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+            code = error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+        }
+        var status = (int)response.StatusCode;
+        if (code == "content_policy_violation" || (status == 400 && message?.Contains("safety system", StringComparison.OrdinalIgnoreCase) == true))
+            return new ProviderFailure(FailureKind.ContentPolicy,
+                "Your request was rejected by the upstream provider's safety system. You were not charged.", status);
+        if (response.StatusCode == HttpStatusCode.TooManyRequests && code == "insufficient_quota")
+            return new ProviderFailure(FailureKind.Unauthorized, "The openai account has no quota left (HTTP 429 insufficient_quota).", status);
+        return UpstreamText.FromStatus("openai", response.StatusCode, message, response.Headers.RetryAfter?.Delta);
+    }
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(JsonObject))]
+internal sealed partial class OpenAiJson : System.Text.Json.Serialization.JsonSerializerContext;

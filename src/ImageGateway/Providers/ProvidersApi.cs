@@ -1,0 +1,37 @@
+using ImageGateway.Accounts;
+using ImageGateway.Http;
+using Polly.CircuitBreaker;
+
+namespace ImageGateway.Providers;
+
+public sealed record ProviderFailureDto(long At, string Reason);
+
+public sealed record ProviderStatusDto(string Name, string Kind, bool Configured, string? BaseUrl, string Circuit,
+    IReadOnlyList<ProviderFailureDto> RecentFailures);
+
+public sealed record ProviderStatusList(IReadOnlyList<ProviderStatusDto> Data);
+
+public static class ProvidersApi
+{
+    public static IEndpointRouteBuilder MapProvidersApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/v1/admin/providers", GetProviders).RequireGatewayKey(KeyScope.Admin);
+        return app;
+    }
+
+    /// <summary>Each provider's configured state, circuit state and recent failures. Never its key.</summary>
+    public static IResult GetProviders(ProviderRegistry registry) =>
+        TypedResults.Json(new ProviderStatusList(registry.Providers.OrderBy(p => p.Name, StringComparer.Ordinal).Select(p =>
+            new ProviderStatusDto(p.Name, p.Adapter.Kind, p.IsConfigured, p.Credential.BaseUrl,
+                CircuitName(p.Credential.Upstream?.Circuit),
+                p.Credential.Upstream?.RecentFailures.Select(f => new ProviderFailureDto(f.At.ToUnixTimeSeconds(), f.Reason)).ToArray() ?? []))
+            .ToArray()), GatewayJson.Context.ProviderStatusList);
+
+    private static string CircuitName(CircuitState? state) => state switch
+    {
+        CircuitState.Open => "open",
+        CircuitState.HalfOpen => "half_open",
+        CircuitState.Isolated => "isolated",
+        _ => "closed",
+    };
+}

@@ -1,0 +1,138 @@
+using System.Net;
+using ImageGateway.Hosting;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace ImageGateway.Providers;
+
+public sealed record UpstreamFailure(DateTimeOffset At, string Reason);
+
+/// <summary>
+/// The HTTP side of one configured provider: a shared connection pool and a Polly pipeline of
+/// retry (connection failures, 429, 5xx; honours Retry-After) → circuit breaker → per-attempt
+/// timeout. The response body is read inside the pipeline, so a stalled body also times out.
+/// </summary>
+public sealed class UpstreamClient
+{
+    private const int RecentFailureCount = 20;
+    private readonly HttpClient _http;
+    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+    private readonly CircuitBreakerStateProvider _circuit = new();
+    private readonly Queue<UpstreamFailure> _recent = new();
+    private readonly TimeProvider _time;
+
+    public UpstreamClient(string name, ProviderOptions options, HttpMessageHandler handler, TimeProvider time)
+    {
+        Name = name;
+        _time = time;
+        Options = options;
+        _http = new HttpClient(handler, disposeHandler: false)
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+            MaxResponseContentBufferSize = 256L * 1024 * 1024,
+        };
+
+        var transient = new PredicateBuilder<HttpResponseMessage>()
+            .Handle<HttpRequestException>()
+            .Handle<TimeoutRejectedException>()
+            .HandleResult(r => r.StatusCode == HttpStatusCode.TooManyRequests || (int)r.StatusCode >= 500);
+        var maxDelay = TimeSpan.FromSeconds(options.MaxRetryDelaySeconds);
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
+        if (options.MaxRetries > 0)
+            builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            {
+                // A timed-out attempt is not retried: waiting the whole timeout again rarely helps.
+                ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
+                    .Handle<HttpRequestException>()
+                    .HandleResult(r => r.StatusCode == HttpStatusCode.TooManyRequests || (int)r.StatusCode >= 500),
+                MaxRetryAttempts = options.MaxRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(options.RetryBaseDelayMs),
+                MaxDelay = maxDelay,
+                DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Result, maxDelay)),
+            });
+        builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
+            {
+                ShouldHandle = transient,
+                FailureRatio = options.CircuitFailureRatio,
+                MinimumThroughput = Math.Max(2, options.CircuitMinimumThroughput),
+                SamplingDuration = TimeSpan.FromSeconds(Math.Max(0.5, options.CircuitSamplingSeconds)),
+                BreakDuration = TimeSpan.FromSeconds(Math.Max(0.5, options.CircuitBreakSeconds)),
+                StateProvider = _circuit,
+            })
+            .AddTimeout(TimeSpan.FromSeconds(options.TimeoutSeconds));
+        _pipeline = builder.Build();
+    }
+
+    public string Name { get; }
+    public ProviderOptions Options { get; }
+
+    public CircuitState Circuit => _circuit.CircuitState;
+
+    public IReadOnlyList<UpstreamFailure> RecentFailures
+    {
+        get { lock (_recent) return _recent.ToArray(); }
+    }
+
+    /// <summary>
+    /// Sends a request built fresh for every attempt and returns the buffered final response, or a
+    /// typed failure when no response could be had (timeout, connection, open circuit).
+    /// </summary>
+    public async Task<(HttpResponseMessage? Response, ProviderFailure? Failure)> SendAsync(
+        Func<HttpRequestMessage> buildRequest, CancellationToken ct)
+    {
+        try
+        {
+            var response = await _pipeline.ExecuteAsync(async token =>
+            {
+                using var request = buildRequest();
+                foreach (var (header, value) in Options.Headers) request.Headers.TryAddWithoutValidation(header, value);
+                var answer = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, token);
+                return answer;
+            }, ct);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests || (int)response.StatusCode >= 500)
+                RecordFailure($"HTTP {(int)response.StatusCode}");
+            return (response, null);
+        }
+        catch (TimeoutRejectedException)
+        {
+            RecordFailure("timeout");
+            return (null, new ProviderFailure(FailureKind.Timeout, $"The {Name} provider did not answer within {Options.TimeoutSeconds:0.#} s."));
+        }
+        catch (BrokenCircuitException)
+        {
+            return (null, new ProviderFailure(FailureKind.Unavailable, $"The {Name} provider is failing and is skipped for a while (circuit open)."));
+        }
+        catch (HttpRequestException e) when (!ct.IsCancellationRequested)
+        {
+            RecordFailure(e.HttpRequestError == HttpRequestError.Unknown ? "connection failed" : e.HttpRequestError.ToString());
+            return (null, new ProviderFailure(FailureKind.Unavailable, $"Could not reach the {Name} provider."));
+        }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+        {
+            RecordFailure("connection aborted");
+            return (null, new ProviderFailure(FailureKind.Unavailable, $"The connection to the {Name} provider was lost."));
+        }
+    }
+
+    public void RecordFailure(string reason)
+    {
+        lock (_recent)
+        {
+            _recent.Enqueue(new UpstreamFailure(_time.GetUtcNow(), reason));
+            while (_recent.Count > RecentFailureCount) _recent.Dequeue();
+        }
+    }
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage? response, TimeSpan max)
+    {
+        var header = response?.Headers.RetryAfter;
+        if (header is null) return null;
+        var delay = header.Delta ?? (header.Date is { } date ? date - DateTimeOffset.UtcNow : null);
+        if (delay is null) return null;
+        return delay < TimeSpan.Zero ? TimeSpan.Zero : delay > max ? max : delay;
+    }
+}

@@ -1,0 +1,83 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace ImageGateway.Providers;
+
+/// <summary>What adapters share when reading an upstream's answer.</summary>
+public static partial class UpstreamText
+{
+    private const int MaxMessageLength = 300;
+
+    /// <summary>
+    /// Keeps an upstream's message useful but safe to show: anything shaped like a key or token is
+    /// redacted and the length is bounded. Raw bodies are never passed on.
+    /// </summary>
+    public static string Sanitize(string? message)
+    {
+        if (string.IsNullOrWhiteSpace(message)) return "no message";
+        var clean = SecretLike().Replace(message, "[redacted]");
+        clean = new string(clean.Where(c => !char.IsControl(c) || c == ' ').ToArray()).Trim();
+        return clean.Length <= MaxMessageLength ? clean : clean[..MaxMessageLength] + "…";
+    }
+
+    /// <summary>The media type from the file signature; null when the bytes are not a PNG, JPEG or WebP image.</summary>
+    public static string? SniffImage(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length >= 8 && bytes[..8].SequenceEqual("\x89PNG\r\n\x1a\n"u8)) return "image/png";
+        if (bytes.Length >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) return "image/jpeg";
+        if (bytes.Length >= 12 && bytes[..4].SequenceEqual("RIFF"u8) && bytes[8..12].SequenceEqual("WEBP"u8)) return "image/webp";
+        return null;
+    }
+
+    /// <summary>Decodes plain base64 (a <c>data:</c> URL prefix is stripped) and checks it is an image.</summary>
+    public static GeneratedImage? DecodeImage(JsonElement base64, string? revisedPrompt)
+    {
+        if (base64.ValueKind != JsonValueKind.String) return null;
+        byte[] bytes;
+        if (!base64.TryGetBytesFromBase64(out bytes!))
+        {
+            var text = base64.GetString()!;
+            var comma = text.StartsWith("data:", StringComparison.Ordinal) ? text.IndexOf(',') : -1;
+            if (comma < 0) return null;
+            try { bytes = Convert.FromBase64String(text[(comma + 1)..]); }
+            catch (FormatException) { return null; }
+        }
+        var mediaType = SniffImage(bytes);
+        return mediaType is null ? null : new GeneratedImage(bytes, mediaType, revisedPrompt);
+    }
+
+    public static ProviderFailure NotImages(string provider, string what) =>
+        new(FailureKind.InvalidResponse, $"The {provider} provider answered with {what} instead of images.");
+
+    /// <summary>The generic mapping of an upstream HTTP status, for adapters to refine.</summary>
+    public static ProviderFailure FromStatus(string provider, HttpStatusCode status, string? upstreamMessage, TimeSpan? retryAfter = null)
+    {
+        var code = (int)status;
+        return code switch
+        {
+            401 or 403 => new(FailureKind.Unauthorized, $"The {provider} provider rejected the API key (HTTP {code}).", code),
+            402 => new(FailureKind.Unauthorized, $"The {provider} account is out of credit (HTTP 402).", code),
+            408 => new(FailureKind.Timeout, $"The {provider} provider timed out (HTTP 408).", code),
+            429 => new(FailureKind.Unavailable, $"The {provider} provider is rate limiting: {Sanitize(upstreamMessage)}", code, retryAfter),
+            >= 500 => new(FailureKind.Unavailable, $"The {provider} provider failed (HTTP {code}).", code),
+            _ => new(FailureKind.Rejected, $"The {provider} provider rejected the request: {Sanitize(upstreamMessage)}", code),
+        };
+    }
+
+    public static async Task<JsonDocument?> TryParseJsonAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(ct);
+            return await JsonDocument.ParseAsync(stream, default, ct);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    [GeneratedRegex(@"(sk|pk|rk|key|uc)[-_][A-Za-z0-9_\-\*]{6,}|Bearer\s+\S+|[A-Za-z0-9_\-]{32,}", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex SecretLike();
+}
