@@ -98,5 +98,38 @@ public sealed class SqliteDialect : IDbDialect
             CREATE INDEX ix_ledger_account ON ledger_entries(account_id, seq);
             CREATE INDEX ix_ledger_account_kind_time ON ledger_entries(account_id, kind, created_at);
             """),
+        new(2, "byok keys and usage", """
+            CREATE TABLE byok_keys (
+                id          TEXT PRIMARY KEY,
+                account_id  TEXT NOT NULL REFERENCES accounts(id),
+                provider    TEXT NOT NULL,
+                secret      TEXT NOT NULL,
+                masked_key  TEXT NOT NULL,
+                enabled     INTEGER NOT NULL,
+                metadata    TEXT NULL,
+                created_at  BIGINT NOT NULL,
+                updated_at  BIGINT NOT NULL,
+                UNIQUE (account_id, provider)
+            );
+            CREATE TABLE usage_events (
+                id          TEXT PRIMARY KEY,
+                account_id  TEXT NOT NULL REFERENCES accounts(id),
+                key_id      TEXT NOT NULL,
+                model       TEXT NOT NULL,
+                provider    TEXT NULL,
+                tier        TEXT NOT NULL,
+                size        TEXT NOT NULL,
+                quality     TEXT NOT NULL,
+                images      INTEGER NOT NULL,
+                cost_mc     BIGINT NOT NULL,
+                byok        INTEGER NOT NULL,
+                status      INTEGER NOT NULL,
+                end_user    TEXT NULL,
+                latency_ms  BIGINT NOT NULL,
+                created_at  BIGINT NOT NULL
+            );
+            CREATE INDEX ix_usage_account_time ON usage_events(account_id, created_at);
+            CREATE INDEX ix_usage_time ON usage_events(created_at);
+            """),
     ];
 }

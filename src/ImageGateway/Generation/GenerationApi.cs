@@ -1,10 +1,13 @@
+using System.Diagnostics;
 using ImageGateway.Accounts;
 using ImageGateway.Billing;
+using ImageGateway.Byok;
 using ImageGateway.Catalog;
 using ImageGateway.Hosting;
 using ImageGateway.Http;
 using ImageGateway.Providers;
 using ImageGateway.Storage;
+using ImageGateway.Usage;
 using Microsoft.Extensions.Options;
 
 namespace ImageGateway.Generation;
@@ -14,6 +17,8 @@ public sealed record GenerationServices(
     ProviderRegistry Providers,
     ProviderRouter Router,
     CreditLedger Ledger,
+    ByokStore Byok,
+    UsageStore Usage,
     IImageStore Store,
     SignedUrls Urls,
     TimeProvider Time,
@@ -31,11 +36,15 @@ public static class GenerationApi
         return group;
     }
 
-    /// <summary>authenticate (middleware) → validate → price → reserve → route → store → settle → respond.</summary>
+    /// <summary>
+    /// authenticate (middleware) → validate → price → route → [BYOK: generate free] → reserve →
+    /// generate → store → settle → respond. Every path that does not settle releases the hold.
+    /// </summary>
     public static async Task<IResult> GenerateAsync(HttpContext http, Caller caller, [AsParameters] GenerationServices s)
     {
         var ct = http.RequestAborted;
         var options = s.Options.Value;
+        var started = Stopwatch.GetTimestamp();
 
         var (request, readError) = await GenerateRequestReader.ReadAsync(http.Request, options.MaxRequestBodyBytes, ct);
         if (readError is not null) return readError;
@@ -44,9 +53,22 @@ public static class GenerationApi
 
         var tier = s.Catalog.GetTier(caller.Tier);
         var cost = ModelCatalog.Quote(spec!.BasePrice, spec.N, tier);
+        var run = new Run(http, caller, spec, tier, s, started);
 
-        var route = s.Providers.Route(spec.Model.Id);
-        if (route.Count == 0) return ApiError.NoProvider(s.Providers.DescribeNoProvider(spec.Model.Id));
+        var platformRoute = s.Providers.Route(spec.Model.Id);
+        var (byokStep, byokError) = await ByokStepAsync(caller, spec, s, ct);
+        if (byokError is not null) return byokError;
+        var byokFellBack = false;
+        if (byokStep is not null)
+        {
+            var outcome = await s.Router.GenerateAsync([byokStep], step => ToJob(spec, step), ct);
+            if (outcome.Result.Failure is null) return await DeliverAsync(run, outcome, reservation: null, byok: true);
+            if (!options.Byok.FallbackToPlatform || platformRoute.Count == 0)
+                return await FailAsync(run, ByokError(byokStep.Provider.Name, outcome.Result.Failure), byok: true);
+            byokFellBack = true;
+        }
+
+        if (platformRoute.Count == 0) return ApiError.NoProvider(s.Providers.DescribeNoProvider(spec.Model.Id));
 
         Reservation? reservation = null;
         if (cost.Value > 0)
@@ -62,47 +84,15 @@ public static class GenerationApi
         var closed = reservation is null;
         try
         {
-            var outcome = await s.Router.GenerateAsync(route, step => ToJob(spec, step), ct);
-            if (outcome.Result.Failure is { } failure) return ToError(failure);
-            var images = outcome.Result.Images;
-
-            var (data, expiresAt, storeError) = await ToResponseDataAsync(http, spec, images, s, options, ct);
-            if (storeError is not null) return storeError;
-
-            var charged = ModelCatalog.Quote(spec.BasePrice, images.Count, tier);
-            string? transactionId = null;
-            Millicredits remaining;
-            if (reservation is not null)
-            {
-                Settlement settlement;
-                try
-                {
-                    settlement = await s.Ledger.SettleAsync(reservation, charged,
-                        $"{spec.Model.Id} ×{images.Count} {spec.Size} {spec.Quality} via {outcome.ServedBy!.Provider.Name}", CancellationToken.None);
-                }
-                catch (ReservationClosedException)
-                {
-                    closed = true;
-                    return ApiError.UpstreamTimeout("The generation outlasted the credit hold timeout and was discarded; you were not charged.");
-                }
-                closed = true;
-                transactionId = settlement.TransactionId;
-                remaining = settlement.BalanceAfter;
-            }
-            else
-            {
-                remaining = (await s.Ledger.GetBalanceAsync(caller.AccountId, CancellationToken.None))?.Total ?? Millicredits.Zero;
-            }
-
-            var metadata = new GenerationMetadata(
-                outcome.ServedBy!.Provider.Name, spec.Model.Id, charged, remaining, transactionId, tier.Name,
-                UsingByok: false, ByokProvider: null, images.Count, spec.Size, spec.Quality, expiresAt);
-            return TypedResults.Json(new ImagesResponse(s.Time.GetUtcNow().ToUnixTimeSeconds(), data, metadata),
-                GatewayJson.Context.ImagesResponse);
+            var outcome = await s.Router.GenerateAsync(platformRoute, step => ToJob(spec, step), ct);
+            if (outcome.Result.Failure is { } failure) return await FailAsync(run, ToError(failure), byok: false);
+            var result = await DeliverAsync(run with { ByokFellBack = byokFellBack }, outcome, reservation, byok: false);
+            closed = true; // DeliverAsync settles or releases the hold itself
+            return result;
         }
         finally
         {
-            // Any path that did not settle (failure, exception, client gone) gives the hold back.
+            // Any path that did not reach delivery (failure, exception, client gone) gives the hold back.
             if (!closed) await s.Ledger.ReleaseAsync(reservation!, "generation failed", CancellationToken.None);
         }
     }
@@ -124,12 +114,100 @@ public static class GenerationApi
             GatewayJson.Context.EstimateResponse);
     }
 
+    /// <summary>Everything one request carries from step to step.</summary>
+    private sealed record Run(HttpContext Http, Caller Caller, GenerationSpec Spec, TierDefinition Tier, GenerationServices S, long Started)
+    {
+        public bool ByokFellBack { get; init; }
+        public long ElapsedMs => (long)Stopwatch.GetElapsedTime(Started).TotalMilliseconds;
+    }
+
+    /// <summary>
+    /// The first step of the model's route for which the caller has an enabled key of their own,
+    /// with that key in place of the platform's. Null when the caller has none that applies.
+    /// </summary>
+    private static async Task<(RouteStep? Step, ApiError? Error)> ByokStepAsync(Caller caller, GenerationSpec spec, GenerationServices s, CancellationToken ct)
+    {
+        IReadOnlyList<ByokSecret> secrets;
+        try
+        {
+            secrets = await s.Byok.EnabledSecretsAsync(caller.AccountId, ct);
+        }
+        catch (KeyDecryptionException e)
+        {
+            return (null, ByokApi.Unreadable("provider", e));
+        }
+        if (secrets.Count == 0) return (null, null);
+        foreach (var step in s.Providers.FullRoute(spec.Model.Id))
+        {
+            var secret = secrets.FirstOrDefault(k => string.Equals(k.Provider, step.Provider.Name, StringComparison.OrdinalIgnoreCase));
+            if (secret is not null)
+                return (step with { Provider = step.Provider with { Credential = step.Provider.Credential with { ApiKey = secret.ApiKey } } }, null);
+        }
+        return (null, null);
+    }
+
+    /// <summary>store → settle (or nothing to settle for BYOK) → usage → respond.</summary>
+    private static async Task<IResult> DeliverAsync(Run run, RouteOutcome outcome, Reservation? reservation, bool byok)
+    {
+        var (s, spec) = (run.S, run.Spec);
+        var images = outcome.Result.Images;
+        var servedBy = outcome.ServedBy!.Provider.Name;
+
+        var (data, expiresAt, storeError) = await ToResponseDataAsync(run.Http, spec, images, s);
+        if (storeError is not null)
+        {
+            if (reservation is not null) await s.Ledger.ReleaseAsync(reservation, "image storage failed", CancellationToken.None);
+            return await FailAsync(run, storeError, byok);
+        }
+
+        var charged = byok ? Millicredits.Zero : ModelCatalog.Quote(spec.BasePrice, images.Count, run.Tier);
+        string? transactionId = null;
+        Millicredits remaining;
+        if (reservation is not null)
+        {
+            try
+            {
+                var settlement = await s.Ledger.SettleAsync(reservation, charged,
+                    $"{spec.Model.Id} ×{images.Count} {spec.Size} {spec.Quality} via {servedBy}", CancellationToken.None);
+                transactionId = settlement.TransactionId;
+                remaining = settlement.BalanceAfter;
+            }
+            catch (ReservationClosedException)
+            {
+                return await FailAsync(run, ApiError.UpstreamTimeout(
+                    "The generation outlasted the credit hold timeout and was discarded; you were not charged."), byok);
+            }
+        }
+        else
+        {
+            remaining = (await s.Ledger.GetBalanceAsync(run.Caller.AccountId, CancellationToken.None))?.Total ?? Millicredits.Zero;
+        }
+
+        await RecordAsync(run, servedBy, images.Count, charged, byok, StatusCodes.Status200OK);
+        var metadata = new GenerationMetadata(
+            servedBy, spec.Model.Id, charged, remaining, transactionId, run.Tier.Name,
+            UsingByok: byok, ByokProvider: byok ? servedBy : null, images.Count, spec.Size, spec.Quality, expiresAt,
+            ByokFallback: run.ByokFellBack ? true : null);
+        return TypedResults.Json(new ImagesResponse(s.Time.GetUtcNow().ToUnixTimeSeconds(), data, metadata), GatewayJson.Context.ImagesResponse);
+    }
+
+    private static async Task<IResult> FailAsync(Run run, ApiError error, bool byok)
+    {
+        await RecordAsync(run, null, 0, Millicredits.Zero, byok, error.Status);
+        return error;
+    }
+
+    private static Task RecordAsync(Run run, string? provider, int images, Millicredits cost, bool byok, int status) =>
+        run.S.Usage.RecordAsync(new UsageEvent(run.Caller.AccountId, run.Caller.KeyId, run.Spec.Model.Id, provider, run.Tier.Name,
+            run.Spec.Size, run.Spec.Quality, images, cost.Value, byok, status, run.Spec.User, run.ElapsedMs), CancellationToken.None);
+
     private static ImageJob ToJob(GenerationSpec spec, RouteStep step) =>
         new(step.UpstreamModel, spec.Prompt, spec.N, spec.Width, spec.Height, spec.Size, spec.Quality, spec.Style, spec.Seed, spec.User);
 
     private static async Task<(ImageDatum[] Data, long? ExpiresAt, ApiError? Error)> ToResponseDataAsync(
-        HttpContext http, GenerationSpec spec, IReadOnlyList<GeneratedImage> images, GenerationServices s, GatewayOptions options, CancellationToken ct)
+        HttpContext http, GenerationSpec spec, IReadOnlyList<GeneratedImage> images, GenerationServices s)
     {
+        var options = s.Options.Value;
         var data = new ImageDatum[images.Count];
         if (spec.ResponseFormat == GenerationSpec.B64Json)
         {
@@ -138,12 +216,13 @@ public static class GenerationApi
         }
 
         var expiresAt = s.Time.GetUtcNow().AddSeconds(options.Storage.UrlTtlSeconds);
-        var origin = PublicOrigin(http, options);
+        var origin = !string.IsNullOrEmpty(options.PublicBaseUrl)
+            ? options.PublicBaseUrl.TrimEnd('/')
+            : $"{http.Request.Scheme}://{http.Request.Host.Value}";
         try
         {
-            var names = new StoredImageName[images.Count];
-            for (var i = 0; i < images.Count; i++) names[i] = StoredImageName.New(expiresAt, images[i].Extension);
-            await Task.WhenAll(images.Select((image, i) => s.Store.SaveAsync(names[i], image.Bytes, image.MediaType, ct)));
+            var names = images.Select(image => StoredImageName.New(expiresAt, image.Extension)).ToArray();
+            await Task.WhenAll(images.Select((image, i) => s.Store.SaveAsync(names[i], image.Bytes, image.MediaType, CancellationToken.None)));
             for (var i = 0; i < images.Count; i++)
                 data[i] = new ImageDatum(origin + s.Urls.PathAndQuery(names[i]), null, images[i].RevisedPrompt);
         }
@@ -156,11 +235,6 @@ public static class GenerationApi
         return (data, expiresAt.ToUnixTimeSeconds(), null);
     }
 
-    private static string PublicOrigin(HttpContext http, GatewayOptions options) =>
-        !string.IsNullOrEmpty(options.PublicBaseUrl)
-            ? options.PublicBaseUrl.TrimEnd('/')
-            : $"{http.Request.Scheme}://{http.Request.Host.Value}";
-
     /// <summary>
     /// Provider failures as the caller sees them. Every one of these is uncharged. A request the
     /// upstream refused as malformed is a 400 (retrying cannot help); outages are 502/504.
@@ -171,5 +245,24 @@ public static class GenerationApi
         FailureKind.Rejected => new ApiError(400, "invalid_request_error", "upstream_rejected", $"{failure.Message} You were not charged."),
         FailureKind.Timeout => ApiError.UpstreamTimeout($"{failure.Message} You were not charged."),
         _ => ApiError.Upstream($"{failure.Message} You were not charged."),
+    };
+
+    /// <summary>
+    /// The caller's own key failed: they see why, in terms they can act on, and nothing is billed.
+    /// A rejected key is permanent (no SDK retries it); an upstream rate limit stays retryable.
+    /// </summary>
+    private static ApiError ByokError(string provider, ProviderFailure failure) => failure switch
+    {
+        { Kind: FailureKind.Unauthorized, UpstreamStatus: 402 } or { Kind: FailureKind.Unauthorized, UpstreamStatus: 429 } =>
+            new ApiError(402, "insufficient_quota", "byok_insufficient_quota",
+                $"Your own {provider} key has no credit or quota left ({provider} answered HTTP {failure.UpstreamStatus}). Nothing was charged here."),
+        { Kind: FailureKind.Unauthorized } =>
+            new ApiError(400, "invalid_request_error", "byok_key_rejected",
+                $"Your own {provider} key was rejected by {provider} (HTTP {failure.UpstreamStatus}). Update it with POST /byok/keys or disable it. Nothing was charged."),
+        { UpstreamStatus: 429 } =>
+            new ApiError(429, "rate_limit_error", "byok_rate_limited",
+                $"{provider} is rate limiting your own key. Nothing was charged.")
+                .WithHeader("Retry-After", ((int)Math.Ceiling((failure.RetryAfter ?? TimeSpan.FromSeconds(1)).TotalSeconds)).ToString()),
+        _ => ToError(failure),
     };
 }

@@ -27,7 +27,8 @@ public sealed record GenerationMetadata(
     int ImagesGenerated,
     string Size,
     string Quality,
-    long? ExpiresAt);
+    long? ExpiresAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? ByokFallback = null);
 
 public sealed record EstimateResponse(
     string Model,

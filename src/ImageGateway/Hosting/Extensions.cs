@@ -1,5 +1,7 @@
 using ImageGateway.Accounts;
 using ImageGateway.Billing;
+using ImageGateway.Byok;
+using ImageGateway.Usage;
 using ImageGateway.Catalog;
 using ImageGateway.Data;
 using ImageGateway.Generation;
@@ -7,6 +9,9 @@ using ImageGateway.Http;
 using ImageGateway.Providers;
 using ImageGateway.Providers.Builtin;
 using ImageGateway.Providers.OpenAi;
+using ImageGateway.Providers.OpenRouter;
+using ImageGateway.Providers.Automatic1111;
+using ImageGateway.Providers.Stability;
 using ImageGateway.Storage;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -46,10 +51,16 @@ public static class Extensions
         services.AddSingleton<Database>();
         services.AddSingleton<AccountStore>();
         services.AddSingleton<CreditLedger>();
+        services.AddSingleton<UsageStore>();
+        services.AddSingleton(sp => new KeyVault(sp.GetRequiredService<Secrets>().EncryptionKey));
+        services.AddSingleton<ByokStore>();
         services.AddSingleton(sp => new ModelCatalog(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
 
         services.AddSingleton<IImageProvider, BuiltinProvider>();
         services.AddSingleton<IImageProvider, OpenAiProvider>();
+        services.AddSingleton<IImageProvider, OpenRouterProvider>();
+        services.AddSingleton<IImageProvider, StabilityProvider>();
+        services.AddSingleton<IImageProvider, Automatic1111Provider>();
         services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<ProviderRouter>();
 
@@ -92,6 +103,7 @@ public static class Extensions
             llm.MapCatalogApi();
             llm.MapCreditsApi();
             llm.MapFilesApi();
+            llm.MapByokApi();
         }
         app.MapKeysApi();
         app.MapAdminApi();

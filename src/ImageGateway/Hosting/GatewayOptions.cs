@@ -20,6 +20,7 @@ public sealed class GatewayOptions
     public StorageOptions Storage { get; set; } = new();
     public BillingOptions Billing { get; set; } = new();
     public SecretsOptions Secrets { get; set; } = new();
+    public ByokOptions Byok { get; set; } = new();
 
     public Dictionary<string, ProviderOptions> Providers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
     public Dictionary<string, ModelOptions> Models { get; set; } = new(StringComparer.OrdinalIgnoreCase);
@@ -62,6 +63,12 @@ public sealed class BillingOptions
 {
     /// <summary>A reservation still open after this long belongs to a crashed request and is released.</summary>
     public int HoldTimeoutSeconds { get; set; } = 900;
+}
+
+public sealed class ByokOptions
+{
+    /// <summary>When the caller's own key fails, serve from the platform key (billed) instead of returning the error.</summary>
+    public bool FallbackToPlatform { get; set; }
 }
 
 public sealed class SecretsOptions

@@ -30,6 +30,12 @@ namespace ImageGateway.Http;
 [JsonSerializable(typeof(UserDetailResponse))]
 [JsonSerializable(typeof(CreditAdjustmentResponse))]
 [JsonSerializable(typeof(ImageGateway.Providers.ProviderStatusList))]
+[JsonSerializable(typeof(ImageGateway.Byok.ByokKeyRequest))]
+[JsonSerializable(typeof(ImageGateway.Byok.ByokToggleRequest))]
+[JsonSerializable(typeof(ImageGateway.Byok.ByokKeyDto))]
+[JsonSerializable(typeof(ImageGateway.Byok.ByokKeyList))]
+[JsonSerializable(typeof(ImageGateway.Byok.ByokDeleted))]
+[JsonSerializable(typeof(ImageGateway.Byok.ByokTestResult))]
 public sealed partial class GatewayJsonContext : JsonSerializerContext;
 
 public static class GatewayJson

@@ -77,4 +77,33 @@ public interface IImageProvider
     string HowToEnable(string providerName);
 
     Task<ProviderResult> GenerateAsync(ImageJob job, ProviderCredential credential, CancellationToken ct);
+
+    /// <summary>A cheap authenticated call (such as listing models) that tells whether a key works.</summary>
+    Task<KeyCheck> CheckKeyAsync(ProviderCredential credential, CancellationToken ct) =>
+        Task.FromResult(new KeyCheck(false, 0, $"Checking keys is not supported for {Kind} providers."));
+}
+
+/// <summary>The answer of <see cref="IImageProvider.CheckKeyAsync"/>: <c>status</c> is the upstream's HTTP status (0 when none).</summary>
+public sealed record KeyCheck(bool Ok, int Status, string Message)
+{
+    /// <summary>Runs a GET against the provider and reads only its status: 2xx means the key works.</summary>
+    public static async Task<KeyCheck> ByGetAsync(ProviderCredential credential, string url, string provider, CancellationToken ct)
+    {
+        var (response, failure) = await credential.Http.SendAsync(() =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, url);
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", credential.ApiKey);
+            return request;
+        }, ct);
+        if (failure is not null) return new KeyCheck(false, 0, failure.Message);
+        using (response)
+        {
+            var status = (int)response!.StatusCode;
+            return response.IsSuccessStatusCode
+                ? new KeyCheck(true, status, $"The {provider} key works.")
+                : new KeyCheck(false, status, status is 401 or 403
+                    ? $"{provider} rejected the key (HTTP {status})."
+                    : $"{provider} answered HTTP {status}; the key could not be confirmed.");
+        }
+    }
 }

@@ -72,6 +72,10 @@ public sealed class ProviderRegistry
 
     public bool TryGetProvider(string name, out ProviderEndpoint provider) => _providers.TryGetValue(name, out provider!);
 
+    /// <summary>Every step of a model's route whose adapter exists, configured with a platform key or not (BYOK can use them).</summary>
+    public IReadOnlyList<RouteStep> FullRoute(string model) =>
+        _routes.TryGetValue(model, out var steps) ? steps.Where(s => s.Provider.Adapter is not UnsupportedProvider).ToArray() : [];
+
     /// <summary>The usable steps of a model's route, in order.</summary>
     public IReadOnlyList<RouteStep> Route(string model) =>
         _routes.TryGetValue(model, out var steps) ? steps.Where(s => s.Provider.IsConfigured).ToArray() : [];

@@ -70,9 +70,10 @@ public static class BuiltinRenderer
     }
 
     /// <summary>
-    /// Minimal PNG encoder (8-bit RGB, Up filter, one IDAT chunk) on top of the runtime's zlib-ng.
-    /// Measured several times faster than SkiaSharp's PNG encoder for these images at a similar size:
-    /// Skia converts every row through its (slow, here) raster pipeline, ~15 ms for a blank 1024x1024 alone.
+    /// Minimal PNG encoder (8-bit RGB, Up filter, one IDAT chunk) on top of the runtime's zlib (zlib-ng).
+    /// For these images it measured ~2x faster than SkiaSharp 4.155's PNG encoder (SKPixmap.Encode with
+    /// SKPngEncoderOptions(Up, zlib 1): ~24 ms and ~285 KiB at 1024x1024, of which ~15 ms is a fixed per-pixel
+    /// overhead even for a blank image) while producing smaller files (~13 ms, ~240 KiB).
     /// </summary>
     internal static class PngWriter
     {
@@ -88,7 +89,7 @@ public static class BuiltinRenderer
         public static byte[] Encode(ReadOnlySpan<byte> rgba, int width, int height)
         {
             int srcStride = width * 4, stride = width * 3;
-            var output = new MemoryStream(capacity: Math.Max(4096, width * height / 2));
+            using var output = new MemoryStream(capacity: Math.Max(4096, width * height / 2));
             output.Write(Signature);
 
             Span<byte> ihdr = stackalloc byte[13];
@@ -614,7 +615,8 @@ public static class BuiltinRenderer
                 // Few large shapes, many small ones.
                 float size = (float)(0.025 + 0.15 * Math.Pow(rng.NextDouble(), 2.2)) * _min;
                 float rotation = rng.Range(0, MathF.PI * 2);
-                Hsl hsl = Pick(ref rng);
+                Hsl picked = Pick(ref rng);
+                Hsl hsl = dark ? picked : picked with { S = picked.S * 0.85f }; // a little softer on light backgrounds
                 Hsl light = dark ? hsl.Shift(dl: 12) : hsl.Shift(dl: 6);
                 Hsl deep = hsl.Shift(ds: 5, dl: dark ? -14 : -18);
                 byte alpha = (byte)rng.Int(120, 235);

@@ -48,6 +48,9 @@ public sealed class OpenAiProvider : IImageProvider
         }
     }
 
+    public Task<KeyCheck> CheckKeyAsync(ProviderCredential credential, CancellationToken ct) =>
+        KeyCheck.ByGetAsync(credential, $"{credential.BaseUrl ?? DefaultBaseUrl}/models", "openai", ct);
+
     internal static JsonObject RequestBody(ImageJob job)
     {
         var isGptImage = job.UpstreamModel.StartsWith("gpt-image", StringComparison.OrdinalIgnoreCase);

@@ -1,0 +1,129 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using System.Threading.RateLimiting;
+using ImageGateway.Accounts;
+using ImageGateway.Http;
+using ImageGateway.Providers;
+
+namespace ImageGateway.Byok;
+
+public sealed record ByokKeyRequest(string? Provider = null, string? ApiKey = null, JsonElement? Metadata = null);
+
+public sealed record ByokToggleRequest(bool? Enabled = null);
+
+public sealed record ByokKeyDto(string Id, string Provider, string MaskedKey, bool Enabled, JsonElement? Metadata, long CreatedAt, long UpdatedAt);
+
+public sealed record ByokKeyList(IReadOnlyList<ByokKeyDto> Data);
+
+public sealed record ByokDeleted(string Provider, bool Deleted);
+
+public sealed record ByokTestResult(bool Ok, int Status, string Message);
+
+/// <summary>Bring-your-own provider keys (DESIGN §5). No response ever carries a key, only its mask.</summary>
+public static partial class ByokApi
+{
+    public const int MaxMetadataBytes = 2048;
+
+    /// <summary>Per-provider key shape, checked before anything is stored.</summary>
+    private static readonly Dictionary<string, (Regex Shape, string Expected)> Formats = new(StringComparer.Ordinal)
+    {
+        ["openai"] = (OpenAiKey(), "an OpenAI key starts with 'sk-'"),
+        ["openrouter"] = (OpenRouterKey(), "an OpenRouter key starts with 'sk-or-'"),
+        ["stability"] = (StabilityKey(), "a Stability AI key starts with 'sk-'"),
+    };
+
+    // Key checks call a paid upstream on the caller's behalf: at most 5 a minute per account.
+    private static readonly PartitionedRateLimiter<string> TestLimiter = PartitionedRateLimiter.Create<string, string>(account =>
+        RateLimitPartition.GetFixedWindowLimiter(account, _ => new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = 5, Window = TimeSpan.FromMinutes(1), QueueLimit = 0,
+        }));
+
+    public static IEndpointRouteBuilder MapByokApi(this IEndpointRouteBuilder group)
+    {
+        var byok = group.MapGroup("/byok/keys").RequireGatewayKey();
+        byok.MapPost("/", UpsertAsync);
+        byok.MapGet("/", ListAsync);
+        byok.MapDelete("/{provider}", DeleteAsync);
+        byok.MapPost("/{provider}/toggle", ToggleAsync);
+        byok.MapPost("/{provider}/test", TestAsync);
+        return group;
+    }
+
+    public static async Task<IResult> UpsertAsync(Caller caller, ByokKeyRequest? request, ByokStore store, CancellationToken ct)
+    {
+        if (request?.Provider is null) return ApiError.Missing("provider", "'provider' is required: one of openai, openrouter, stability.");
+        if (!Formats.TryGetValue(request.Provider, out var format))
+            return ApiError.Invalid("provider", "'provider' must be one of: openai, openrouter, stability.");
+        if (string.IsNullOrEmpty(request.ApiKey)) return ApiError.Missing("api_key", "'api_key' is required.");
+        if (request.ApiKey.Length > 256 || !format.Shape.IsMatch(request.ApiKey))
+            return ApiError.Invalid("api_key", $"'api_key' does not look like a {request.Provider} key: {format.Expected}.");
+        string? metadata = null;
+        if (request.Metadata is { } m && m.ValueKind != JsonValueKind.Null)
+        {
+            if (m.ValueKind != JsonValueKind.Object) return ApiError.Invalid("metadata", "'metadata' must be a JSON object.");
+            metadata = m.GetRawText();
+            if (metadata.Length > MaxMetadataBytes) return ApiError.Invalid("metadata", $"'metadata' may be at most {MaxMetadataBytes} bytes.");
+        }
+        var key = await store.UpsertAsync(caller.AccountId, request.Provider, request.ApiKey, metadata, ct);
+        return TypedResults.Json(ToDto(key), GatewayJson.Context.ByokKeyDto);
+    }
+
+    public static async Task<IResult> ListAsync(Caller caller, ByokStore store, CancellationToken ct) =>
+        TypedResults.Json(new ByokKeyList((await store.ListAsync(caller.AccountId, ct)).Select(ToDto).ToArray()), GatewayJson.Context.ByokKeyList);
+
+    public static async Task<IResult> DeleteAsync(Caller caller, string provider, ByokStore store, CancellationToken ct) =>
+        await store.DeleteAsync(caller.AccountId, provider, ct)
+            ? TypedResults.Json(new ByokDeleted(provider, true), GatewayJson.Context.ByokDeleted)
+            : NoKey(provider);
+
+    public static async Task<IResult> ToggleAsync(Caller caller, string provider, ByokToggleRequest? request, ByokStore store, CancellationToken ct)
+    {
+        if (request?.Enabled is not { } enabled) return ApiError.Missing("enabled", "'enabled' (true or false) is required.");
+        var key = await store.SetEnabledAsync(caller.AccountId, provider, enabled, ct);
+        return key is null ? NoKey(provider) : TypedResults.Json(ToDto(key), GatewayJson.Context.ByokKeyDto);
+    }
+
+    public static async Task<IResult> TestAsync(Caller caller, string provider, ByokStore store, ProviderRegistry providers, CancellationToken ct)
+    {
+        using var lease = TestLimiter.AttemptAcquire(caller.AccountId);
+        if (!lease.IsAcquired)
+            return new ApiError(429, "rate_limit_error", "rate_limit_exceeded", "At most 5 key tests a minute; try again shortly.")
+                .WithHeader("Retry-After", "60");
+        ByokSecret? secret;
+        try
+        {
+            secret = await store.SecretAsync(caller.AccountId, provider, ct);
+        }
+        catch (KeyDecryptionException e)
+        {
+            return Unreadable(provider, e);
+        }
+        if (secret is null) return NoKey(provider);
+        if (!providers.TryGetProvider(provider, out var endpoint))
+            return new ApiError(503, "api_error", "no_provider", $"The gateway has no '{provider}' provider configured.").WithHeader("x-should-retry", "false");
+
+        var check = await endpoint.Adapter.CheckKeyAsync(endpoint.Credential with { ApiKey = secret.ApiKey }, ct);
+        return TypedResults.Json(new ByokTestResult(check.Ok, check.Status, check.Message), GatewayJson.Context.ByokTestResult);
+    }
+
+    /// <summary>A stored key that cannot be decrypted is an explicit, permanent error, never a silent switch to billed credits.</summary>
+    public static ApiError Unreadable(string provider, KeyDecryptionException e) =>
+        new(422, "invalid_request_error", "byok_key_unreadable",
+            $"Your stored {provider} key cannot be decrypted: {e.Message} Delete it and add it again. You were not charged.");
+
+    private static ApiError NoKey(string provider) => ApiError.NotFound($"You have no stored key for provider '{provider}'.");
+
+    private static ByokKeyDto ToDto(ByokKey k) =>
+        new(k.Id, k.Provider, k.MaskedKey, k.Enabled, k.Metadata is null ? null : JsonDocument.Parse(k.Metadata).RootElement.Clone(),
+            k.CreatedAt.ToUnixTimeSeconds(), k.UpdatedAt.ToUnixTimeSeconds());
+
+    [GeneratedRegex(@"^sk-[A-Za-z0-9_\-]{20,}$")]
+    private static partial Regex OpenAiKey();
+
+    [GeneratedRegex(@"^sk-or-[A-Za-z0-9_\-]{20,}$")]
+    private static partial Regex OpenRouterKey();
+
+    [GeneratedRegex(@"^sk-[A-Za-z0-9_\-]{20,}$")]
+    private static partial Regex StabilityKey();
+}

@@ -1,0 +1,99 @@
+using Dapper;
+using ImageGateway.Data;
+
+namespace ImageGateway.Byok;
+
+public sealed record ByokKey(string Id, string Provider, string MaskedKey, bool Enabled, string? Metadata, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>A caller's own provider key, decrypted for one request. ToString never shows it.</summary>
+public sealed record ByokSecret(string Provider, string ApiKey)
+{
+    public override string ToString() => $"ByokSecret {{ Provider = {Provider} }}";
+}
+
+/// <summary>BYOK keys at rest: one row per account and provider, the key only ever as AES-GCM ciphertext.</summary>
+public sealed class ByokStore(Database db, KeyVault vault, TimeProvider time)
+{
+    private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public Task<ByokKey> UpsertAsync(string accountId, string provider, string apiKey, string? metadata, CancellationToken ct = default) =>
+        db.WriteAsync(async scope =>
+        {
+            var now = Now;
+            var existing = await scope.Connection.QuerySingleOrDefaultAsync<string>(
+                "SELECT id FROM byok_keys WHERE account_id = @accountId AND provider = @provider", new { accountId, provider }, scope.Transaction);
+            var id = existing ?? Ids.New("byok", 16);
+            var parameters = new
+            {
+                id, accountId, provider, secret = vault.Encrypt(apiKey, accountId, provider), masked = Mask(apiKey), metadata, now,
+            };
+            await scope.Connection.ExecuteAsync(existing is null
+                ? """
+                  INSERT INTO byok_keys (id, account_id, provider, secret, masked_key, enabled, metadata, created_at, updated_at)
+                  VALUES (@id, @accountId, @provider, @secret, @masked, 1, @metadata, @now, @now)
+                  """
+                : """
+                  UPDATE byok_keys SET secret = @secret, masked_key = @masked, enabled = 1, metadata = @metadata, updated_at = @now
+                  WHERE id = @id
+                  """, parameters, scope.Transaction);
+            return (await GetAsync(scope.Connection, scope.Transaction, accountId, provider))!;
+        }, ct);
+
+    public Task<IReadOnlyList<ByokKey>> ListAsync(string accountId, CancellationToken ct = default) =>
+        db.ReadAsync(async c => (IReadOnlyList<ByokKey>)(await c.QueryAsync<Row>($"{Row.Select} WHERE account_id = @accountId ORDER BY provider",
+            new { accountId })).Select(r => r.ToKey()).ToArray(), ct);
+
+    public Task<ByokKey?> GetAsync(string accountId, string provider, CancellationToken ct = default) =>
+        db.ReadAsync(c => GetAsync(c, null, accountId, provider), ct);
+
+    public Task<bool> DeleteAsync(string accountId, string provider, CancellationToken ct = default) =>
+        db.WriteAsync(async scope => await scope.Connection.ExecuteAsync(
+            "DELETE FROM byok_keys WHERE account_id = @accountId AND provider = @provider", new { accountId, provider }, scope.Transaction) == 1, ct);
+
+    public Task<ByokKey?> SetEnabledAsync(string accountId, string provider, bool enabled, CancellationToken ct = default) =>
+        db.WriteAsync(async scope =>
+        {
+            await scope.Connection.ExecuteAsync(
+                "UPDATE byok_keys SET enabled = @enabled, updated_at = @now WHERE account_id = @accountId AND provider = @provider",
+                new { accountId, provider, enabled = enabled ? 1 : 0, now = Now }, scope.Transaction);
+            return await GetAsync(scope.Connection, scope.Transaction, accountId, provider);
+        }, ct);
+
+    /// <summary>The caller's enabled keys, decrypted. A key that cannot be decrypted throws rather than being skipped.</summary>
+    public Task<IReadOnlyList<ByokSecret>> EnabledSecretsAsync(string accountId, CancellationToken ct = default) =>
+        db.ReadAsync(async c =>
+        {
+            var rows = await c.QueryAsync<(string Provider, string Secret)>(
+                "SELECT provider, secret FROM byok_keys WHERE account_id = @accountId AND enabled = 1", new { accountId });
+            return (IReadOnlyList<ByokSecret>)rows.Select(r => new ByokSecret(r.Provider, vault.Decrypt(r.Secret, accountId, r.Provider))).ToArray();
+        }, ct);
+
+    public Task<ByokSecret?> SecretAsync(string accountId, string provider, CancellationToken ct = default) =>
+        db.ReadAsync(async c =>
+        {
+            var secret = await c.QuerySingleOrDefaultAsync<string>(
+                "SELECT secret FROM byok_keys WHERE account_id = @accountId AND provider = @provider", new { accountId, provider });
+            return secret is null ? null : new ByokSecret(provider, vault.Decrypt(secret, accountId, provider));
+        }, ct);
+
+    /// <summary><c>sk-…abcd</c>: the key's type prefix and last four characters, nothing else.</summary>
+    public static string Mask(string apiKey)
+    {
+        var prefixEnd = apiKey.StartsWith("sk-or-", StringComparison.Ordinal) ? 6 : apiKey.StartsWith("sk-", StringComparison.Ordinal) ? 3 : 0;
+        var tail = apiKey.Length >= 12 ? apiKey[^4..] : "";
+        return $"{apiKey[..prefixEnd]}…{tail}";
+    }
+
+    private static async Task<ByokKey?> GetAsync(System.Data.Common.DbConnection c, System.Data.Common.DbTransaction? tx, string accountId, string provider) =>
+        (await c.QuerySingleOrDefaultAsync<Row>($"{Row.Select} WHERE account_id = @accountId AND provider = @provider",
+            new { accountId, provider }, tx))?.ToKey();
+
+    private sealed record Row(string Id, string Provider, string MaskedKey, long Enabled, string? Metadata, long CreatedAt, long UpdatedAt)
+    {
+        public const string Select =
+            "SELECT id AS Id, provider AS Provider, masked_key AS MaskedKey, enabled AS Enabled, metadata AS Metadata, created_at AS CreatedAt, updated_at AS UpdatedAt FROM byok_keys";
+
+        public ByokKey ToKey() => new(Id, Provider, MaskedKey, Enabled != 0, Metadata,
+            DateTimeOffset.FromUnixTimeMilliseconds(CreatedAt), DateTimeOffset.FromUnixTimeMilliseconds(UpdatedAt));
+    }
+}
