@@ -21,10 +21,13 @@ public static partial class UpstreamText
         return clean.Length <= MaxMessageLength ? clean : clean[..MaxMessageLength] + "…";
     }
 
+    // Not "\x89PNG..."u8: that literal is UTF-8, so \x89 would become the two bytes C2 89.
+    private static ReadOnlySpan<byte> PngSignature => [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
+
     /// <summary>The media type from the file signature; null when the bytes are not a PNG, JPEG or WebP image.</summary>
     public static string? SniffImage(ReadOnlySpan<byte> bytes)
     {
-        if (bytes.Length >= 8 && bytes[..8].SequenceEqual("\x89PNG\r\n\x1a\n"u8)) return "image/png";
+        if (bytes.Length >= 8 && bytes[..8].SequenceEqual(PngSignature)) return "image/png";
         if (bytes.Length >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) return "image/jpeg";
         if (bytes.Length >= 12 && bytes[..4].SequenceEqual("RIFF"u8) && bytes[8..12].SequenceEqual("WEBP"u8)) return "image/webp";
         return null;

@@ -19,7 +19,8 @@ public sealed class Automatic1111Provider : IImageProvider
 
     public string Kind => Name;
 
-    public bool IsConfigured(ProviderCredential credential) => credential.BaseUrl is not null;
+    /// <summary>No key is needed, only where the web UI runs (an empty setting counts as unset).</summary>
+    public bool IsConfigured(ProviderCredential credential) => !string.IsNullOrWhiteSpace(credential.BaseUrl);
 
     public int MaxImagesPerCall(string upstreamModel) => 10;
 

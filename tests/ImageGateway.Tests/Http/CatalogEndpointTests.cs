@@ -1,0 +1,102 @@
+using System.Text.Json;
+using ImageGateway.Tests.Support;
+
+namespace ImageGateway.Tests.Http;
+
+/// <summary>GET /image/models (gateway catalog) and GET /models (OpenAI list format).</summary>
+public sealed class CatalogEndpointTests : IDisposable
+{
+    private static readonly string[] AllModels =
+        ["builtin-preview", "dall-e-2", "dall-e-3", "gpt-image-1", "stable-diffusion-3", "stable-diffusion-xl"];
+
+    private readonly GatewayFactory _gateway = new GatewayFactory().WithoutUpstreamKeys();
+
+    public void Dispose() => _gateway.Dispose();
+
+    private static JsonElement Model(JsonElement catalog, string id) =>
+        catalog.GetProperty("data").EnumerateArray().Single(m => m.Str("id") == id);
+
+    [Theory]
+    [InlineData("/api/v1/llm/image/models")]
+    [InlineData("/v1/image/models")]
+    public async Task Image_models_apply_the_free_tier_multiplier_to_your_prices(string path)
+    {
+        var (_, key) = await _gateway.CreateUserAsync("free", 10m);
+        using var client = _gateway.ClientWithKey(key);
+
+        var catalog = await (await client.GetAsync(path)).OkJsonAsync();
+
+        var dalle3 = Model(catalog, "dall-e-3");
+        Assert.Equal(40m, dalle3.GetProperty("base_prices").GetProperty("standard").Dec("1024x1024"));
+        Assert.Equal(60m, dalle3.GetProperty("your_prices").GetProperty("standard").Dec("1024x1024"));
+        Assert.Equal(120m, dalle3.GetProperty("base_prices").GetProperty("hd").Dec("1792x1024"));
+        Assert.Equal(180m, dalle3.GetProperty("your_prices").GetProperty("hd").Dec("1792x1024"));
+        Assert.Equal(["1024x1024", "1792x1024", "1024x1792"], dalle3.GetProperty("sizes").EnumerateArray().Select(s => s.GetString()!).ToArray());
+        Assert.Equal(["vivid", "natural"], dalle3.GetProperty("styles").EnumerateArray().Select(s => s.GetString()!).ToArray());
+        Assert.Equal(4000, dalle3.GetProperty("max_prompt_length").GetInt32());
+        Assert.Equal("free", dalle3.Str("tier"));
+
+        var dalle2 = Model(catalog, "dall-e-2");
+        Assert.Equal(27m, dalle2.GetProperty("your_prices").GetProperty("standard").Dec("1024x1024")); // 18 × 1.5
+        Assert.Empty(dalle2.GetProperty("styles").EnumerateArray());
+
+        var builtin = Model(catalog, "builtin-preview");
+        Assert.Equal(1m, builtin.GetProperty("base_prices").GetProperty("standard").Dec("256x256"));
+        Assert.Equal(1.5m, builtin.GetProperty("your_prices").GetProperty("standard").Dec("1024x1792"));
+    }
+
+    [Fact]
+    public async Task Image_models_apply_the_managed_multiplier_to_your_prices()
+    {
+        var (_, key) = await _gateway.CreateUserAsync("managed", 10m);
+        using var client = _gateway.ClientWithKey(key);
+
+        var catalog = await (await client.GetAsync("/api/v1/llm/image/models")).OkJsonAsync();
+
+        Assert.Equal(48m, Model(catalog, "dall-e-3").GetProperty("your_prices").GetProperty("standard").Dec("1024x1024"));
+        Assert.Equal(96m, Model(catalog, "dall-e-3").GetProperty("your_prices").GetProperty("hd").Dec("1024x1024"));
+        Assert.Equal(21.6m, Model(catalog, "dall-e-2").GetProperty("your_prices").GetProperty("standard").Dec("1024x1024"));
+        Assert.Equal(6m, Model(catalog, "stable-diffusion-xl").GetProperty("your_prices").GetProperty("standard").Dec("1024x1024"));
+        Assert.Equal(1.2m, Model(catalog, "builtin-preview").GetProperty("your_prices").GetProperty("standard").Dec("512x512"));
+    }
+
+    [Fact]
+    public async Task Only_builtin_preview_is_available_without_upstream_keys()
+    {
+        var (_, key) = await _gateway.CreateUserAsync("managed", 10m);
+        using var client = _gateway.ClientWithKey(key);
+
+        var catalog = await (await client.GetAsync("/api/v1/llm/image/models")).OkJsonAsync();
+
+        var ids = catalog.GetProperty("data").EnumerateArray().Select(m => m.Str("id")).OrderBy(i => i, StringComparer.Ordinal).ToArray();
+        Assert.Equal(AllModels, ids);
+        foreach (var model in catalog.GetProperty("data").EnumerateArray())
+            Assert.Equal(model.Str("id") == "builtin-preview", model.GetProperty("available").GetBoolean());
+        Assert.Equal(["builtin"], Model(catalog, "builtin-preview").GetProperty("providers").EnumerateArray().Select(p => p.GetString()!).ToArray());
+    }
+
+    [Theory]
+    [InlineData("/v1/models")]
+    [InlineData("/api/v1/llm/models")]
+    public async Task Models_uses_the_openai_list_format(string path)
+    {
+        var (_, key) = await _gateway.CreateUserAsync("managed", 10m);
+        using var client = _gateway.ClientWithKey(key);
+
+        var list = await (await client.GetAsync(path)).OkJsonAsync();
+
+        Assert.Equal("list", list.Str("object"));
+        var data = list.GetProperty("data").EnumerateArray().ToArray();
+        Assert.Equal(AllModels, data.Select(m => m.Str("id")).OrderBy(i => i, StringComparer.Ordinal).ToArray());
+        foreach (var model in data)
+        {
+            Assert.Equal(["created", "id", "object", "owned_by"], model.Names());
+            Assert.Equal("model", model.Str("object"));
+            Assert.Equal(JsonValueKind.Number, model.GetProperty("created").ValueKind);
+            Assert.True(model.GetProperty("created").TryGetInt64(out var created) && created > 0);
+            Assert.False(string.IsNullOrEmpty(model.Str("owned_by")));
+        }
+        Assert.Equal("openai", data.Single(m => m.Str("id") == "dall-e-3").Str("owned_by"));
+        Assert.Equal("stability", data.Single(m => m.Str("id") == "stable-diffusion-xl").Str("owned_by"));
+    }
+}
