@@ -64,6 +64,10 @@ public static class GenerateRequestReader
     public static (GenerateRequest? Request, ApiError? Error) Parse(ReadOnlySequence<byte> body)
     {
         if (body.IsEmpty) return (null, ApiError.BadJson("Request body is empty; send a JSON object with at least 'prompt'."));
+        // Utf8JsonReader only checks UTF-8 in strings it decodes, so bad bytes inside a skipped
+        // (unknown) field would otherwise pass: JSON must be UTF-8 (RFC 8259 §8.1).
+        if (!System.Text.Unicode.Utf8.IsValid(body.IsSingleSegment ? body.FirstSpan : body.ToArray()))
+            return (null, ApiError.BadJson("Request body is not valid UTF-8."));
         try
         {
             return ParseObject(body);

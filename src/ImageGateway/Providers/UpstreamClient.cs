@@ -17,6 +17,7 @@ public sealed record UpstreamFailure(DateTimeOffset At, string Reason);
 public sealed class UpstreamClient
 {
     private const int RecentFailureCount = 20;
+    private static readonly ResiliencePropertyKey<Func<HttpResponseMessage, ValueTask<bool>>> PermanentFailureKey = new("ImageGateway.PermanentFailure");
     private readonly HttpClient _http;
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
     private readonly CircuitBreakerStateProvider _circuit = new();
@@ -44,9 +45,10 @@ public sealed class UpstreamClient
             builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
             {
                 // A timed-out attempt is not retried: waiting the whole timeout again rarely helps.
-                ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
-                    .Handle<HttpRequestException>()
-                    .HandleResult(r => r.StatusCode == HttpStatusCode.TooManyRequests || (int)r.StatusCode >= 500),
+                // A 429/5xx the adapter recognises as permanent (OpenAI's 429 insufficient_quota) is not retried.
+                ShouldHandle = async args => args.Outcome.Exception is HttpRequestException
+                    || (args.Outcome.Result is { } r && (r.StatusCode == HttpStatusCode.TooManyRequests || (int)r.StatusCode >= 500)
+                        && !(args.Context.Properties.TryGetValue(PermanentFailureKey, out var isPermanent) && await isPermanent(r))),
                 MaxRetryAttempts = options.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -80,19 +82,22 @@ public sealed class UpstreamClient
     /// <summary>
     /// Sends a request built fresh for every attempt and returns the buffered final response, or a
     /// typed failure when no response could be had (timeout, connection, open circuit).
+    /// <paramref name="isPermanent"/> marks a 429/5xx answer (already buffered) that retrying cannot fix.
     /// </summary>
     public async Task<(HttpResponseMessage? Response, ProviderFailure? Failure)> SendAsync(
-        Func<HttpRequestMessage> buildRequest, CancellationToken ct)
+        Func<HttpRequestMessage> buildRequest, CancellationToken ct, Func<HttpResponseMessage, ValueTask<bool>>? isPermanent = null)
     {
+        var context = ResilienceContextPool.Shared.Get(ct);
+        if (isPermanent is not null) context.Properties.Set(PermanentFailureKey, isPermanent);
         try
         {
-            var response = await _pipeline.ExecuteAsync(async token =>
+            var response = await _pipeline.ExecuteAsync(static async (ctx, state) =>
             {
-                using var request = buildRequest();
-                foreach (var (header, value) in Options.Headers) request.Headers.TryAddWithoutValidation(header, value);
-                var answer = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, token);
+                using var request = state.buildRequest();
+                foreach (var (header, value) in state.Options.Headers) request.Headers.TryAddWithoutValidation(header, value);
+                var answer = await state._http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ctx.CancellationToken);
                 return answer;
-            }, ct);
+            }, context, (buildRequest, Options, _http));
             if (response.StatusCode == HttpStatusCode.TooManyRequests || (int)response.StatusCode >= 500)
                 RecordFailure($"HTTP {(int)response.StatusCode}");
             return (response, null);
@@ -115,6 +120,10 @@ public sealed class UpstreamClient
         {
             RecordFailure("connection aborted");
             return (null, new ProviderFailure(FailureKind.Unavailable, $"The connection to the {Name} provider was lost."));
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
         }
     }
 

@@ -104,7 +104,8 @@ public sealed class MillicreditsTests
         Assert.Equal(new Millicredits(1000), a - b);
         Assert.Equal(new Millicredits(-1500), -a);
         Assert.True(b < a);
-        Assert.True(a >= a);
+        Assert.True(a >= new Millicredits(1500));
+        Assert.False(b >= a);
         Assert.Throws<OverflowException>(() => new Millicredits(long.MaxValue) + new Millicredits(1));
     }
 }

@@ -319,6 +319,26 @@ public sealed class GenerateRequestReaderTests
         Assert.Equal(Ok(bytes), fromSequence);
     }
 
+    [Fact]
+    public void Multibyte_character_split_across_segments_is_read_and_invalid_bytes_split_across_segments_are_400()
+    {
+        var bytes = Encoding.UTF8.GetBytes("""{"prompt":"café","extra":"ü"}""");
+        var cut = Array.IndexOf(bytes, (byte)0xC3) + 1; // between the two bytes of 'é'
+        Assert.Equal("café", ParseSplit(bytes, cut).Request?.Prompt);
+
+        var bad = Concat("{\"prompt\":\"x\",\"extra\":\"a", [0xE2, 0x82], "\"}"); // truncated 3-byte sequence
+        var (request, error) = ParseSplit(bad, bad.Length - 3);
+        Assert.Null(request);
+        Assert.Equal(400, error?.Status);
+    }
+
+    private static (GenerateRequest? Request, ApiError? Error) ParseSplit(byte[] bytes, int cut)
+    {
+        var first = new Segment(bytes.AsMemory(0, cut));
+        var last = first.Append(bytes.AsMemory(cut));
+        return GenerateRequestReader.Parse(new System.Buffers.ReadOnlySequence<byte>(first, 0, last, last.Memory.Length));
+    }
+
     private static byte[] Concat(string before, byte[] middle, string after) =>
         [.. Encoding.UTF8.GetBytes(before), .. middle, .. Encoding.UTF8.GetBytes(after)];
 

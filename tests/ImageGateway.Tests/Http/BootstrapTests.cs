@@ -32,20 +32,39 @@ public sealed class BootstrapTests : IDisposable
     [Fact]
     public async Task Without_a_configured_key_a_random_admin_key_is_written_owner_only_and_works()
     {
-        _gateway.Settings["Gateway:Bootstrap:AdminKey"] = null;
-        using var client = _gateway.CreateClient();
+        using var gateway = new UnconfiguredAdminKeyFactory();
+        using var client = gateway.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
+        var path = Path.Combine(gateway.DataDirectory, "admin-key.txt");
 
-        Assert.True(File.Exists(AdminKeyFile), "with no configured key the generated admin key is saved in the data folder");
-        var key = (await File.ReadAllTextAsync(AdminKeyFile)).Trim();
+        Assert.True(File.Exists(path), "with no configured key the generated admin key is saved in the data folder");
+        var key = (await File.ReadAllTextAsync(path)).Trim();
         Assert.True(ApiKeys.HasValidShape(key));
-        Assert.NotEqual(GatewayFactory.AdminKey, key);
         if (!OperatingSystem.IsWindows())
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(AdminKeyFile));
-        using var admin = _gateway.ClientWithKey(key);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        using var admin = gateway.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/v1/admin/users")).StatusCode);
-        using var configured = _gateway.ClientWithKey(GatewayFactory.AdminKey);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await configured.GetAsync("/api/v1/admin/users")).StatusCode);
+        using var other = gateway.CreateClient();
+        other.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", GatewayFactory.AdminKey);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await other.GetAsync("/api/v1/admin/users")).StatusCode);
+    }
+
+    /// <summary>The gateway on a fresh data folder with no Gateway:Bootstrap:AdminKey at all.</summary>
+    private sealed class UnconfiguredAdminKeyFactory : Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program>
+    {
+        public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "igw-tests", Guid.NewGuid().ToString("N"));
+
+        protected override void ConfigureWebHost(Microsoft.AspNetCore.Hosting.IWebHostBuilder builder) =>
+            builder.UseSetting("Gateway:DataDirectory", DataDirectory);
+
+        protected override void Dispose(bool disposing)
+        {
+            base.Dispose(disposing);
+            if (!disposing) return;
+            SqliteConnection.ClearAllPools();
+            try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
     }
 
     [Fact]

@@ -287,6 +287,7 @@ public sealed class ErrorResponseTests : IDisposable
         var bytes = Encoding.UTF8.GetBytes($$"""{"prompt":"{{new string('a', 2 * 1024 * 1024)}}","model":"builtin-preview"}""");
         var content = new StreamContent(new NoLengthStream(bytes));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        Assert.Null(content.Headers.ContentLength);
 
         var response = await client.PostAsync("/api/v1/llm/images/generations", content);
 

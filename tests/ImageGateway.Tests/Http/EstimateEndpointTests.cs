@@ -69,7 +69,7 @@ public sealed class EstimateEndpointTests : IDisposable
     public async Task Estimate_prices_models_without_a_provider_and_says_so()
     {
         _gateway.WithoutUpstreamKeys();
-        var (_, key) = await _gateway.CreateUserAsync("free", 100m);
+        var (_, key) = await _gateway.CreateUserAsync("free", 200m);
         using var client = _gateway.ClientWithKey(key);
 
         var json = await (await client.PostJsonAsync("/api/v1/llm/image/estimate",

@@ -104,7 +104,7 @@ public sealed class OpenRouterProviderTests : IAsyncLifetime
         Assert.DoesNotContain(Key, gatewayBody);
         Assert.DoesNotContain("0123456789abcdef0123456789abcdef", gatewayBody);
         Assert.DoesNotContain(RawMarker, gatewayBody);
-        Assert.DoesNotContain("metadata", gatewayBody);
+        Assert.DoesNotContain("provider_name", gatewayBody); // OpenRouter's error.metadata is never passed on
         Assert.DoesNotContain("flagged_input", gatewayBody);
     }
 
@@ -112,8 +112,8 @@ public sealed class OpenRouterProviderTests : IAsyncLifetime
     [InlineData("dall-e-3", "1024x1024", "openai/dall-e-3", "1:1", 48)]
     [InlineData("dall-e-3", "1792x1024", "openai/dall-e-3", "16:9", 96)]
     [InlineData("dall-e-3", "1024x1792", "openai/dall-e-3", "9:16", 96)]
-    [InlineData("gpt-image-1", "1536x1024", "openai/gpt-image-1", "3:2", 50.4)]
-    [InlineData("gpt-image-1", "1024x1536", "openai/gpt-image-1", "2:3", 50.4)]
+    [InlineData("gpt-image-1", "1536x1024", "openai/gpt-image-1", "3:2", 75.6)] // auto is priced as medium: 63 × 1.2
+    [InlineData("gpt-image-1", "1024x1536", "openai/gpt-image-1", "2:3", 75.6)]
     public async Task Sends_the_exact_chat_completions_request_and_returns_the_data_url_image(
         string model, string size, string upstreamModel, string aspectRatio, decimal cost)
     {
@@ -137,7 +137,7 @@ public sealed class OpenRouterProviderTests : IAsyncLifetime
         var message = Assert.Single(root.GetProperty("messages").EnumerateArray());
         Assert.Equal("user", message.Str("role"));
         Assert.Equal("a lighthouse at dusk", message.Str("content"));
-        Assert.Equal(["image", "text"], root.GetProperty("modalities").EnumerateArray().Select(m => m.GetString()).ToArray());
+        Assert.Equal(["image", "text"], root.GetProperty("modalities").EnumerateArray().Select(m => m.GetString()!).ToArray());
         Assert.Equal(aspectRatio, root.GetProperty("image_config").Str("aspect_ratio"));
 
         var datum = Assert.Single(json.GetProperty("data").EnumerateArray());
@@ -426,6 +426,31 @@ public sealed class OpenRouterProviderTests : IAsyncLifetime
 
         await Api.AssertErrorAsync(response, HttpStatusCode.BadGateway, "api_error", "upstream_error");
         Assert.Equal(1, _fake.Count);
+        await AssertBalanceUnchangedAsync(client);
+    }
+
+    [Theory]
+    [InlineData(200, true)]
+    [InlineData(401, false)]
+    public async Task A_byok_key_test_calls_get_key_with_that_key(int upstreamStatus, bool ok)
+    {
+        const string userKey = "sk-or-v1-userownkey0000000000000000000000000000";
+        _fake.Handler = (ctx, _) => upstreamStatus == 200
+            ? FakeUpstream.Json(ctx, 200, "{\"data\":{\"label\":\"sk-or-v1-use...000\",\"usage\":0,\"limit\":null,\"is_free_tier\":false}}")
+            : FakeUpstream.Json(ctx, 401, Error(401, "No auth credentials found"));
+        using var client = await UserAsync();
+        (await client.PostJsonAsync("/api/v1/llm/byok/keys", new { provider = "openrouter", api_key = userKey })).EnsureSuccessStatusCode();
+
+        var response = await client.PostAsync("/api/v1/llm/byok/keys/openrouter/test", null);
+        var json = await response.OkJsonAsync();
+
+        var request = Assert.Single(_fake.Requests);
+        Assert.Equal("GET", request.Method);
+        Assert.Equal("/api/v1/key", request.Path);
+        Assert.Equal("Bearer " + userKey, request.Authorization);
+        Assert.Equal(ok, json.GetProperty("ok").GetBoolean());
+        Assert.Equal(upstreamStatus, json.GetProperty("status").GetInt32());
+        Assert.DoesNotContain(userKey, await response.Content.ReadAsStringAsync());
         await AssertBalanceUnchangedAsync(client);
     }
 

@@ -594,6 +594,7 @@ public sealed class StabilityProviderTests : IAsyncLifetime
             Assert.True(ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition));
             Assert.True(disposition!.IsFormDisposition());
             Assert.False(disposition.IsFileDisposition());
+            Assert.Null(section.ContentType); // plain form fields, as curl -F and python-requests send them
             var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value!;
             using var text = new StreamReader(section.Body, Encoding.UTF8);
             Assert.True(fields.TryAdd(name, await text.ReadToEndAsync()), $"field '{name}' sent twice");

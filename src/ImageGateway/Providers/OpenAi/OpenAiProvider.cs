@@ -36,7 +36,7 @@ public sealed class OpenAiProvider : IImageProvider
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential.ApiKey);
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
             return request;
-        }, ct);
+        }, ct, IsOutOfQuotaAsync);
         if (failure is not null) return ProviderResult.Failed(failure);
 
         using (response)
@@ -50,6 +50,22 @@ public sealed class OpenAiProvider : IImageProvider
 
     public Task<KeyCheck> CheckKeyAsync(ProviderCredential credential, CancellationToken ct) =>
         KeyCheck.ByGetAsync(credential, $"{credential.BaseUrl ?? DefaultBaseUrl}/models", "openai", ct);
+
+    /// <summary>429 <c>insufficient_quota</c> means the account is empty: final for this provider, so not retried.</summary>
+    private static async ValueTask<bool> IsOutOfQuotaAsync(HttpResponseMessage response)
+    {
+        if (response.StatusCode != HttpStatusCode.TooManyRequests) return false;
+        // The body is buffered; read it as a string so the adapter can still read it afterwards.
+        var text = await response.Content.ReadAsStringAsync();
+        try
+        {
+            using var json = JsonDocument.Parse(text);
+            return json.RootElement is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty("error", out var error)
+                && error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var code)
+                && code.ValueKind == JsonValueKind.String && code.GetString() == "insufficient_quota";
+        }
+        catch (JsonException) { return false; }
+    }
 
     internal static JsonObject RequestBody(ImageJob job)
     {

@@ -58,6 +58,10 @@ public sealed class OpenRouterProvider : IImageProvider
         }
     }
 
+    /// <summary><c>GET {base}/key</c>: 200 with the key's limits and usage, or 401.</summary>
+    public Task<KeyCheck> CheckKeyAsync(ProviderCredential credential, CancellationToken ct) =>
+        KeyCheck.ByGetAsync(credential, $"{credential.BaseUrl ?? DefaultBaseUrl}/key", Name, ct);
+
     internal static JsonObject RequestBody(ImageJob job) => new()
     {
         ["model"] = job.UpstreamModel,
