@@ -8,8 +8,14 @@ public sealed record Account(string Id, string Name, string Tier, DateTimeOffset
 public sealed record ApiKeyInfo(string Id, string AccountId, string Prefix, string? Name, string Scope,
     DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt);
 
-/// <summary>Who is calling: resolved from the bearer key once per request.</summary>
-public sealed record Caller(string AccountId, string KeyId, string Scope, string Tier)
+/// <summary>A user's limits set by an admin instead of the tier's. Null fields fall back to the tier; a cap of 0 means none.</summary>
+public sealed record LimitOverrides(int? PerMinute, int? PerHour, int? PerDay, int? PerMonth, long? MonthlyCapMc)
+{
+    public bool IsEmpty => PerMinute is null && PerHour is null && PerDay is null && PerMonth is null && MonthlyCapMc is null;
+}
+
+/// <summary>Who is calling: resolved from the bearer key once per request, with any limit overrides of the account.</summary>
+public sealed record Caller(string AccountId, string KeyId, string Scope, string Tier, LimitOverrides? Limits = null)
 {
     public bool IsAdmin => Scope == KeyScope.Admin;
 
@@ -95,13 +101,19 @@ public sealed class AccountStore(Database db, TimeProvider time)
             var row = await c.QuerySingleOrDefaultAsync<CallerRow>(
                 """
                 SELECT k.id AS KeyId, k.account_id AS AccountId, k.scope AS Scope, a.tier AS Tier,
-                       k.expires_at AS ExpiresAt, k.revoked_at AS RevokedAt
-                FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = @hash
+                       k.expires_at AS ExpiresAt, k.revoked_at AS RevokedAt, l.account_id AS LimitsOf,
+                       l.per_minute AS PerMinute, l.per_hour AS PerHour, l.per_day AS PerDay, l.per_month AS PerMonth,
+                       l.monthly_cap_mc AS MonthlyCapMc
+                FROM api_keys k JOIN accounts a ON a.id = k.account_id
+                LEFT JOIN account_limits l ON l.account_id = k.account_id
+                WHERE k.key_hash = @hash
                 """, new { hash = ApiKeys.Hash(presentedKey) });
             if (row is null) return (KeyLookupStatus.Unknown, (Caller?)null);
             if (row.RevokedAt is not null) return (KeyLookupStatus.Revoked, null);
             if (row.ExpiresAt is { } exp && exp <= Now) return (KeyLookupStatus.Expired, null);
-            return (KeyLookupStatus.Found, new Caller(row.AccountId, row.KeyId, row.Scope, row.Tier));
+            var limits = row.LimitsOf is null ? null
+                : new LimitOverrides(ToInt(row.PerMinute), ToInt(row.PerHour), ToInt(row.PerDay), ToInt(row.PerMonth), row.MonthlyCapMc);
+            return (KeyLookupStatus.Found, new Caller(row.AccountId, row.KeyId, row.Scope, row.Tier, limits));
         }, ct);
 
     private sealed record AccountRow(string Id, string Name, string Tier, long CreatedAt)
@@ -111,7 +123,37 @@ public sealed class AccountStore(Database db, TimeProvider time)
 
     private sealed record AccountBalanceRow(string Id, string Name, string Tier, long CreatedAt, long BalanceMc, long ReservedMc);
 
-    private sealed record CallerRow(string KeyId, string AccountId, string Scope, string Tier, long? ExpiresAt, long? RevokedAt);
+    public Task<LimitOverrides?> GetLimitsAsync(string accountId, CancellationToken ct = default) =>
+        db.ReadAsync(async c =>
+        {
+            var row = await c.QuerySingleOrDefaultAsync<LimitRow>(
+                """
+                SELECT per_minute AS PerMinute, per_hour AS PerHour, per_day AS PerDay, per_month AS PerMonth, monthly_cap_mc AS MonthlyCapMc
+                FROM account_limits WHERE account_id = @accountId
+                """, new { accountId });
+            return row is null ? null : new LimitOverrides(ToInt(row.PerMinute), ToInt(row.PerHour), ToInt(row.PerDay), ToInt(row.PerMonth), row.MonthlyCapMc);
+        }, ct);
+
+    /// <summary>Replaces the account's overrides; all-null removes them (back to the tier's limits).</summary>
+    public Task SetLimitsAsync(string accountId, LimitOverrides limits, CancellationToken ct = default) =>
+        db.WriteAsync(async scope =>
+        {
+            await scope.Connection.ExecuteAsync("DELETE FROM account_limits WHERE account_id = @accountId", new { accountId }, scope.Transaction);
+            if (!limits.IsEmpty)
+                await scope.Connection.ExecuteAsync(
+                    """
+                    INSERT INTO account_limits (account_id, per_minute, per_hour, per_day, per_month, monthly_cap_mc)
+                    VALUES (@accountId, @PerMinute, @PerHour, @PerDay, @PerMonth, @MonthlyCapMc)
+                    """, new { accountId, limits.PerMinute, limits.PerHour, limits.PerDay, limits.PerMonth, limits.MonthlyCapMc }, scope.Transaction);
+            return 0;
+        }, ct);
+
+    private static int? ToInt(long? value) => value is null ? null : (int)value.Value;
+
+    private sealed record LimitRow(long? PerMinute, long? PerHour, long? PerDay, long? PerMonth, long? MonthlyCapMc);
+
+    private sealed record CallerRow(string KeyId, string AccountId, string Scope, string Tier, long? ExpiresAt, long? RevokedAt,
+        string? LimitsOf, long? PerMinute, long? PerHour, long? PerDay, long? PerMonth, long? MonthlyCapMc);
 
     private sealed record KeyRow(string Id, string AccountId, string Prefix, string? Name, string Scope, long CreatedAt, long? ExpiresAt, long? RevokedAt)
     {

@@ -21,6 +21,13 @@ public sealed record UserListResponse(IReadOnlyList<UserDto> Data, int Limit, in
 
 public sealed record CreditAdjustmentResponse(string UserId, Millicredits CreditsRemaining, Millicredits Reserved);
 
+/// <summary>Per-user limits; a null field means "the tier's". A monthly_cap of 0 means no cap.</summary>
+public sealed record LimitsRequest(int? PerMinute = null, int? PerHour = null, int? PerDay = null, int? PerMonth = null, decimal? MonthlyCap = null);
+
+public sealed record LimitsDto(int PerMinute, int PerHour, int PerDay, int PerMonth, Millicredits? MonthlyCap);
+
+public sealed record LimitsResponse(string UserId, string Tier, LimitsRequest Overrides, LimitsDto Effective);
+
 /// <summary>Operator endpoints (admin-scope key): users, tiers, credit grants, keys.</summary>
 public static class AdminApi
 {
@@ -35,6 +42,8 @@ public static class AdminApi
         admin.MapPatch("/users/{id}", UpdateUserAsync);
         admin.MapPost("/users/{id}/credits", AdjustCreditsAsync);
         admin.MapPost("/users/{id}/keys", CreateKeyAsync);
+        admin.MapGet("/users/{id}/limits", GetLimitsAsync);
+        admin.MapPut("/users/{id}/limits", SetLimitsAsync);
         return app;
     }
 
@@ -110,6 +119,43 @@ public static class AdminApi
         if (error is not null) return error;
         var (info, key) = await store.CreateKeyAsync(id, scope, request?.Name, expiresAt, ct);
         return KeysApi.Created(info, key);
+    }
+
+    public static async Task<IResult> GetLimitsAsync(string id, AccountStore store, ModelCatalog catalog, CancellationToken ct)
+    {
+        var account = await store.GetAccountAsync(id, ct);
+        if (account is null) return UserNotFound(id);
+        return LimitsResult(account, await store.GetLimitsAsync(id, ct), catalog);
+    }
+
+    /// <summary>Gives one user other limits than their tier's (a higher per-minute limit, say) without changing the tier.</summary>
+    public static async Task<IResult> SetLimitsAsync(string id, LimitsRequest? request, AccountStore store, ModelCatalog catalog, CancellationToken ct)
+    {
+        var account = await store.GetAccountAsync(id, ct);
+        if (account is null) return UserNotFound(id);
+        request ??= new LimitsRequest();
+        foreach (var (name, value) in new[] { ("per_minute", request.PerMinute), ("per_hour", request.PerHour), ("per_day", request.PerDay), ("per_month", request.PerMonth) })
+            if (value is < 0) return ApiError.Invalid(name, $"'{name}' must be 0 (unlimited) or positive, or null for the tier's limit.");
+        Millicredits? cap = null;
+        if (request.MonthlyCap is { } c)
+        {
+            if (c < 0 || !Millicredits.TryFromCredits(c, out var capMc))
+                return ApiError.Invalid("monthly_cap", "'monthly_cap' must be a non-negative amount of credits (0 = no cap), or null for the tier's cap.");
+            cap = capMc;
+        }
+        var overrides = new LimitOverrides(request.PerMinute, request.PerHour, request.PerDay, request.PerMonth, cap?.Value);
+        await store.SetLimitsAsync(id, overrides, ct);
+        return LimitsResult(account, overrides.IsEmpty ? null : overrides, catalog);
+    }
+
+    private static IResult LimitsResult(Account account, LimitOverrides? overrides, ModelCatalog catalog)
+    {
+        var effective = RateLimits.EffectiveLimits.For(catalog.GetTier(account.Tier), overrides);
+        var asRequest = new LimitsRequest(overrides?.PerMinute, overrides?.PerHour, overrides?.PerDay, overrides?.PerMonth,
+            overrides?.MonthlyCapMc is { } mc ? new Millicredits(mc).Credits : null);
+        return TypedResults.Json(new LimitsResponse(account.Id, account.Tier, asRequest,
+            new LimitsDto(effective.PerMinute, effective.PerHour, effective.PerDay, effective.PerMonth, effective.MonthlyCap)),
+            GatewayJson.Context.LimitsResponse);
     }
 
     private static ApiError UserNotFound(string id) => ApiError.NotFound($"No user '{id}'.");

@@ -21,7 +21,10 @@ public sealed record Balance(Millicredits Total, Millicredits Reserved)
     public Millicredits Available => Total - Reserved;
 }
 
-public sealed record ReserveOutcome(Reservation? Reservation, Balance Balance)
+public enum ReserveRefusal { None, InsufficientCredits, MonthlyCap }
+
+public sealed record ReserveOutcome(Reservation? Reservation, Balance Balance, ReserveRefusal Refusal = ReserveRefusal.None,
+    Millicredits MonthSpent = default)
 {
     public bool Succeeded => Reservation is not null;
 }
@@ -47,22 +50,37 @@ public sealed class CreditLedger(Database db, TimeProvider time)
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
     public Task<ReserveOutcome> ReserveAsync(string accountId, Millicredits amount, TimeSpan holdTimeout,
-        string? description, CancellationToken ct = default)
+        string? description, CancellationToken ct = default) =>
+        ReserveAsync(accountId, amount, holdTimeout, description, monthlyCap: null, ct);
+
+    /// <summary>
+    /// Holds <paramref name="amount"/> if the available balance covers it and, when a cap is given,
+    /// this month's settled spend plus every open hold plus this amount stays within the cap. Both
+    /// conditions are in the one UPDATE, so concurrent requests cannot overspend either.
+    /// </summary>
+    public Task<ReserveOutcome> ReserveAsync(string accountId, Millicredits amount, TimeSpan holdTimeout,
+        string? description, Millicredits? monthlyCap, CancellationToken ct = default)
     {
         if (amount.Value <= 0) throw new ArgumentOutOfRangeException(nameof(amount), "A reservation must be positive.");
         return db.WriteAsync(async scope =>
         {
             var now = Now;
+            var month = MonthKey(now);
             var row = await scope.Connection.QuerySingleOrDefaultAsync<BalanceRow>(
                 """
                 UPDATE accounts SET reserved_mc = reserved_mc + @Amount
                 WHERE id = @AccountId AND balance_mc - reserved_mc >= @Amount
+                  AND (@Cap < 0 OR (CASE WHEN month_key = @Month THEN month_spent_mc ELSE 0 END) + reserved_mc + @Amount <= @Cap)
                 RETURNING balance_mc AS BalanceMc, reserved_mc AS ReservedMc
-                """, new { AccountId = accountId, Amount = amount.Value }, scope.Transaction);
+                """, new { AccountId = accountId, Amount = amount.Value, Cap = monthlyCap?.Value ?? -1L, Month = month }, scope.Transaction);
             if (row is null)
             {
                 var current = await ReadBalanceAsync(scope, accountId);
-                return new ReserveOutcome(null, current);
+                if (current.Available < amount) return new ReserveOutcome(null, current, ReserveRefusal.InsufficientCredits);
+                var spent = await scope.Connection.ExecuteScalarAsync<long>(
+                    "SELECT CASE WHEN month_key = @month THEN month_spent_mc ELSE 0 END FROM accounts WHERE id = @accountId",
+                    new { month, accountId }, scope.Transaction);
+                return new ReserveOutcome(null, current, ReserveRefusal.MonthlyCap, new Millicredits(spent));
             }
 
             var reservation = new Reservation(Ids.New("res"), accountId, amount);
@@ -203,11 +221,19 @@ public sealed class CreditLedger(Database db, TimeProvider time)
         if (held is null) return null;
         var balance = await scope.Connection.QuerySingleAsync<long>(
             """
-            UPDATE accounts SET balance_mc = balance_mc - @charge, reserved_mc = reserved_mc - @held
+            UPDATE accounts SET balance_mc = balance_mc - @charge, reserved_mc = reserved_mc - @held,
+                   month_spent_mc = (CASE WHEN month_key = @month THEN month_spent_mc ELSE 0 END) + @charge, month_key = @month
             WHERE id = @account RETURNING balance_mc
-            """, new { charge, held = held.AmountMc, account = held.AccountId }, scope.Transaction);
+            """, new { charge, held = held.AmountMc, account = held.AccountId, month = MonthKey(now) }, scope.Transaction);
         var txn = await AppendAsync(scope, held.AccountId, kind, -charge, -held.AmountMc, balance, reservationId, description, now);
         return (txn, new Millicredits(balance));
+    }
+
+    /// <summary>yyyymm of a unix-millisecond instant (UTC): monthly caps run on calendar months.</summary>
+    public static int MonthKey(long unixMs)
+    {
+        var t = DateTimeOffset.FromUnixTimeMilliseconds(unixMs);
+        return t.Year * 100 + t.Month;
     }
 
     private static async Task<Balance> ReadBalanceAsync(WriteScope scope, string accountId)

@@ -42,7 +42,7 @@ public static class CreditsApi
         var tier = catalog.GetTier(caller.Tier);
         var spent = await ledger.SpentSinceAsync(caller.AccountId, MonthStart(time.GetUtcNow()), ct);
         return TypedResults.Json(new CreditsResponse(caller.AccountId, balance.Total, balance.Reserved, balance.Available,
-            tier.Name, tier.MonthlyCap, spent), GatewayJson.Context.CreditsResponse);
+            tier.Name, RateLimits.EffectiveLimits.For(tier, caller.Limits).MonthlyCap, spent), GatewayJson.Context.CreditsResponse);
     }
 
     public static async Task<IResult> GetHistoryAsync(Caller caller, CreditLedger ledger, CancellationToken ct, int? limit = null, int? offset = null)

@@ -131,5 +131,17 @@ public sealed class SqliteDialect : IDbDialect
             CREATE INDEX ix_usage_account_time ON usage_events(account_id, created_at);
             CREATE INDEX ix_usage_time ON usage_events(created_at);
             """),
+        new(3, "monthly spend and per-account limit overrides", """
+            ALTER TABLE accounts ADD COLUMN month_key INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE accounts ADD COLUMN month_spent_mc BIGINT NOT NULL DEFAULT 0;
+            CREATE TABLE account_limits (
+                account_id      TEXT PRIMARY KEY REFERENCES accounts(id),
+                per_minute      INTEGER NULL,
+                per_hour        INTEGER NULL,
+                per_day         INTEGER NULL,
+                per_month       INTEGER NULL,
+                monthly_cap_mc  BIGINT NULL
+            );
+            """),
     ];
 }

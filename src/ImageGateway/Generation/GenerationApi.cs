@@ -6,6 +6,7 @@ using ImageGateway.Catalog;
 using ImageGateway.Hosting;
 using ImageGateway.Http;
 using ImageGateway.Providers;
+using ImageGateway.RateLimits;
 using ImageGateway.Storage;
 using ImageGateway.Usage;
 using Microsoft.Extensions.Options;
@@ -19,6 +20,7 @@ public sealed record GenerationServices(
     CreditLedger Ledger,
     ByokStore Byok,
     UsageStore Usage,
+    ImageRateLimiter RateLimiter,
     IImageStore Store,
     SignedUrls Urls,
     TimeProvider Time,
@@ -37,8 +39,8 @@ public static class GenerationApi
     }
 
     /// <summary>
-    /// authenticate (middleware) → validate → price → route → [BYOK: generate free] → reserve →
-    /// generate → store → settle → respond. Every path that does not settle releases the hold.
+    /// authenticate (middleware) → validate → price → rate-limit → route → [BYOK: generate free] →
+    /// reserve → generate → store → settle → respond. Every path that does not settle releases the hold.
     /// </summary>
     public static async Task<IResult> GenerateAsync(HttpContext http, Caller caller, [AsParameters] GenerationServices s)
     {
@@ -55,12 +57,34 @@ public static class GenerationApi
         var cost = ModelCatalog.Quote(spec!.BasePrice, spec.N, tier);
         var run = new Run(http, caller, spec, tier, s, started);
 
+        var limits = EffectiveLimits.For(tier, caller.Limits);
+        var admission = await s.RateLimiter.AdmitAsync(http, caller, limits, tier.Name, spec.N, ct);
+        if (admission.Refusal is not null) return admission.Refusal;
+        var admitted = false; // images stay counted only for requests that got past admission to a provider
+        try
+        {
+            var result = await GenerateAdmittedAsync(run, cost, limits.MonthlyCap, ct);
+            admitted = run.ReachedProvider;
+            return result;
+        }
+        finally
+        {
+            if (!admitted) await s.RateLimiter.RefundAsync(caller, admission, spec.N);
+        }
+    }
+
+    private static async Task<IResult> GenerateAdmittedAsync(Run run, Millicredits cost, Millicredits? monthlyCap, CancellationToken ct)
+    {
+        var (http, caller, spec, tier, s) = (run.Http, run.Caller, run.Spec, run.Tier, run.S);
+        var options = s.Options.Value;
+
         var platformRoute = s.Providers.Route(spec.Model.Id);
         var (byokStep, byokError) = await ByokStepAsync(caller, spec, s, ct);
         if (byokError is not null) return byokError;
         var byokFellBack = false;
         if (byokStep is not null)
         {
+            run.ReachedProvider = true;
             var outcome = await s.Router.GenerateAsync([byokStep], step => ToJob(spec, step), ct);
             if (outcome.Result.Failure is null) return await DeliverAsync(run, outcome, reservation: null, byok: true);
             if (!options.Byok.FallbackToPlatform || platformRoute.Count == 0)
@@ -74,7 +98,9 @@ public static class GenerationApi
         if (cost.Value > 0)
         {
             var hold = await s.Ledger.ReserveAsync(caller.AccountId, cost, TimeSpan.FromSeconds(options.Billing.HoldTimeoutSeconds),
-                $"{spec.Model.Id} ×{spec.N} {spec.Size} {spec.Quality}", ct);
+                $"{spec.Model.Id} ×{spec.N} {spec.Size} {spec.Quality}", monthlyCap, ct);
+            if (hold.Refusal == ReserveRefusal.MonthlyCap)
+                return MonthlyCapExceeded(monthlyCap!.Value, hold, cost, tier.Name, s.Time.GetUtcNow());
             if (!hold.Succeeded)
                 return ApiError.InsufficientCredits(
                     $"Insufficient credits. Balance: {hold.Balance.Available.ToDisplay()}, Estimated cost: {cost.ToDisplay()} credits");
@@ -82,6 +108,7 @@ public static class GenerationApi
         }
 
         var closed = reservation is null;
+        run.ReachedProvider = true;
         try
         {
             var outcome = await s.Router.GenerateAsync(platformRoute, step => ToJob(spec, step), ct);
@@ -118,6 +145,7 @@ public static class GenerationApi
     private sealed record Run(HttpContext Http, Caller Caller, GenerationSpec Spec, TierDefinition Tier, GenerationServices S, long Started)
     {
         public bool ByokFellBack { get; init; }
+        public bool ReachedProvider { get; set; }
         public long ElapsedMs => (long)Stopwatch.GetElapsedTime(Started).TotalMilliseconds;
     }
 
@@ -185,7 +213,7 @@ public static class GenerationApi
 
         await RecordAsync(run, servedBy, images.Count, charged, byok, StatusCodes.Status200OK);
         var metadata = new GenerationMetadata(
-            servedBy, spec.Model.Id, charged, remaining, transactionId, run.Tier.Name,
+            servedBy, outcome.ServedBy.UpstreamModel, charged, remaining, transactionId, run.Tier.Name,
             UsingByok: byok, ByokProvider: byok ? servedBy : null, images.Count, spec.Size, spec.Quality, expiresAt,
             ByokFallback: run.ByokFellBack ? true : null);
         return TypedResults.Json(new ImagesResponse(s.Time.GetUtcNow().ToUnixTimeSeconds(), data, metadata), GatewayJson.Context.ImagesResponse);
@@ -233,6 +261,15 @@ public static class GenerationApi
                 "The images were generated but could not be stored; you were not charged. Try again or use response_format=b64_json."));
         }
         return (data, expiresAt.ToUnixTimeSeconds(), null);
+    }
+
+    private static ApiError MonthlyCapExceeded(Millicredits cap, ReserveOutcome hold, Millicredits cost, string tier, DateTimeOffset now)
+    {
+        var nextMonth = WindowLimit.For(WindowKind.Month, 0, now).End;
+        return new ApiError(429, "rate_limit_error", "monthly_cap_exceeded",
+                $"Monthly spending cap reached: the cap is {cap.ToDisplay()} credits ({tier} tier), {hold.MonthSpent.ToDisplay()} spent this month"
+                + $" and {hold.Balance.Reserved.ToDisplay()} held by running requests; this request costs {cost.ToDisplay()}.")
+            .WithHeader("Retry-After", ImageRateLimiter.SecondsUntil(nextMonth, now).ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>

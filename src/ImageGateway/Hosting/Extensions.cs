@@ -9,6 +9,7 @@ using ImageGateway.Http;
 using ImageGateway.Providers;
 using ImageGateway.Providers.Builtin;
 using ImageGateway.Providers.OpenAi;
+using ImageGateway.RateLimits;
 using ImageGateway.Providers.OpenRouter;
 using ImageGateway.Providers.Automatic1111;
 using ImageGateway.Providers.Stability;
@@ -63,6 +64,9 @@ public static class Extensions
         services.AddSingleton<IImageProvider, Automatic1111Provider>();
         services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<ProviderRouter>();
+
+        services.AddSingleton<IRateLimitStore>(sp => CreateRateLimitStore(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
+        services.AddSingleton<ImageRateLimiter>();
 
         services.AddSingleton<IImageStore>(sp => CreateStore(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
         services.AddSingleton(sp => new SignedUrls(sp.GetRequiredService<Secrets>().UrlSigningKey, sp.GetRequiredService<TimeProvider>()));
@@ -124,6 +128,14 @@ public static class Extensions
                 $"Gateway:Database:Provider '{options.Database.Provider}' is not supported by this build; use 'sqlite'."),
         };
     }
+
+    private static IRateLimitStore CreateRateLimitStore(GatewayOptions options) =>
+        options.RateLimits.Store.Trim().ToLowerInvariant() switch
+        {
+            "memory" => new MemoryRateLimitStore(),
+            _ => throw new InvalidOperationException(
+                $"Gateway:RateLimits:Store '{options.RateLimits.Store}' is not supported by this build; use 'memory'."),
+        };
 
     private static IImageStore CreateStore(GatewayOptions options) =>
         options.Storage.Kind.Trim().ToLowerInvariant() switch

@@ -21,6 +21,7 @@ public sealed class GatewayOptions
     public BillingOptions Billing { get; set; } = new();
     public SecretsOptions Secrets { get; set; } = new();
     public ByokOptions Byok { get; set; } = new();
+    public RateLimitOptions RateLimits { get; set; } = new();
 
     public Dictionary<string, ProviderOptions> Providers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
     public Dictionary<string, ModelOptions> Models { get; set; } = new(StringComparer.OrdinalIgnoreCase);
@@ -63,6 +64,12 @@ public sealed class BillingOptions
 {
     /// <summary>A reservation still open after this long belongs to a crashed request and is released.</summary>
     public int HoldTimeoutSeconds { get; set; } = 900;
+}
+
+public sealed class RateLimitOptions
+{
+    /// <summary><c>memory</c> (one process) or <c>redis</c> (several processes share one limit).</summary>
+    public string Store { get; set; } = "memory";
 }
 
 public sealed class ByokOptions

@@ -31,6 +31,8 @@ namespace ImageGateway.Http;
 [JsonSerializable(typeof(CreditAdjustmentResponse))]
 [JsonSerializable(typeof(ImageGateway.Providers.ProviderStatusList))]
 [JsonSerializable(typeof(ImageGateway.Byok.ByokKeyRequest))]
+[JsonSerializable(typeof(LimitsRequest))]
+[JsonSerializable(typeof(LimitsResponse))]
 [JsonSerializable(typeof(ImageGateway.Byok.ByokToggleRequest))]
 [JsonSerializable(typeof(ImageGateway.Byok.ByokKeyDto))]
 [JsonSerializable(typeof(ImageGateway.Byok.ByokKeyList))]

@@ -281,3 +281,28 @@ public sealed class ByokTests : IAsyncLifetime
         Assert.Equal(100m, await CreditsAsync(client));
     }
 }
+
+/// <summary>The key test reaches each provider's documented cheap endpoint with the caller's key.</summary>
+public sealed class ByokKeyCheckTests
+{
+    [Theory]
+    [InlineData("openrouter", "sk-or-v1-0123456789abcdefghijklmnop", "/key")]
+    [InlineData("stability", "sk-0123456789abcdefghijklmnopqrstu", "/v1/user/account")]
+    public async Task Key_test_calls_the_providers_cheap_endpoint(string provider, string apiKey, string path)
+    {
+        await using var fake = await FakeUpstream.StartAsync();
+        fake.Handler = (ctx, _) => FakeUpstream.Json(ctx, 200, "{}");
+        using var gateway = new GatewayFactory();
+        gateway.Settings[$"Gateway:Providers:{provider}:BaseUrl"] = fake.BaseUrl;
+        var (_, key) = await gateway.CreateUserAsync("managed", 1m);
+        using var client = gateway.ClientWithKey(key);
+        (await client.PostAsJsonAsync("/api/v1/llm/byok/keys", new { provider, api_key = apiKey })).EnsureSuccessStatusCode();
+
+        var result = JsonDocument.Parse(await (await client.PostAsync($"/api/v1/llm/byok/keys/{provider}/test", null)).Content.ReadAsStringAsync()).RootElement;
+
+        Assert.True(result.GetProperty("ok").GetBoolean());
+        var request = Assert.Single(fake.Requests);
+        Assert.Equal(path, request.Path);
+        Assert.Equal($"Bearer {apiKey}", request.Authorization);
+    }
+}

@@ -265,6 +265,33 @@ public sealed class ErrorResponseTests : IDisposable
         await Api.AssertErrorAsync(response, HttpStatusCode.NotFound, "not_found_error", "not_found");
     }
 
+    [Theory]
+    [InlineData("GET", "/v1/images/generations")]
+    [InlineData("GET", "/api/v1/llm/image/estimate")]
+    [InlineData("POST", "/v1/models")]
+    [InlineData("DELETE", "/api/v1/admin/users")]
+    public async Task A_wrong_method_on_a_known_route_is_a_405_json_error(string method, string path)
+    {
+        using var client = await ManagedClientAsync();
+
+        var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        await Api.AssertErrorAsync(response, HttpStatusCode.MethodNotAllowed, "invalid_request_error", "method_not_allowed");
+    }
+
+    [Fact]
+    public async Task Two_authorization_headers_are_a_401_even_if_both_are_valid()
+    {
+        var (_, key) = await _gateway.CreateUserAsync("managed", 10m);
+        using var client = _gateway.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/credits");
+        request.Headers.TryAddWithoutValidation("Authorization", new[] { "Bearer " + key, "Bearer " + key });
+
+        var response = await client.SendAsync(request);
+
+        await Api.AssertErrorAsync(response, HttpStatusCode.Unauthorized, "authentication_error", "invalid_api_key");
+    }
+
     // ---- 413 ----
 
     [Fact]

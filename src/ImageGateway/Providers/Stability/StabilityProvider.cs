@@ -34,6 +34,10 @@ public sealed class StabilityProvider : IImageProvider
         ? "STABILITY_API_KEY (or Gateway__Providers__stability__ApiKey)"
         : $"Gateway__Providers__{providerName}__ApiKey";
 
+    /// <summary>Stability's cheap authenticated call: the account endpoint.</summary>
+    public Task<KeyCheck> CheckKeyAsync(ProviderCredential credential, CancellationToken ct) =>
+        KeyCheck.ByGetAsync(credential, $"{credential.BaseUrl ?? DefaultBaseUrl}/v1/user/account", "stability", ct);
+
     public async Task<ProviderResult> GenerateAsync(ImageJob job, ProviderCredential credential, CancellationToken ct)
     {
         var endpoint = Endpoint(job.UpstreamModel);
