@@ -127,6 +127,24 @@ public sealed class UpstreamClient
         }
     }
 
+    /// <summary>
+    /// Fetches an image an upstream answered as a link instead of inline bytes (no Authorization is
+    /// sent to the image host). Returns the image, or a failure when the link does not yield one.
+    /// </summary>
+    public async Task<(GeneratedImage? Image, ProviderFailure? Failure)> DownloadImageAsync(Uri link, string? revisedPrompt, CancellationToken ct)
+    {
+        var (download, failure) = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, link), ct);
+        if (failure is not null) return (null, failure);
+        using (download)
+        {
+            var bytes = download!.IsSuccessStatusCode ? await download.Content.ReadAsByteArrayAsync(ct) : [];
+            var mediaType = UpstreamText.SniffImage(bytes);
+            return mediaType is null
+                ? (null, UpstreamText.NotImages(Name, "an image URL that did not return an image"))
+                : (new GeneratedImage(bytes, mediaType, revisedPrompt), null);
+        }
+    }
+
     public void RecordFailure(string reason)
     {
         lock (_recent)

@@ -120,7 +120,7 @@ public sealed class Automatic1111ProviderTests : IAsyncLifetime
         Assert.Equal(pngs[1], Convert.FromBase64String(data[1].Str("b64_json")!));
         var meta = json.GetProperty("_metadata");
         Assert.Equal("automatic1111", meta.Str("provider_used"));
-        Assert.Equal("stable-diffusion-xl", meta.Str("model_used"));
+        Assert.Equal("sd_xl_base_1.0", meta.Str("model_used")); // the upstream model that really served it
         Assert.Equal(2, meta.GetProperty("images_generated").GetInt32());
         Assert.Equal(4.8m, meta.Dec("cost_incurred")); // 2 × 2 × 1.2
         Assert.Equal(StartingCredits - 4.8m, (await client.CreditsAsync()).Dec("credits_remaining"));

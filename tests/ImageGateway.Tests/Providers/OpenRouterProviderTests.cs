@@ -148,7 +148,7 @@ public sealed class OpenRouterProviderTests : IAsyncLifetime
             "message.content is not a revised prompt");
         var meta = json.GetProperty("_metadata");
         Assert.Equal("openrouter", meta.Str("provider_used"));
-        Assert.Equal(model, meta.Str("model_used"));
+        Assert.Equal(upstreamModel, meta.Str("model_used")); // the upstream model that really served it
         Assert.Equal(1, meta.GetProperty("images_generated").GetInt32());
         Assert.Equal(cost, meta.Dec("cost_incurred"));
         Assert.Equal(StartingCredits - cost, meta.Dec("credits_remaining"));

@@ -86,7 +86,7 @@ public sealed class StabilityProviderTests : IAsyncLifetime
         Assert.Equal(Png, Convert.FromBase64String(datum.Str("b64_json")!));
         var meta = json.GetProperty("_metadata");
         Assert.Equal("stability", meta.Str("provider_used"));
-        Assert.Equal("stable-diffusion-xl", meta.Str("model_used"));
+        Assert.Equal("core", meta.Str("model_used")); // the upstream model that really served it
         Assert.Equal(6m, meta.Dec("cost_incurred"));
         Assert.Equal(994m, meta.Dec("credits_remaining"));
         var credits = await client.CreditsAsync();

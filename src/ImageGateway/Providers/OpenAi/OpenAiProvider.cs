@@ -104,15 +104,9 @@ public sealed class OpenAiProvider : IImageProvider
                      && Uri.TryCreate(u.GetString(), UriKind.Absolute, out var imageUrl) && imageUrl.Scheme is "https" or "http")
             {
                 // Some OpenAI-compatible servers ignore response_format and answer URLs.
-                var (download, failure) = await credential.Http.SendAsync(() => new HttpRequestMessage(HttpMethod.Get, imageUrl), ct);
+                var (image, failure) = await credential.Http.DownloadImageAsync(imageUrl, revised, ct);
                 if (failure is not null) return ProviderResult.Failed(failure);
-                using (download)
-                {
-                    var bytes = download!.IsSuccessStatusCode ? await download.Content.ReadAsByteArrayAsync(ct) : [];
-                    var mediaType = UpstreamText.SniffImage(bytes);
-                    if (mediaType is null) return ProviderResult.Failed(UpstreamText.NotImages("openai", "an image URL that did not return an image"));
-                    images.Add(new GeneratedImage(bytes, mediaType, revised));
-                }
+                images.Add(image!);
             }
         }
         return images.Count == 0

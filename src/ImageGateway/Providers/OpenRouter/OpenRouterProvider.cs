@@ -114,15 +114,9 @@ public sealed class OpenRouterProvider : IImageProvider
                 else if (Uri.TryCreate(text, UriKind.Absolute, out var link) && link.Scheme is "https" or "http")
                 {
                     // Some upstream models answer a link instead of inline bytes.
-                    var (download, failure) = await credential.Http.SendAsync(() => new HttpRequestMessage(HttpMethod.Get, link), ct);
+                    var (image, failure) = await credential.Http.DownloadImageAsync(link, revisedPrompt: null, ct);
                     if (failure is not null) return ProviderResult.Failed(failure);
-                    using (download)
-                    {
-                        var bytes = download!.IsSuccessStatusCode ? await download.Content.ReadAsByteArrayAsync(ct) : [];
-                        var mediaType = UpstreamText.SniffImage(bytes);
-                        if (mediaType is null) return ProviderResult.Failed(UpstreamText.NotImages(Name, "an image URL that did not return an image"));
-                        images.Add(new GeneratedImage(bytes, mediaType, null));
-                    }
+                    images.Add(image!);
                 }
             }
         }
