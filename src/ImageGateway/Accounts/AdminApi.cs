@@ -108,7 +108,9 @@ public static class AdminApi
 
         var balance = await ledger.AdjustAsync(id, mc, mc.Value > 0 ? LedgerKind.Grant : LedgerKind.Adjustment, request.Reason, ct);
         if (balance is null)
-            return ApiError.Invalid("amount", "Removing that many credits would take the balance below zero (or below credits held by running requests).");
+            return ApiError.Invalid("amount", mc.Value < 0
+                ? "Removing that many credits would take the balance below zero (or below credits held by running requests)."
+                : $"Adding that many credits would take the balance above the maximum of {CreditLedger.MaxBalance.ToDisplay()}.");
         return TypedResults.Json(new CreditAdjustmentResponse(id, balance.Total, balance.Reserved), GatewayJson.Context.CreditAdjustmentResponse);
     }
 

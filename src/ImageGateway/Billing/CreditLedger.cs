@@ -136,16 +136,22 @@ public sealed class CreditLedger(Database db, TimeProvider time)
         return released;
     }
 
-    /// <summary>Adds (or, when negative, removes) credits. Removal may not take the balance below what is held.</summary>
+    /// <summary>The largest balance an account may hold (a trillion credits), far from integer overflow.</summary>
+    public static readonly Millicredits MaxBalance = new(1_000_000_000_000_000);
+
+    /// <summary>
+    /// Adds (or, when negative, removes) credits. Null when removal would take the balance below what
+    /// is held, or an addition above <see cref="MaxBalance"/>.
+    /// </summary>
     public Task<Balance?> AdjustAsync(string accountId, Millicredits amount, string kind, string? reason, CancellationToken ct = default) =>
         db.WriteAsync(async scope =>
         {
             var row = await scope.Connection.QuerySingleOrDefaultAsync<BalanceRow>(
                 """
                 UPDATE accounts SET balance_mc = balance_mc + @Amount
-                WHERE id = @AccountId AND balance_mc + @Amount >= reserved_mc
+                WHERE id = @AccountId AND balance_mc + @Amount >= reserved_mc AND balance_mc <= @Max - @Amount
                 RETURNING balance_mc AS BalanceMc, reserved_mc AS ReservedMc
-                """, new { AccountId = accountId, Amount = amount.Value }, scope.Transaction);
+                """, new { AccountId = accountId, Amount = amount.Value, Max = MaxBalance.Value }, scope.Transaction);
             if (row is null) return null;
             if (amount.Value != 0)
                 await AppendAsync(scope, accountId, kind, amount.Value, 0, row.BalanceMc, null, reason, Now);

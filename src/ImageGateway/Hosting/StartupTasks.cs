@@ -29,7 +29,8 @@ public sealed class StartupTasks(
     {
         if (await accounts.AnyAccountAsync(ct)) return;
 
-        var configured = options.Value.Bootstrap.AdminKey;
+        // An empty value (as compose files often pass) means "not set".
+        var configured = string.IsNullOrWhiteSpace(options.Value.Bootstrap.AdminKey) ? null : options.Value.Bootstrap.AdminKey.Trim();
         if (configured is not null && !ApiKeys.HasValidShape(configured))
             throw new InvalidOperationException("Gateway:Bootstrap:AdminKey must be 'uc_' followed by at least 40 letters or digits.");
 

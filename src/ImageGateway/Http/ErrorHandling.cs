@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Diagnostics;
 
 namespace ImageGateway.Http;
 
-public static class ErrorHandling
+public static partial class ErrorHandling
 {
     /// <summary>
     /// Accepts the doubled slash legacy python <c>openai&lt;1.0</c> produces from a base URL with a
@@ -39,7 +39,7 @@ public static class ErrorHandling
                 {
                     BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
                         new ApiError(413, "invalid_request_error", "request_too_large", "Request body is too large."),
-                    BadHttpRequestException b => ApiError.BadJson(Describe(b)),
+                    BadHttpRequestException b => Describe(b),
                     _ => ApiError.Internal("The gateway hit an internal error. No credits were charged for a request that failed."),
                 };
                 await error.ExecuteAsync(context);
@@ -63,8 +63,27 @@ public static class ErrorHandling
         return app;
     }
 
-    private static string Describe(BadHttpRequestException e) =>
-        e.InnerException is System.Text.Json.JsonException json
-            ? $"Request body is not valid JSON for this endpoint: {json.Message.Split(" Path:")[0]}"
-            : e.Message;
+    /// <summary>
+    /// Says which field or parameter was wrong in the client's terms, without the framework's
+    /// internal type names.
+    /// </summary>
+    private static ApiError Describe(BadHttpRequestException e)
+    {
+        if (e.InnerException is System.Text.Json.JsonException json)
+        {
+            var field = json.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : null;
+            return field is null
+                ? ApiError.BadJson("Request body is not valid JSON for this endpoint.")
+                : ApiError.WrongType(field, $"Request body field '{field}' has the wrong type or format.");
+        }
+        var binding = BindFailure().Match(e.Message);
+        if (binding.Success)
+            return ApiError.Invalid(binding.Groups[1].Value, $"Parameter '{binding.Groups[1].Value}' has an invalid value.");
+        if (e.Message.Contains("request body", StringComparison.OrdinalIgnoreCase))
+            return ApiError.BadJson("Request body is missing or is not valid JSON.");
+        return new ApiError(e.StatusCode, "invalid_request_error", "bad_request", "The request could not be read.");
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("""parameter "(?:[^"]* )?(\w+)" from""")]
+    private static partial System.Text.RegularExpressions.Regex BindFailure();
 }
