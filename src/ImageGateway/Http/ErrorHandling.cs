@@ -72,7 +72,8 @@ public static partial class ErrorHandling
         if (e.InnerException is System.Text.Json.JsonException json)
         {
             var field = json.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : null;
-            return field is null
+            var wrongType = json.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal);
+            return field is null || !wrongType
                 ? ApiError.BadJson("Request body is not valid JSON for this endpoint.")
                 : ApiError.WrongType(field, $"Request body field '{field}' has the wrong type or format.");
         }
