@@ -64,7 +64,7 @@ public sealed class ByokTests : IAsyncLifetime
     [Fact]
     public async Task Byok_key_reaches_the_upstream_instead_of_the_platform_key_and_costs_nothing()
     {
-        var (_, key) = await _gateway.CreateUserAsync("managed", 100m);
+        var (userId, key) = await _gateway.CreateUserAsync("managed", 100m);
         using var client = _gateway.ClientWithKey(key);
         var stored = await client.PostAsJsonAsync("/api/v1/llm/byok/keys", new { provider = "openai", api_key = UserKey });
         Assert.Equal(HttpStatusCode.OK, stored.StatusCode);
@@ -82,6 +82,11 @@ public sealed class ByokTests : IAsyncLifetime
         Assert.Equal(100m, await CreditsAsync(client));
         var history = await JsonOf(await client.GetAsync("/api/v1/llm/credits/history"));
         Assert.Equal(1, history.GetProperty("total").GetInt32()); // only the initial grant: no reserve for a BYOK request
+        var usage = Assert.Single(await _gateway.Service<ImageGateway.Usage.UsageStore>().RecentAsync(userId, 10));
+        Assert.True(usage.Byok);
+        Assert.Equal(0, usage.CostMc);
+        Assert.Equal("openai", usage.Provider);
+        Assert.Equal(1, usage.Images);
     }
 
     [Fact]
