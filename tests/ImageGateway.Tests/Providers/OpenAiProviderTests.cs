@@ -321,7 +321,7 @@ public sealed class OpenAiProviderTests : IAsyncLifetime
         Assert.Equal(952m, meta.Dec("credits_remaining"));
 
         var tx = (await client.HistoryAsync()).Transactions();
-        Assert.Equal(["settle", "reserve", "grant"], tx.Select(t => t.Str("type")).ToArray());
+        Assert.Equal(["settle", "reserve", "grant"], tx.Select(t => t.Str("type")!).ToArray());
         Assert.Equal(meta.Str("transaction_id"), tx[0].Str("id"));
         Assert.Equal(-48m, tx[0].Dec("amount"));
         Assert.Empty(await _gateway.Service<CreditLedger>().VerifyAsync(userId));
@@ -469,7 +469,7 @@ public sealed class OpenAiProviderTests : IAsyncLifetime
         Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(0.9), $"the retry did not wait for Retry-After: {clock.Elapsed}");
         Assert.Equal(2, _openai.GenerationCount());
         Assert.Equal(952m, (await client.CreditsAsync()).Dec("credits_remaining"));
-        Assert.Equal(["settle", "reserve", "grant"], (await client.HistoryAsync()).Transactions().Select(t => t.Str("type")).ToArray());
+        Assert.Equal(["settle", "reserve", "grant"], (await client.HistoryAsync()).Transactions().Select(t => t.Str("type")!).ToArray());
     }
 
     [Fact]

@@ -82,7 +82,7 @@ public sealed class RoutingTests : IAsyncLifetime
         Assert.Equal("dall-e-3", meta.Str("model_used"));
         Assert.Equal(48m, meta.Dec("cost_incurred"));
         Assert.Equal(952m, (await client.CreditsAsync()).Dec("credits_remaining"));
-        Assert.Equal(["settle", "reserve", "grant"], (await client.HistoryAsync()).Transactions().Select(t => t.Str("type")).ToArray());
+        Assert.Equal(["settle", "reserve", "grant"], (await client.HistoryAsync()).Transactions().Select(t => t.Str("type")!).ToArray());
         Assert.Empty(await _gateway.Service<CreditLedger>().VerifyAsync(userId));
     }
 
@@ -229,7 +229,7 @@ public sealed class RoutingTests : IAsyncLifetime
         Assert.Equal("false", response.Headers.GetValues("x-should-retry").Single());
         Assert.Equal(0, _first.Count);
         Assert.Equal(1000m, (await client.CreditsAsync()).Dec("credits_remaining"));
-        Assert.Equal(["grant"], (await client.HistoryAsync()).Transactions().Select(t => t.Str("type")).ToArray());
+        Assert.Equal(["grant"], (await client.HistoryAsync()).Transactions().Select(t => t.Str("type")!).ToArray());
         Assert.Empty(await _gateway.Service<CreditLedger>().VerifyAsync(userId));
     }
 
@@ -418,7 +418,7 @@ public sealed class RoutingTests : IAsyncLifetime
         Assert.Equal(856m, credits.Dec("credits_remaining"));
         Assert.Equal(0m, credits.Dec("reserved"));
         var tx = (await client.HistoryAsync()).Transactions();
-        Assert.Equal(["settle", "reserve", "grant"], tx.Select(t => t.Str("type")).ToArray());
+        Assert.Equal(["settle", "reserve", "grant"], tx.Select(t => t.Str("type")!).ToArray());
         Assert.Equal(192m, tx[1].Dec("hold")); // 4 × 48 reserved
         Assert.Equal(-144m, tx[0].Dec("amount")); // 3 × 48 charged
         Assert.Equal(-192m, tx[0].Dec("hold")); // the whole hold closed: 48 released
