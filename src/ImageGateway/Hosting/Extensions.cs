@@ -113,6 +113,8 @@ public static class Extensions
         app.MapAdminApi();
         app.MapProvidersApi();
         app.MapGet("/healthz", () => TypedResults.Text("ok"));
+        // endpoints: readyz
+        // endpoints: console
         return app;
     }
 
@@ -124,6 +126,7 @@ public static class Extensions
             "sqlite" => string.IsNullOrWhiteSpace(options.Database.ConnectionString)
                 ? SqliteDialect.ForFile(Path.Combine(EnsureDataDirectory(options), "gateway.db"))
                 : new SqliteDialect(options.Database.ConnectionString),
+            // dialects: postgres
             _ => throw new InvalidOperationException(
                 $"Gateway:Database:Provider '{options.Database.Provider}' is not supported by this build; use 'sqlite'."),
         };
@@ -133,6 +136,7 @@ public static class Extensions
         options.RateLimits.Store.Trim().ToLowerInvariant() switch
         {
             "memory" => new MemoryRateLimitStore(),
+            // rate-limit stores: redis
             _ => throw new InvalidOperationException(
                 $"Gateway:RateLimits:Store '{options.RateLimits.Store}' is not supported by this build; use 'memory'."),
         };
@@ -141,6 +145,7 @@ public static class Extensions
         options.Storage.Kind.Trim().ToLowerInvariant() switch
         {
             "filesystem" => new FileSystemImageStore(Path.Combine(EnsureDataDirectory(options), "images")),
+            // image stores: s3
             _ => throw new InvalidOperationException(
                 $"Gateway:Storage:Kind '{options.Storage.Kind}' is not supported by this build; use 'filesystem'."),
         };
