@@ -35,15 +35,15 @@ public static class AdminApi
 
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/api/v1/admin").RequireGatewayKey(KeyScope.Admin);
-        admin.MapPost("/users", CreateUserAsync);
-        admin.MapGet("/users", ListUsersAsync);
-        admin.MapGet("/users/{id}", GetUserAsync);
-        admin.MapPatch("/users/{id}", UpdateUserAsync);
-        admin.MapPost("/users/{id}/credits", AdjustCreditsAsync);
-        admin.MapPost("/users/{id}/keys", CreateKeyAsync);
-        admin.MapGet("/users/{id}/limits", GetLimitsAsync);
-        admin.MapPut("/users/{id}/limits", SetLimitsAsync);
+        var admin = app.MapGroup("/api/v1/admin").RequireGatewayKey(KeyScope.Admin).WithErrorResponses();
+        admin.MapPost("/users", CreateUserAsync).Returns<CreatedUserResponse>(201).Accepts<CreateUserRequest>("application/json");
+        admin.MapGet("/users", ListUsersAsync).Returns<UserListResponse>();
+        admin.MapGet("/users/{id}", GetUserAsync).Returns<UserDetailResponse>();
+        admin.MapPatch("/users/{id}", UpdateUserAsync).Returns<UserDetailResponse>();
+        admin.MapPost("/users/{id}/credits", AdjustCreditsAsync).Returns<CreditAdjustmentResponse>();
+        admin.MapPost("/users/{id}/keys", CreateKeyAsync).Returns<CreatedKeyDto>(201);
+        admin.MapGet("/users/{id}/limits", GetLimitsAsync).Returns<LimitsResponse>();
+        admin.MapPut("/users/{id}/limits", SetLimitsAsync).Returns<LimitsResponse>();
         return app;
     }
 

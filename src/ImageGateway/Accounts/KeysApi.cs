@@ -20,10 +20,10 @@ public static class KeysApi
 
     public static IEndpointRouteBuilder MapKeysApi(this IEndpointRouteBuilder app)
     {
-        var keys = app.MapGroup("/api/v1/keys").RequireGatewayKey();
-        keys.MapPost("/", CreateAsync);
-        keys.MapGet("/", ListAsync);
-        keys.MapDelete("/{id}", RevokeAsync);
+        var keys = app.MapGroup("/api/v1/keys").RequireGatewayKey().WithErrorResponses();
+        keys.MapPost("/", CreateAsync).Returns<CreatedKeyDto>(201);
+        keys.MapGet("/", ListAsync).Returns<KeyListResponse>();
+        keys.MapDelete("/{id}", RevokeAsync).Returns<RevokedKeyResponse>();
         return app;
     }
 

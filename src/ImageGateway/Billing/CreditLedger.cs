@@ -169,7 +169,7 @@ public sealed class CreditLedger(Database db, TimeProvider time)
     /// <summary>Credits charged (settled) since <paramref name="since"/>.</summary>
     public Task<Millicredits> SpentSinceAsync(string accountId, DateTimeOffset since, CancellationToken ct = default) =>
         db.ReadAsync(async c => new Millicredits(-await c.ExecuteScalarAsync<long>(
-            "SELECT COALESCE(SUM(amount_mc), 0) FROM ledger_entries WHERE account_id = @accountId AND kind = 'settle' AND created_at >= @since",
+            "SELECT CAST(COALESCE(SUM(amount_mc), 0) AS BIGINT) FROM ledger_entries WHERE account_id = @accountId AND kind = 'settle' AND created_at >= @since",
             new { accountId, since = since.ToUnixTimeMilliseconds() })), ct);
 
     public Task<(IReadOnlyList<LedgerEntry> Entries, long Total)> HistoryAsync(string accountId, int limit, int offset, CancellationToken ct = default) =>
@@ -188,6 +188,7 @@ public sealed class CreditLedger(Database db, TimeProvider time)
         }, ct);
 
     /// <summary>Checks the ledger invariants for one account; returns the violations found (empty when sound).</summary>
+    // SUMs are cast to BIGINT because PostgreSQL widens SUM(bigint) to numeric, which would not bind to long.
     public Task<IReadOnlyList<string>> VerifyAsync(string accountId, CancellationToken ct = default) =>
         db.ReadAsync(async c =>
         {
@@ -195,10 +196,10 @@ public sealed class CreditLedger(Database db, TimeProvider time)
             var account = await c.QuerySingleAsync<BalanceRow>(
                 "SELECT balance_mc AS BalanceMc, reserved_mc AS ReservedMc FROM accounts WHERE id = @accountId", new { accountId });
             var sums = await c.QuerySingleAsync<BalanceRow>(
-                "SELECT COALESCE(SUM(amount_mc), 0) AS BalanceMc, COALESCE(SUM(hold_mc), 0) AS ReservedMc FROM ledger_entries WHERE account_id = @accountId",
+                "SELECT CAST(COALESCE(SUM(amount_mc), 0) AS BIGINT) AS BalanceMc, CAST(COALESCE(SUM(hold_mc), 0) AS BIGINT) AS ReservedMc FROM ledger_entries WHERE account_id = @accountId",
                 new { accountId });
             var open = await c.ExecuteScalarAsync<long>(
-                "SELECT COALESCE(SUM(amount_mc), 0) FROM reservations WHERE account_id = @accountId AND state = 'open'", new { accountId });
+                "SELECT CAST(COALESCE(SUM(amount_mc), 0) AS BIGINT) FROM reservations WHERE account_id = @accountId AND state = 'open'", new { accountId });
             var closings = await c.QueryAsync<(string, long)>(
                 """
                 SELECT r.id, COUNT(e.id) FROM reservations r

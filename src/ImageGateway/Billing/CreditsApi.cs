@@ -31,8 +31,8 @@ public static class CreditsApi
 
     public static IEndpointRouteBuilder MapCreditsApi(this IEndpointRouteBuilder group)
     {
-        group.MapGet("/credits", GetCreditsAsync).RequireGatewayKey();
-        group.MapGet("/credits/history", GetHistoryAsync).RequireGatewayKey();
+        group.MapGet("/credits", GetCreditsAsync).Returns<CreditsResponse>().RequireGatewayKey();
+        group.MapGet("/credits/history", GetHistoryAsync).Returns<TransactionsResponse>().RequireGatewayKey();
         return group;
     }
 

@@ -42,11 +42,11 @@ public static partial class ByokApi
     public static IEndpointRouteBuilder MapByokApi(this IEndpointRouteBuilder group)
     {
         var byok = group.MapGroup("/byok/keys").RequireGatewayKey();
-        byok.MapPost("/", UpsertAsync);
-        byok.MapGet("/", ListAsync);
-        byok.MapDelete("/{provider}", DeleteAsync);
-        byok.MapPost("/{provider}/toggle", ToggleAsync);
-        byok.MapPost("/{provider}/test", TestAsync);
+        byok.MapPost("/", UpsertAsync).Returns<ByokKeyDto>();
+        byok.MapGet("/", ListAsync).Returns<ByokKeyList>();
+        byok.MapDelete("/{provider}", DeleteAsync).Returns<ByokDeleted>();
+        byok.MapPost("/{provider}/toggle", ToggleAsync).Returns<ByokKeyDto>();
+        byok.MapPost("/{provider}/test", TestAsync).Returns<ByokTestResult>();
         return group;
     }
 

@@ -30,8 +30,8 @@ public static class CatalogApi
 {
     public static IEndpointRouteBuilder MapCatalogApi(this IEndpointRouteBuilder group)
     {
-        group.MapGet("/image/models", GetImageModels).RequireGatewayKey();
-        group.MapGet("/models", GetModels).RequireGatewayKey();
+        group.MapGet("/image/models", GetImageModels).Returns<ModelCatalogResponse>().RequireGatewayKey();
+        group.MapGet("/models", GetModels).Returns<OpenAiModelList>().RequireGatewayKey();
         return group;
     }
 

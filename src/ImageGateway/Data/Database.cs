@@ -8,6 +8,14 @@ public sealed class Database(IDbDialect dialect)
 {
     public IDbDialect Dialect => dialect;
 
+    /// <summary>Synchronous on purpose: called from a metrics scrape callback, which cannot await.</summary>
+    public long CountOpenReservations()
+    {
+        using var connection = dialect.CreateConnection();
+        connection.Open();
+        return connection.ExecuteScalar<long>("SELECT COUNT(*) FROM reservations WHERE state = 'open'");
+    }
+
     public async Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken ct = default)
     {
         await using var connection = dialect.CreateConnection();
@@ -24,10 +32,14 @@ public sealed class Database(IDbDialect dialect)
         return result;
     }
 
-    /// <summary>Applies every migration not yet recorded in <c>schema_migrations</c>, each in its own transaction.</summary>
+    /// <summary>
+    /// Applies every migration not yet recorded in <c>schema_migrations</c>, each in its own
+    /// transaction. Safe when several processes start at once: each transaction first takes the
+    /// dialect's migration lock, and only then checks whether the version is already applied.
+    /// </summary>
     public async Task MigrateAsync(TimeProvider time, CancellationToken ct = default)
     {
-        await using (var scope = await dialect.BeginWriteAsync(ct))
+        await using (var scope = await BeginMigrationAsync(ct))
         {
             await scope.Connection.ExecuteAsync(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
@@ -37,7 +49,7 @@ public sealed class Database(IDbDialect dialect)
 
         foreach (var migration in dialect.Migrations.OrderBy(m => m.Version))
         {
-            await using var scope = await dialect.BeginWriteAsync(ct);
+            await using var scope = await BeginMigrationAsync(ct);
             var applied = await scope.Connection.ExecuteScalarAsync<long>(
                 "SELECT COUNT(*) FROM schema_migrations WHERE version = @Version", new { migration.Version }, scope.Transaction);
             if (applied > 0) continue;
@@ -46,6 +58,22 @@ public sealed class Database(IDbDialect dialect)
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@Version, @Name, @At)",
                 new { migration.Version, migration.Name, At = time.GetUtcNow().ToUnixTimeMilliseconds() }, scope.Transaction);
             await scope.CommitAsync(ct);
+        }
+    }
+
+    private async Task<WriteScope> BeginMigrationAsync(CancellationToken ct)
+    {
+        var scope = await dialect.BeginWriteAsync(ct);
+        if (dialect.MigrationLockSql is not { } lockSql) return scope;
+        try
+        {
+            await scope.Connection.ExecuteAsync(lockSql, transaction: scope.Transaction);
+            return scope;
+        }
+        catch
+        {
+            await scope.DisposeAsync();
+            throw;
         }
     }
 }

@@ -25,6 +25,13 @@ public interface IDbDialect
 
     /// <summary>True when only this process can use the database, so every open hold at start-up is an orphan.</summary>
     bool IsSingleProcess { get; }
+
+    /// <summary>
+    /// A statement run first in every migration transaction that blocks until no other process is
+    /// migrating the same database (so concurrent starts apply each migration once); null when
+    /// <see cref="BeginWriteAsync"/> already serializes every writer.
+    /// </summary>
+    string? MigrationLockSql { get; }
 }
 
 public sealed record Migration(int Version, string Name, string Sql);

@@ -27,6 +27,9 @@ public sealed class SqliteDialect : IDbDialect
 
     public bool IsSingleProcess => true;
 
+    // BEGIN IMMEDIATE takes the file's write lock, which already serializes concurrent migrators.
+    public string? MigrationLockSql => null;
+
     public DbConnection CreateConnection() => new SqliteConnection(_connectionString);
 
     public async ValueTask<WriteScope> BeginWriteAsync(CancellationToken ct)

@@ -146,3 +146,15 @@ public static class GenerateRequestReader
         return cut > 0 ? message[..cut] : message;
     }
 }
+
+/// <summary>The generate body as documented in the OpenAPI reference (the handler reads it with <see cref="GenerateRequestReader"/>).</summary>
+public sealed record GenerateRequestBody(
+    string Prompt,
+    string? Model = GenerationSpec.DefaultModel,
+    int? N = 1,
+    string? Size = "1024x1024",
+    string? Quality = null,
+    string? Style = null,
+    string? ResponseFormat = GenerationSpec.Url,
+    string? User = null,
+    long? Seed = null);

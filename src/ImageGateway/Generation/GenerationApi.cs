@@ -5,6 +5,7 @@ using ImageGateway.Byok;
 using ImageGateway.Catalog;
 using ImageGateway.Hosting;
 using ImageGateway.Http;
+using ImageGateway.Observability;
 using ImageGateway.Providers;
 using ImageGateway.RateLimits;
 using ImageGateway.Storage;
@@ -21,6 +22,7 @@ public sealed record GenerationServices(
     ByokStore Byok,
     UsageStore Usage,
     ImageRateLimiter RateLimiter,
+    GatewayMetrics Metrics,
     IImageStore Store,
     SignedUrls Urls,
     TimeProvider Time,
@@ -32,34 +34,51 @@ public static class GenerationApi
     public static IEndpointRouteBuilder MapGenerationApi(this IEndpointRouteBuilder group)
     {
         // The brief documents the singular path; every OpenAI SDK calls the plural one.
-        group.MapPost("/image/generations", GenerateAsync).RequireGatewayKey();
-        group.MapPost("/images/generations", GenerateAsync).RequireGatewayKey();
-        group.MapPost("/image/estimate", EstimateAsync).RequireGatewayKey();
+        group.MapPost("/image/generations", GenerateAsync).Returns<ImagesResponse>().Accepts<GenerateRequestBody>("application/json").RequireGatewayKey();
+        group.MapPost("/images/generations", GenerateAsync).Returns<ImagesResponse>().Accepts<GenerateRequestBody>("application/json").RequireGatewayKey();
+        group.MapPost("/image/estimate", EstimateAsync).Returns<EstimateResponse>().Accepts<GenerateRequestBody>("application/json").RequireGatewayKey();
         return group;
     }
 
     /// <summary>
     /// authenticate (middleware) → validate → price → rate-limit → route → [BYOK: generate free] →
-    /// reserve → generate → store → settle → respond. Every path that does not settle releases the hold.
+    /// reserve → generate → store → settle → respond. Every path that does not settle releases the
+    /// hold. Around it: one metrics record and one log line per request, whatever the outcome.
     /// </summary>
     public static async Task<IResult> GenerateAsync(HttpContext http, Caller caller, [AsParameters] GenerationServices s)
     {
-        var ct = http.RequestAborted;
-        var options = s.Options.Value;
-        var started = Stopwatch.GetTimestamp();
+        var run = new Run(http, caller, s, Stopwatch.GetTimestamp());
+        var result = await GenerateStepsAsync(run, http.RequestAborted);
+        Observe(run, result is ApiError error ? error.Status : StatusCodes.Status200OK);
+        return result;
+    }
 
-        var (request, readError) = await GenerateRequestReader.ReadAsync(http.Request, options.MaxRequestBodyBytes, ct);
-        if (readError is not null) return readError;
-        var (spec, invalid) = GenerationSpec.Validate(request!, s.Catalog);
-        if (invalid is not null) return invalid;
+    private static async Task<IResult> GenerateStepsAsync(Run run, CancellationToken ct)
+    {
+        var (http, caller, s) = (run.Http, run.Caller, run.S);
+        var options = s.Options.Value;
+
+        GenerationSpec? spec;
+        using (GatewayMetrics.Activities.StartActivity("generate.validate"))
+        {
+            var (request, readError) = await GenerateRequestReader.ReadAsync(http.Request, options.MaxRequestBodyBytes, ct);
+            if (readError is not null) return readError;
+            (spec, var invalid) = GenerationSpec.Validate(request!, s.Catalog);
+            if (invalid is not null) return invalid;
+        }
+        run.Spec = spec;
 
         var tier = s.Catalog.GetTier(caller.Tier);
+        run.Tier = tier;
         var cost = ModelCatalog.Quote(spec!.BasePrice, spec.N, tier);
-        var run = new Run(http, caller, spec, tier, s, started);
 
         var limits = EffectiveLimits.For(tier, caller.Limits);
         var admission = await s.RateLimiter.AdmitAsync(http, caller, limits, tier.Name, spec.N, ct);
-        if (admission.Refusal is not null) return admission.Refusal;
+        if (admission.Refusal is not null)
+        {
+            s.Metrics.RateLimited(tier.Name, "window");
+            return admission.Refusal;
+        }
         var admitted = false; // images stay counted only for requests that got past admission to a provider
         try
         {
@@ -75,21 +94,20 @@ public static class GenerationApi
 
     private static async Task<IResult> GenerateAdmittedAsync(Run run, Millicredits cost, Millicredits? monthlyCap, CancellationToken ct)
     {
-        var (http, caller, spec, tier, s) = (run.Http, run.Caller, run.Spec, run.Tier, run.S);
+        var (caller, spec, tier, s) = (run.Caller, run.Spec!, run.Tier!, run.S);
         var options = s.Options.Value;
 
         var platformRoute = s.Providers.Route(spec.Model.Id);
         var (byokStep, byokError) = await ByokStepAsync(caller, spec, s, ct);
         if (byokError is not null) return byokError;
-        var byokFellBack = false;
         if (byokStep is not null)
         {
             run.ReachedProvider = true;
-            var outcome = await s.Router.GenerateAsync([byokStep], step => ToJob(spec, step), ct);
+            var outcome = await CallProvidersAsync(run, [byokStep], ct);
             if (outcome.Result.Failure is null) return await DeliverAsync(run, outcome, reservation: null, byok: true);
             if (!options.Byok.FallbackToPlatform || platformRoute.Count == 0)
                 return await FailAsync(run, ByokError(byokStep.Provider.Name, outcome.Result.Failure), byok: true);
-            byokFellBack = true;
+            run.ByokFellBack = true;
         }
 
         if (platformRoute.Count == 0) return ApiError.NoProvider(s.Providers.DescribeNoProvider(spec.Model.Id));
@@ -97,10 +115,14 @@ public static class GenerationApi
         Reservation? reservation = null;
         if (cost.Value > 0)
         {
+            using var reserving = GatewayMetrics.Activities.StartActivity("generate.reserve");
             var hold = await s.Ledger.ReserveAsync(caller.AccountId, cost, TimeSpan.FromSeconds(options.Billing.HoldTimeoutSeconds),
                 $"{spec.Model.Id} ×{spec.N} {spec.Size} {spec.Quality}", monthlyCap, ct);
             if (hold.Refusal == ReserveRefusal.MonthlyCap)
+            {
+                s.Metrics.RateLimited(tier.Name, "monthly_cap");
                 return MonthlyCapExceeded(monthlyCap!.Value, hold, cost, tier.Name, s.Time.GetUtcNow());
+            }
             if (!hold.Succeeded)
                 return ApiError.InsufficientCredits(
                     $"Insufficient credits. Balance: {hold.Balance.Available.ToDisplay()}, Estimated cost: {cost.ToDisplay()} credits");
@@ -111,9 +133,9 @@ public static class GenerationApi
         run.ReachedProvider = true;
         try
         {
-            var outcome = await s.Router.GenerateAsync(platformRoute, step => ToJob(spec, step), ct);
+            var outcome = await CallProvidersAsync(run, platformRoute, ct);
             if (outcome.Result.Failure is { } failure) return await FailAsync(run, ToError(failure), byok: false);
-            var result = await DeliverAsync(run with { ByokFellBack = byokFellBack }, outcome, reservation, byok: false);
+            var result = await DeliverAsync(run, outcome, reservation, byok: false);
             closed = true; // DeliverAsync settles or releases the hold itself
             return result;
         }
@@ -122,6 +144,37 @@ public static class GenerationApi
             // Any path that did not reach delivery (failure, exception, client gone) gives the hold back.
             if (!closed) await s.Ledger.ReleaseAsync(reservation!, "generation failed", CancellationToken.None);
         }
+    }
+
+    /// <summary>The provider step, timed as upstream time; failures are counted per provider and reason.</summary>
+    private static async Task<RouteOutcome> CallProvidersAsync(Run run, IReadOnlyList<RouteStep> route, CancellationToken ct)
+    {
+        using var activity = GatewayMetrics.Activities.StartActivity("generate.provider");
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var outcome = await run.S.Router.GenerateAsync(route, step => ToJob(run.Spec!, step), ct);
+            if (outcome.Result.Failure is { } failure)
+                run.S.Metrics.ProviderFailed(outcome.ServedBy?.Provider.Name ?? route[^1].Provider.Name, failure.Kind);
+            activity?.SetTag("provider", outcome.ServedBy?.Provider.Name);
+            return outcome;
+        }
+        finally
+        {
+            run.UpstreamTime += Stopwatch.GetElapsedTime(started);
+        }
+    }
+
+    /// <summary>Metrics and the one Information log line of a generate request. Never the prompt or a key.</summary>
+    private static void Observe(Run run, int status)
+    {
+        var total = Stopwatch.GetElapsedTime(run.Started);
+        var model = run.Spec?.Model.Id ?? "invalid";
+        run.S.Metrics.Generated(model, run.Provider, status, run.Byok, run.Images, run.Tier?.Name ?? run.Caller.Tier, run.Charged.Credits);
+        run.S.Metrics.Duration("gateway", total - run.UpstreamTime, model);
+        if (run.UpstreamTime > TimeSpan.Zero) run.S.Metrics.Duration("upstream", run.UpstreamTime, model);
+        GenerationLog.Finished(run.S.Logger, run.Caller.AccountId, model, run.Provider ?? "-", status, run.Images, run.Charged.ToString(),
+            run.Byok, total.TotalMilliseconds, run.UpstreamTime.TotalMilliseconds);
     }
 
     public static async Task<IResult> EstimateAsync(HttpContext http, Caller caller, [AsParameters] GenerationServices s)
@@ -141,11 +194,22 @@ public static class GenerationApi
             GatewayJson.Context.EstimateResponse);
     }
 
-    /// <summary>Everything one request carries from step to step.</summary>
-    private sealed record Run(HttpContext Http, Caller Caller, GenerationSpec Spec, TierDefinition Tier, GenerationServices S, long Started)
+    /// <summary>Everything one request carries from step to step, and what it came to.</summary>
+    private sealed class Run(HttpContext http, Caller caller, GenerationServices s, long started)
     {
-        public bool ByokFellBack { get; init; }
+        public HttpContext Http { get; } = http;
+        public Caller Caller { get; } = caller;
+        public GenerationServices S { get; } = s;
+        public long Started { get; } = started;
+        public GenerationSpec? Spec { get; set; }
+        public TierDefinition? Tier { get; set; }
+        public bool ByokFellBack { get; set; }
         public bool ReachedProvider { get; set; }
+        public TimeSpan UpstreamTime { get; set; }
+        public string? Provider { get; set; }
+        public int Images { get; set; }
+        public Millicredits Charged { get; set; }
+        public bool Byok { get; set; }
         public long ElapsedMs => (long)Stopwatch.GetElapsedTime(Started).TotalMilliseconds;
     }
 
@@ -177,7 +241,7 @@ public static class GenerationApi
     /// <summary>store → settle (or nothing to settle for BYOK) → usage → respond.</summary>
     private static async Task<IResult> DeliverAsync(Run run, RouteOutcome outcome, Reservation? reservation, bool byok)
     {
-        var (s, spec) = (run.S, run.Spec);
+        var (s, spec, tier) = (run.S, run.Spec!, run.Tier!);
         var images = outcome.Result.Images;
         var servedBy = outcome.ServedBy!.Provider.Name;
 
@@ -188,13 +252,14 @@ public static class GenerationApi
             return await FailAsync(run, storeError, byok);
         }
 
-        var charged = byok ? Millicredits.Zero : ModelCatalog.Quote(spec.BasePrice, images.Count, run.Tier);
+        var charged = byok ? Millicredits.Zero : ModelCatalog.Quote(spec.BasePrice, images.Count, tier);
         string? transactionId = null;
         Millicredits remaining;
         if (reservation is not null)
         {
             try
             {
+                using var settling = GatewayMetrics.Activities.StartActivity("generate.settle");
                 var settlement = await s.Ledger.SettleAsync(reservation, charged,
                     $"{spec.Model.Id} ×{images.Count} {spec.Size} {spec.Quality} via {servedBy}", CancellationToken.None);
                 transactionId = settlement.TransactionId;
@@ -211,9 +276,10 @@ public static class GenerationApi
             remaining = (await s.Ledger.GetBalanceAsync(run.Caller.AccountId, CancellationToken.None))?.Total ?? Millicredits.Zero;
         }
 
+        (run.Provider, run.Images, run.Charged, run.Byok) = (servedBy, images.Count, charged, byok);
         await RecordAsync(run, servedBy, images.Count, charged, byok, StatusCodes.Status200OK);
         var metadata = new GenerationMetadata(
-            servedBy, outcome.ServedBy.UpstreamModel, charged, remaining, transactionId, run.Tier.Name,
+            servedBy, outcome.ServedBy.UpstreamModel, charged, remaining, transactionId, tier.Name,
             UsingByok: byok, ByokProvider: byok ? servedBy : null, images.Count, spec.Size, spec.Quality, expiresAt,
             ByokFallback: run.ByokFellBack ? true : null);
         return TypedResults.Json(new ImagesResponse(s.Time.GetUtcNow().ToUnixTimeSeconds(), data, metadata), GatewayJson.Context.ImagesResponse);
@@ -221,12 +287,13 @@ public static class GenerationApi
 
     private static async Task<IResult> FailAsync(Run run, ApiError error, bool byok)
     {
+        run.Byok = byok;
         await RecordAsync(run, null, 0, Millicredits.Zero, byok, error.Status);
         return error;
     }
 
     private static Task RecordAsync(Run run, string? provider, int images, Millicredits cost, bool byok, int status) =>
-        run.S.Usage.RecordAsync(new UsageEvent(run.Caller.AccountId, run.Caller.KeyId, run.Spec.Model.Id, provider, run.Tier.Name,
+        run.S.Usage.RecordAsync(new UsageEvent(run.Caller.AccountId, run.Caller.KeyId, run.Spec!.Model.Id, provider, run.Tier!.Name,
             run.Spec.Size, run.Spec.Quality, images, cost.Value, byok, status, run.Spec.User, run.ElapsedMs), CancellationToken.None);
 
     private static ImageJob ToJob(GenerationSpec spec, RouteStep step) =>
@@ -250,7 +317,9 @@ public static class GenerationApi
         try
         {
             var names = images.Select(image => StoredImageName.New(expiresAt, image.Extension)).ToArray();
-            await Task.WhenAll(images.Select((image, i) => s.Store.SaveAsync(names[i], image.Bytes, image.MediaType, CancellationToken.None)));
+            using (GatewayMetrics.Activities.StartActivity("generate.store"))
+                await Task.WhenAll(images.Select((image, i) => s.Store.SaveAsync(names[i], image.Bytes, image.MediaType, CancellationToken.None)));
+            s.Metrics.StorageWritten(images.Sum(image => (long)image.Bytes.Length));
             for (var i = 0; i < images.Count; i++)
                 data[i] = new ImageDatum(origin + s.Urls.PathAndQuery(names[i]), null, images[i].RevisedPrompt);
         }
@@ -302,4 +371,12 @@ public static class GenerationApi
                 .WithHeader("Retry-After", ((int)Math.Ceiling((failure.RetryAfter ?? TimeSpan.FromSeconds(1)).TotalSeconds)).ToString()),
         _ => ToError(failure),
     };
+}
+
+internal static partial class GenerationLog
+{
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "generate account={AccountId} model={Model} provider={Provider} status={Status} images={Images} cost={Cost} byok={Byok} total_ms={TotalMs:0.0} upstream_ms={UpstreamMs:0.0}")]
+    public static partial void Finished(ILogger logger, string accountId, string model, string provider, int status, int images,
+        string cost, bool byok, double totalMs, double upstreamMs);
 }

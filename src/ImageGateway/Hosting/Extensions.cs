@@ -6,6 +6,7 @@ using ImageGateway.Catalog;
 using ImageGateway.Data;
 using ImageGateway.Generation;
 using ImageGateway.Http;
+using ImageGateway.Observability;
 using ImageGateway.Providers;
 using ImageGateway.Providers.Builtin;
 using ImageGateway.Providers.OpenAi;
@@ -71,6 +72,8 @@ public static class Extensions
         services.AddSingleton<IImageStore>(sp => CreateStore(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
         services.AddSingleton(sp => new SignedUrls(sp.GetRequiredService<Secrets>().UrlSigningKey, sp.GetRequiredService<TimeProvider>()));
 
+        builder.AddGatewayTelemetry();
+
         services.AddHostedService<StartupTasks>();
         services.AddSingleton<Housekeeping>();
         services.AddHostedService(sp => sp.GetRequiredService<Housekeeping>());
@@ -93,6 +96,7 @@ public static class Extensions
             forwarded.KnownProxies.Clear();
             app.UseForwardedHeaders(forwarded);
         }
+        app.UseRequestIds();
         app.UseApiErrors();
         app.UseSlashCollapsing();
         app.UseRouting();
@@ -102,19 +106,44 @@ public static class Extensions
         // The OpenAI-shaped API under both base URLs the SDKs may be given.
         foreach (var prefix in new[] { "/api/v1/llm", "/v1" })
         {
-            var llm = app.MapGroup(prefix);
+            var llm = app.MapGroup(prefix).WithErrorResponses();
             llm.MapGenerationApi();
             llm.MapCatalogApi();
             llm.MapCreditsApi();
             llm.MapFilesApi();
             llm.MapByokApi();
+            llm.MapUsageApi();
         }
         app.MapKeysApi();
         app.MapAdminApi();
         app.MapProvidersApi();
+        app.MapAdminUsageApi();
         app.MapGet("/healthz", () => TypedResults.Text("ok"));
-        // endpoints: readyz
-        // endpoints: console
+        app.MapGatewayTelemetry();
+        app.MapReadiness();
+        // The web console (wwwroot). Registered after routing and authentication on purpose: the
+        // static-file middleware only answers when no endpoint matched, so it never shadows an API
+        // route, needs no key, and unknown /api/* and /v1/* paths still get the JSON 404. When the
+        // DLL is started from another folder, the copy next to the DLL is used.
+        var consoleRoot = app.Environment.WebRootPath is { Length: > 0 } webRoot && Directory.Exists(webRoot)
+            ? app.Environment.WebRootFileProvider
+            : Directory.Exists(Path.Combine(AppContext.BaseDirectory, "wwwroot"))
+                ? new Microsoft.Extensions.FileProviders.PhysicalFileProvider(Path.Combine(AppContext.BaseDirectory, "wwwroot"))
+                : null;
+        if (consoleRoot is not null)
+        {
+            app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = consoleRoot });
+            app.UseStaticFiles(new StaticFileOptions
+            {
+                FileProvider = consoleRoot,
+                // A new gateway version must not run against a cached older console.
+                OnPrepareResponse = c =>
+                {
+                    c.Context.Response.Headers.CacheControl = "no-cache";
+                    c.Context.Response.Headers.XContentTypeOptions = "nosniff";
+                },
+            });
+        }
         return app;
     }
 
@@ -126,9 +155,13 @@ public static class Extensions
             "sqlite" => string.IsNullOrWhiteSpace(options.Database.ConnectionString)
                 ? SqliteDialect.ForFile(Path.Combine(EnsureDataDirectory(options), "gateway.db"))
                 : new SqliteDialect(options.Database.ConnectionString),
-            // dialects: postgres
+            "postgres" or "postgresql" => string.IsNullOrWhiteSpace(options.Database.ConnectionString)
+                ? throw new InvalidOperationException(
+                    "Gateway:Database:Provider is 'postgres' but no connection string is set: set Gateway:Database:ConnectionString " +
+                    "(environment variable Gateway__Database__ConnectionString), e.g. 'Host=db;Username=gateway;Password=...;Database=gateway'.")
+                : new PostgresDialect(options.Database.ConnectionString),
             _ => throw new InvalidOperationException(
-                $"Gateway:Database:Provider '{options.Database.Provider}' is not supported by this build; use 'sqlite'."),
+                $"Gateway:Database:Provider '{options.Database.Provider}' is not supported by this build; use 'sqlite' or 'postgres'."),
         };
     }
 
@@ -136,18 +169,18 @@ public static class Extensions
         options.RateLimits.Store.Trim().ToLowerInvariant() switch
         {
             "memory" => new MemoryRateLimitStore(),
-            // rate-limit stores: redis
+            "redis" => RedisRateLimitStore.Connect(options.Redis),
             _ => throw new InvalidOperationException(
-                $"Gateway:RateLimits:Store '{options.RateLimits.Store}' is not supported by this build; use 'memory'."),
+                $"Gateway:RateLimits:Store '{options.RateLimits.Store}' is not supported by this build; use 'memory' or 'redis'."),
         };
 
     private static IImageStore CreateStore(GatewayOptions options) =>
         options.Storage.Kind.Trim().ToLowerInvariant() switch
         {
             "filesystem" => new FileSystemImageStore(Path.Combine(EnsureDataDirectory(options), "images")),
-            // image stores: s3
+            "s3" => S3ImageStore.Create(options.Storage.S3),
             _ => throw new InvalidOperationException(
-                $"Gateway:Storage:Kind '{options.Storage.Kind}' is not supported by this build; use 'filesystem'."),
+                $"Gateway:Storage:Kind '{options.Storage.Kind}' is not supported by this build; use 'filesystem' or 's3'."),
         };
 
     private static string EnsureDataDirectory(GatewayOptions options)

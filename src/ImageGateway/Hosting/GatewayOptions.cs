@@ -22,6 +22,7 @@ public sealed class GatewayOptions
     public SecretsOptions Secrets { get; set; } = new();
     public ByokOptions Byok { get; set; } = new();
     public RateLimitOptions RateLimits { get; set; } = new();
+    public RedisOptions Redis { get; set; } = new();
 
     public Dictionary<string, ProviderOptions> Providers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
     public Dictionary<string, ModelOptions> Models { get; set; } = new(StringComparer.OrdinalIgnoreCase);
@@ -58,12 +59,30 @@ public sealed class StorageOptions
     public string Kind { get; set; } = "filesystem";
     public int UrlTtlSeconds { get; set; } = 3600;
     public int SweepIntervalSeconds { get; set; } = 60;
+    /// <summary>The bucket when <c>Kind</c> is <c>s3</c>.</summary>
+    public S3Options S3 { get; set; } = new();
+}
+
+/// <summary>An S3-compatible bucket (AWS, MinIO, s3rver...); addressed path-style so any endpoint works.</summary>
+public sealed class S3Options
+{
+    public string? ServiceUrl { get; set; }
+    public string? Bucket { get; set; }
+    public string? AccessKey { get; set; }
+    public string? SecretKey { get; set; }
+    public string Region { get; set; } = "us-east-1";
 }
 
 public sealed class BillingOptions
 {
     /// <summary>A reservation still open after this long belongs to a crashed request and is released.</summary>
     public int HoldTimeoutSeconds { get; set; } = 900;
+}
+
+public sealed class RedisOptions
+{
+    /// <summary>A StackExchange.Redis configuration string, e.g. <c>redis:6379,password=...</c>; required when RateLimits:Store is <c>redis</c>.</summary>
+    public string? Configuration { get; set; }
 }
 
 public sealed class RateLimitOptions

@@ -32,12 +32,15 @@ namespace ImageGateway.Http;
 [JsonSerializable(typeof(ImageGateway.Providers.ProviderStatusList))]
 [JsonSerializable(typeof(ImageGateway.Byok.ByokKeyRequest))]
 [JsonSerializable(typeof(LimitsRequest))]
+[JsonSerializable(typeof(GenerateRequestBody))]
+[JsonSerializable(typeof(ImageGateway.Usage.UsageResponse))]
 [JsonSerializable(typeof(LimitsResponse))]
 [JsonSerializable(typeof(ImageGateway.Byok.ByokToggleRequest))]
 [JsonSerializable(typeof(ImageGateway.Byok.ByokKeyDto))]
 [JsonSerializable(typeof(ImageGateway.Byok.ByokKeyList))]
 [JsonSerializable(typeof(ImageGateway.Byok.ByokDeleted))]
 [JsonSerializable(typeof(ImageGateway.Byok.ByokTestResult))]
+[JsonSerializable(typeof(ImageGateway.Hosting.ReadinessReport))]
 public sealed partial class GatewayJsonContext : JsonSerializerContext;
 
 public static class GatewayJson

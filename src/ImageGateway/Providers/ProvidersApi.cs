@@ -15,7 +15,7 @@ public static class ProvidersApi
 {
     public static IEndpointRouteBuilder MapProvidersApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/admin/providers", GetProviders).RequireGatewayKey(KeyScope.Admin);
+        app.MapGet("/api/v1/admin/providers", GetProviders).Returns<ProviderStatusList>().RequireGatewayKey(KeyScope.Admin).WithErrorResponses();
         return app;
     }
 

@@ -7,7 +7,7 @@ public static class FilesApi
     public static IEndpointRouteBuilder MapFilesApi(this IEndpointRouteBuilder group)
     {
         // No API key: the signature is the credential, so the URL works in an <img> tag.
-        group.MapGet("/image/files/{file}", GetFileAsync);
+        group.MapGet("/image/files/{file}", GetFileAsync).Produces(200, contentType: "image/png").WithErrorResponses();
         return group;
     }
 

@@ -19,6 +19,9 @@ public sealed record UsageEvent(
     string? EndUser,
     long LatencyMs);
 
+public sealed record UsageAggregate(DateOnly Day, string Model, string? Provider, string Tier, bool Byok, long Requests, long Images,
+    Billing.Millicredits Credits);
+
 public sealed class UsageStore(Database db, TimeProvider time)
 {
     public Task RecordAsync(UsageEvent e, CancellationToken ct = default) =>
@@ -33,6 +36,20 @@ public sealed class UsageStore(Database db, TimeProvider time)
                 Byok = e.Byok ? 1 : 0, e.Status, e.EndUser, e.LatencyMs, CreatedAt = time.GetUtcNow().ToUnixTimeMilliseconds(),
             }, scope.Transaction), ct);
 
+    /// <summary>Requests, images and credits per UTC day, model, provider, tier and BYOK since <paramref name="since"/>.</summary>
+    public Task<IReadOnlyList<UsageAggregate>> AggregateAsync(DateTimeOffset since, string? accountId, CancellationToken ct = default) =>
+        db.ReadAsync(async c => (IReadOnlyList<UsageAggregate>)(await c.QueryAsync<AggregateRow>(
+            $"""
+            SELECT created_at / 86400000 AS DayNumber, model AS Model, provider AS Provider, tier AS Tier, byok AS Byok,
+                   COUNT(*) AS Requests, CAST(COALESCE(SUM(images), 0) AS BIGINT) AS Images, CAST(COALESCE(SUM(cost_mc), 0) AS BIGINT) AS CostMc
+            FROM usage_events
+            WHERE created_at >= @since {(accountId is null ? "" : "AND account_id = @accountId")}
+            GROUP BY created_at / 86400000, model, provider, tier, byok
+            ORDER BY 1, 2, 3, 4, 5
+            """, new { since = since.ToUnixTimeMilliseconds(), accountId }))
+            .Select(r => new UsageAggregate(DateOnly.FromDateTime(DateTime.UnixEpoch.AddDays(r.DayNumber)), r.Model, r.Provider, r.Tier,
+                r.Byok != 0, r.Requests, r.Images, new Billing.Millicredits(r.CostMc))).ToArray(), ct);
+
     public Task<IReadOnlyList<UsageEvent>> RecentAsync(string accountId, int limit, CancellationToken ct = default) =>
         db.ReadAsync(async c => (IReadOnlyList<UsageEvent>)(await c.QueryAsync<Row>(
             """
@@ -41,6 +58,20 @@ public sealed class UsageStore(Database db, TimeProvider time)
                    latency_ms AS LatencyMs
             FROM usage_events WHERE account_id = @accountId ORDER BY created_at DESC, id LIMIT @limit
             """, new { accountId, limit })).Select(r => r.ToEvent()).ToArray(), ct);
+
+    // A class with setters rather than a positional record: SQLite reports computed columns of an
+    // empty result as BLOB, which defeats Dapper's constructor matching.
+    private sealed class AggregateRow
+    {
+        public long DayNumber { get; set; }
+        public string Model { get; set; } = "";
+        public string? Provider { get; set; }
+        public string Tier { get; set; } = "";
+        public long Byok { get; set; }
+        public long Requests { get; set; }
+        public long Images { get; set; }
+        public long CostMc { get; set; }
+    }
 
     private sealed record Row(string AccountId, string KeyId, string Model, string? Provider, string Tier, string Size, string Quality,
         long Images, long CostMc, long Byok, long Status, string? EndUser, long LatencyMs)

@@ -4,9 +4,23 @@ using ImageGateway.Tests.Support;
 
 namespace ImageGateway.Tests.Billing;
 
-/// <summary>DESIGN §3: the ledger against a real (temporary) SQLite database.</summary>
-public sealed class CreditLedgerTests : IAsyncLifetime
+/// <summary>DESIGN §3: the ledger on a real (temporary) SQLite file.</summary>
+public sealed class SqliteCreditLedgerTests : CreditLedgerTests
 {
+    protected override DbKind Kind => DbKind.Sqlite;
+}
+
+/// <summary>DESIGN §3: the same ledger tests on a fresh PostgreSQL database (skipped without the server).</summary>
+public sealed class PostgresCreditLedgerTests : CreditLedgerTests
+{
+    protected override DbKind Kind => DbKind.Postgres;
+}
+
+/// <summary>DESIGN §3: the ledger against a real (temporary) database of each kind.</summary>
+public abstract class CreditLedgerTests : IAsyncLifetime
+{
+    protected abstract DbKind Kind { get; }
+
     private static readonly TimeSpan Hold = TimeSpan.FromMinutes(15);
 
     private TempDatabase _db = null!;
@@ -15,12 +29,15 @@ public sealed class CreditLedgerTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _db = await TempDatabase.CreateAsync();
+        _db = await TempDatabase.CreateAsync(Kind);
         _accounts = new AccountStore(_db.Database, _db.Time);
         _ledger = new CreditLedger(_db.Database, _db.Time);
     }
 
-    public async Task DisposeAsync() => await _db.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        if (_db is not null) await _db.DisposeAsync();
+    }
 
     private static Millicredits C(decimal credits) => Millicredits.FromCredits(credits);
 
@@ -61,7 +78,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
 
     // --- grant ---
 
-    [Fact]
+    [SkippableFact]
     public async Task Grant_adds_to_balance_and_writes_a_grant_entry()
     {
         var id = await AccountWithAsync(100m);
@@ -82,7 +99,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
 
     // --- reserve ---
 
-    [Fact]
+    [SkippableFact]
     public async Task Reserve_holds_the_amount_without_changing_the_balance()
     {
         var id = await AccountWithAsync(100m);
@@ -101,7 +118,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
         await AssertSoundAsync(id);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Reserve_fails_when_open_holds_exhaust_balance()
     {
         var id = await AccountWithAsync(100m);
@@ -121,7 +138,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
         await AssertSoundAsync(id);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Reserve_fails_when_the_cost_exceeds_what_open_holds_leave_and_succeeds_at_exactly_the_rest()
     {
         var id = await AccountWithAsync(100m);
@@ -139,7 +156,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
         await AssertSoundAsync(id);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Reserve_on_an_empty_account_fails_and_writes_nothing()
     {
         var id = await AccountWithAsync(0m);
@@ -149,7 +166,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
         await AssertSoundAsync(id);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Reserve_on_an_unknown_account_fails()
     {
         var outcome = await _ledger.ReserveAsync("usr_does_not_exist", C(1m), Hold, null);
@@ -158,7 +175,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
         Assert.Equal(0, await EntryCountAsync("usr_does_not_exist"));
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(0)]
     [InlineData(-1000)]
     public async Task Reserve_of_a_non_positive_amount_is_refused(long millicredits)
@@ -171,7 +188,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
 
     // --- settle ---
 
-    [Fact]
+    [SkippableFact]
     public async Task Settle_of_fewer_images_charges_less_and_frees_the_rest()
     {
         var id = await AccountWithAsync(1000m);
@@ -197,7 +214,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
         await AssertSoundAsync(id);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Settle_of_the_full_amount_charges_all_of_it()
     {
         var id = await AccountWithAsync(100m);
@@ -208,7 +225,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
         await AssertSoundAsync(id);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Settle_of_zero_is_a_release()
     {
         var id = await AccountWithAsync(100m);
@@ -223,7 +240,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
         await AssertSoundAsync(id);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(48001)]
     [InlineData(-1)]
     public async Task Settle_outside_zero_to_the_held_amount_is_refused_and_leaves_the_hold_open(long actual)
@@ -237,7 +254,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
         await AssertSoundAsync(id);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Settle_shows_up_in_spent_since()
     {
         var start = _db.Time.GetUtcNow();
@@ -250,7 +267,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
 
     // --- release ---
 
-    [Fact]
+    [SkippableFact]
     public async Task Release_on_failure_restores_availability_with_balance_unchanged()
     {
         var id = await AccountWithAsync(100m);
@@ -277,7 +294,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
 
     // --- exactly once ---
 
-    [Fact]
+    [SkippableFact]
     public async Task Reservation_cannot_be_settled_twice()
     {
         var id = await AccountWithAsync(100m);
@@ -293,7 +310,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
         await AssertSoundAsync(id);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Reservation_cannot_be_released_after_settle()
     {
         var id = await AccountWithAsync(100m);
@@ -308,7 +325,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
         await AssertSoundAsync(id);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Reservation_cannot_be_settled_after_release_nor_released_twice()
     {
         var id = await AccountWithAsync(100m);
@@ -321,7 +338,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
         await AssertSoundAsync(id);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Concurrent_settles_of_one_reservation_charge_exactly_once()
     {
         var id = await AccountWithAsync(100m);
@@ -351,7 +368,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
 
     // --- sweeper ---
 
-    [Fact]
+    [SkippableFact]
     public async Task ExpireStaleHolds_releases_only_holds_past_their_timeout()
     {
         var id = await AccountWithAsync(100m);
@@ -389,7 +406,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
         await AssertSoundAsync(id);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ExpireStaleHolds_writes_one_expire_hold_entry_per_stale_hold()
     {
         var id = await AccountWithAsync(100m);
@@ -407,7 +424,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
         await AssertSoundAsync(id);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ExpireStaleHolds_with_all_releases_every_open_hold_regardless_of_age()
     {
         var id = await AccountWithAsync(100m);
@@ -421,7 +438,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
 
     // --- adjustments ---
 
-    [Fact]
+    [SkippableFact]
     public async Task Negative_adjustment_cannot_go_below_zero()
     {
         var id = await AccountWithAsync(10m);
@@ -443,7 +460,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
         await AssertSoundAsync(id);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Negative_adjustment_cannot_go_below_reserved()
     {
         var id = await AccountWithAsync(100m);
@@ -459,14 +476,14 @@ public sealed class CreditLedgerTests : IAsyncLifetime
         await AssertSoundAsync(id);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Adjustment_of_an_unknown_account_returns_null()
     {
         Assert.Null(await _ledger.AdjustAsync("usr_missing", C(10m), LedgerKind.Grant, null));
         Assert.Null(await _ledger.GetBalanceAsync("usr_missing"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Zero_adjustment_writes_no_entry()
     {
         var id = await AccountWithAsync(10m);
@@ -477,7 +494,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
 
     // --- history ---
 
-    [Fact]
+    [SkippableFact]
     public async Task History_is_newest_first_and_paginated_with_correct_total()
     {
         var id = await AccountWithAsync(1000m);
@@ -526,7 +543,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
 
     // --- concurrency ---
 
-    [Fact]
+    [SkippableFact]
     public async Task Concurrent_reserves_succeed_exactly_as_many_times_as_the_balance_allows()
     {
         var id = await AccountWithAsync(37m);
@@ -547,7 +564,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
         await AssertSoundAsync(id);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Concurrent_reserves_settles_and_grants_keep_the_ledger_sound()
     {
         var id = await AccountWithAsync(50m);
@@ -574,7 +591,7 @@ public sealed class CreditLedgerTests : IAsyncLifetime
 
     // --- property-style: random operation sequences against an independent model ---
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(20261123, 2000)]
     [InlineData(1, 400)]
     [InlineData(42, 400)]

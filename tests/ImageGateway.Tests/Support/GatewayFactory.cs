@@ -27,8 +27,31 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
     /// <summary>Every log line written while the gateway runs, at every level.</summary>
     public LogCapture Logs { get; } = new();
 
+    private PostgresTestDatabase? _postgres;
+
+    /// <summary>
+    /// Runs the gateway on a fresh PostgreSQL database (dropped on dispose) instead of the SQLite
+    /// file. Call before the first client; skips the test when the server is absent.
+    /// </summary>
+    public async Task<GatewayFactory> UsePostgresAsync()
+    {
+        _postgres = await PostgresTestDatabase.CreateAsync();
+        Settings["Gateway:Database:Provider"] = "postgres";
+        Settings["Gateway:Database:ConnectionString"] = _postgres.ConnectionString;
+        return this;
+    }
+
+    /// <summary>
+    /// Set to <c>postgres</c> to run every in-process gateway test on its own PostgreSQL database
+    /// (a check that all the callers' SQL is portable); tests that pick a database themselves keep it.
+    /// </summary>
+    public const string DatabaseVariable = "IGW_TEST_GATEWAY_DATABASE";
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        if (_postgres is null && !Settings.ContainsKey("Gateway:Database:Provider")
+            && Environment.GetEnvironmentVariable(DatabaseVariable) is "postgres")
+            UsePostgresAsync().GetAwaiter().GetResult();
         builder.UseSetting("Gateway:DataDirectory", DataDirectory);
         builder.UseSetting("Gateway:Bootstrap:AdminKey", AdminKey);
         foreach (var (key, value) in Settings) builder.UseSetting(key, value);
@@ -67,6 +90,7 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         if (disposing)
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            _postgres?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }

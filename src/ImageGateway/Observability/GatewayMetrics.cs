@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using ImageGateway.Providers;
+using Polly.CircuitBreaker;
+
+namespace ImageGateway.Observability;
+
+/// <summary>
+/// The gateway's own OpenTelemetry instruments (meter <c>ImageGateway</c>), exported at /metrics in
+/// Prometheus format, and the activity source for one span per pipeline step.
+/// Names follow OpenTelemetry conventions; the Prometheus exporter turns
+/// <c>imagegateway.generate.requests</c> into <c>imagegateway_generate_requests_total</c>.
+/// </summary>
+public sealed class GatewayMetrics : IDisposable
+{
+    public const string MeterName = "ImageGateway";
+    public static readonly ActivitySource Activities = new(MeterName);
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _duration;
+    private readonly Counter<long> _images;
+    private readonly Counter<double> _credits;
+    private readonly Counter<long> _providerFailures;
+    private readonly Counter<long> _rateLimitRejections;
+    private readonly Counter<long> _storageBytes;
+    private readonly Counter<long> _storageSwept;
+
+    public GatewayMetrics(IMeterFactory meters, ProviderRegistry providers, Data.Database db)
+    {
+        _meter = meters.Create(MeterName);
+        _requests = _meter.CreateCounter<long>("imagegateway.generate.requests", "{request}",
+            "Generate requests by model, provider, HTTP status and BYOK.");
+        _duration = _meter.CreateHistogram<double>("imagegateway.generate.duration", "s",
+            "Generate latency; part=gateway is the gateway's own time, part=upstream the provider's.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] });
+        _images = _meter.CreateCounter<long>("imagegateway.images.generated", "{image}", "Images delivered to callers.");
+        _credits = _meter.CreateCounter<double>("imagegateway.credits.charged", "{credit}", "Credits charged, by tier.");
+        // Read from the database at scrape time, so it counts the holds of every gateway process.
+        _meter.CreateObservableUpDownCounter("imagegateway.reservations.open",
+            () => db.CountOpenReservations(), "{reservation}", "Credit holds currently open (all processes).");
+        _providerFailures = _meter.CreateCounter<long>("imagegateway.provider.failures", "{failure}", "Failed upstream calls by provider and reason.");
+        _rateLimitRejections = _meter.CreateCounter<long>("imagegateway.ratelimit.rejections", "{request}",
+            "Requests refused by a rate-limit window or the monthly cap.");
+        _storageBytes = _meter.CreateCounter<long>("imagegateway.storage.written", "By", "Image bytes written to the store.");
+        _storageSwept = _meter.CreateCounter<long>("imagegateway.storage.swept", "{object}", "Expired images deleted by the sweeper.");
+        _meter.CreateObservableGauge("imagegateway.provider.circuit_state", () => providers.Providers
+                .Where(p => p.Credential.Upstream is not null)
+                .Select(p => new Measurement<int>(CircuitValue(p.Credential.Upstream!.Circuit), new KeyValuePair<string, object?>("provider", p.Name))),
+            "{state}", "Circuit breaker state per provider: 0 closed, 1 open, 2 half-open, 3 isolated.");
+    }
+
+    public void Generated(string model, string? provider, int status, bool byok, int images, string tier, decimal credits)
+    {
+        _requests.Add(1, new("model", model), new("provider", provider ?? "none"), new("status", status), new("byok", byok));
+        if (images > 0) _images.Add(images, new("model", model), new("provider", provider ?? "none"), new("byok", byok));
+        if (credits > 0) _credits.Add((double)credits, new KeyValuePair<string, object?>("tier", tier));
+    }
+
+    public void Duration(string part, TimeSpan elapsed, string model) =>
+        _duration.Record(elapsed.TotalSeconds, new("part", part), new("model", model));
+
+    public void ProviderFailed(string provider, FailureKind reason) =>
+        _providerFailures.Add(1, new("provider", provider), new("reason", reason.ToString().ToLowerInvariant()));
+    public void RateLimited(string tier, string reason) => _rateLimitRejections.Add(1, new("tier", tier), new("reason", reason));
+    public void StorageWritten(long bytes) => _storageBytes.Add(bytes);
+    public void StorageSwept(int objects) => _storageSwept.Add(objects);
+
+    private static int CircuitValue(CircuitState state) => state switch
+    {
+        CircuitState.Open => 1,
+        CircuitState.HalfOpen => 2,
+        CircuitState.Isolated => 3,
+        _ => 0,
+    };
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,56 @@
+using ImageGateway.Accounts;
+using ImageGateway.Billing;
+using ImageGateway.Http;
+
+namespace ImageGateway.Usage;
+
+public sealed record UsageRowDto(string Day, string Model, string? Provider, string Tier, bool Byok, long Requests, long Images, Millicredits Credits);
+
+public sealed record UsageSplit(long Requests, long Images, Millicredits Credits);
+
+public sealed record UsageTotals(long Requests, long Images, Millicredits Credits, UsageSplit Platform, UsageSplit Byok);
+
+public sealed record UsageResponse(int Days, string? UserId, IReadOnlyList<UsageRowDto> Data, UsageTotals Totals);
+
+/// <summary>
+/// Usage per UTC day, model, provider and tier, BYOK and platform apart. Every generate request
+/// that reached a provider is counted, failed ones with 0 images and 0 credits.
+/// </summary>
+public static class UsageApi
+{
+    public const int MaxDays = 366;
+
+    public static IEndpointRouteBuilder MapUsageApi(this IEndpointRouteBuilder group)
+    {
+        group.MapGet("/usage", GetOwnAsync).Returns<UsageResponse>().RequireGatewayKey();
+        return group;
+    }
+
+    public static IEndpointRouteBuilder MapAdminUsageApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/v1/admin/usage", GetAnyAsync).Returns<UsageResponse>().RequireGatewayKey(KeyScope.Admin).WithErrorResponses();
+        return app;
+    }
+
+    public static Task<IResult> GetOwnAsync(Caller caller, UsageStore usage, TimeProvider time, CancellationToken ct, int? days = null) =>
+        UsageAsync(caller.AccountId, usage, time, days, ct);
+
+    public static Task<IResult> GetAnyAsync(UsageStore usage, TimeProvider time, CancellationToken ct, int? days = null, string? user = null) =>
+        UsageAsync(string.IsNullOrEmpty(user) ? null : user, usage, time, days, ct);
+
+    private static async Task<IResult> UsageAsync(string? accountId, UsageStore usage, TimeProvider time, int? days, CancellationToken ct)
+    {
+        var span = days ?? 30;
+        if (span is < 1 or > MaxDays) return ApiError.Invalid("days", $"'days' must be between 1 and {MaxDays}.");
+        var today = time.GetUtcNow().UtcDateTime.Date;
+        var since = new DateTimeOffset(today.AddDays(-(span - 1)), TimeSpan.Zero);
+        var rows = await usage.AggregateAsync(since, accountId, ct);
+
+        UsageSplit Split(bool byok) => new(rows.Where(r => r.Byok == byok).Sum(r => r.Requests), rows.Where(r => r.Byok == byok).Sum(r => r.Images),
+            new Millicredits(rows.Where(r => r.Byok == byok).Sum(r => r.Credits.Value)));
+        var totals = new UsageTotals(rows.Sum(r => r.Requests), rows.Sum(r => r.Images), new Millicredits(rows.Sum(r => r.Credits.Value)),
+            Split(false), Split(true));
+        var data = rows.Select(r => new UsageRowDto(r.Day.ToString("yyyy-MM-dd"), r.Model, r.Provider, r.Tier, r.Byok, r.Requests, r.Images, r.Credits)).ToArray();
+        return TypedResults.Json(new UsageResponse(span, accountId, data, totals), GatewayJson.Context.UsageResponse);
+    }
+}

@@ -1,0 +1,126 @@
+import { api, llm, session, ApiError } from './api.js';
+import { credits as fmt, errorText } from './ui.js';
+import { generatePage } from './generate.js';
+import { creditsPage } from './credits.js';
+import { keysPage } from './keys.js';
+import { byokPage } from './byok.js';
+import { adminPage } from './admin.js';
+
+const pages = { generate: generatePage, credits: creditsPage, keys: keysPage, byok: byokPage, admin: adminPage };
+const state = { isAdmin: false, account: null, cleanup: null };
+
+const $ = (id) => document.getElementById(id);
+
+/** Shared with the pages: the account header and a way to refresh it after something moved credits. */
+export const app = {
+  get isAdmin() { return state.isAdmin; },
+  get account() { return state.account; },
+  async refreshAccount() {
+    try {
+      state.account = await api(llm('/credits'));
+      renderAccount();
+    } catch (e) { if (e instanceof ApiError && e.status === 401) signOut('Your key is no longer valid. Sign in again.'); }
+    return state.account;
+  },
+  setBalance(value) {
+    if (state.account) state.account.credits_remaining = value;
+    renderAccount();
+  },
+  signOut: (message) => signOut(message),
+};
+
+function renderAccount() {
+  $('balance-pill').textContent = state.account ? `${fmt(state.account.credits_remaining)} credits` : '—';
+  $('tier-pill').textContent = state.account ? state.account.tier.replace('_', ' ') : '';
+}
+
+async function signIn(key) {
+  // The credits call proves the key and fetches the header figures in one step.
+  state.account = await api(llm('/credits'), { key });
+  session.key = key;
+  // Admin keys are told apart the only way the public API allows: by asking an admin endpoint.
+  try {
+    await api('/api/v1/admin/providers', { key });
+    state.isAdmin = true;
+  } catch {
+    state.isAdmin = false;
+  }
+  $('nav-admin').hidden = !state.isAdmin;
+  renderAccount();
+  $('signin').hidden = true;
+  $('shell').hidden = false;
+  if (!location.hash || location.hash === '#/' || location.hash === '#') location.hash = '#/generate';
+  else route();
+}
+
+function signOut(message) {
+  session.key = null;
+  state.account = null;
+  state.isAdmin = false;
+  if (state.cleanup) { state.cleanup(); state.cleanup = null; }
+  $('main').replaceChildren();
+  $('shell').hidden = true;
+  $('signin').hidden = false;
+  const error = $('signin-error');
+  error.hidden = !message;
+  error.textContent = message || '';
+  $('signin-key').value = '';
+  $('signin-key').focus();
+}
+
+function route() {
+  if (!session.key || $('shell').hidden) return;
+  let name = (location.hash.match(/^#\/(\w+)/) || [])[1] || 'generate';
+  if (!pages[name] || (name === 'admin' && !state.isAdmin)) name = 'generate';
+  document.querySelectorAll('.sidebar nav a').forEach((a) => {
+    if (a.dataset.page === name) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  });
+  if (state.cleanup) { state.cleanup(); state.cleanup = null; }
+  const main = $('main');
+  main.replaceChildren();
+  main.dataset.page = name;
+  document.title = `${document.querySelector(`.sidebar nav a[data-page="${name}"]`).textContent.trim()} · ImageGateway`;
+  state.cleanup = pages[name](main, app) || null;
+  main.focus({ preventScroll: true });
+}
+
+$('signin-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const input = $('signin-key');
+  const error = $('signin-error');
+  const key = input.value.trim();
+  if (!key) {
+    error.textContent = 'Paste your API key to sign in.';
+    error.hidden = false;
+    input.setAttribute('aria-invalid', 'true');
+    input.focus();
+    return;
+  }
+  const button = $('signin-submit');
+  button.disabled = true;
+  button.textContent = 'Signing in…';
+  try {
+    await signIn(key);
+    error.hidden = true;
+    input.removeAttribute('aria-invalid');
+    input.value = '';
+  } catch (e) {
+    error.textContent = e.status === 401 ? 'That key was not accepted: it is unknown, revoked or expired.' : errorText(e);
+    error.hidden = false;
+    input.setAttribute('aria-invalid', 'true');
+    input.select();
+  } finally {
+    button.disabled = false;
+    button.textContent = 'Sign in';
+  }
+});
+
+$('signout').addEventListener('click', () => signOut());
+window.addEventListener('hashchange', route);
+
+if (session.key) {
+  signIn(session.key).catch(() => signOut('Your session ended. Sign in again.'));
+} else {
+  signOut();
+}

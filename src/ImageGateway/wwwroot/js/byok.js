@@ -1,0 +1,89 @@
+import { api, llm } from './api.js';
+import { h, alertBox, pageHead, confirmDialog, toast, when, errorText, busy } from './ui.js';
+
+const providers = [
+  { id: 'openai', name: 'OpenAI', hint: 'Starts with sk-', models: 'dall-e-2, dall-e-3, gpt-image-1' },
+  { id: 'openrouter', name: 'OpenRouter', hint: 'Starts with sk-or-', models: 'Every model routed through OpenRouter' },
+  { id: 'stability', name: 'Stability AI', hint: 'Starts with sk-', models: 'stable-diffusion-xl, stable-diffusion-3' },
+];
+
+export function byokPage(main) {
+  const grid = h('div', { class: 'providers' }, h('p', { class: 'muted' }, 'Loading…'));
+  main.append(pageHead('Your provider keys', 'Bring your own provider key: requests it can serve are billed by the provider, not in credits. Keys are encrypted at rest and never shown again.'), grid);
+
+  async function load() {
+    try {
+      const res = await api(llm('/byok/keys'));
+      render(res.data);
+    } catch (err) {
+      grid.replaceChildren(alertBox('bad', 'Could not load your provider keys', errorText(err)));
+    }
+  }
+
+  function render(keys) {
+    grid.replaceChildren(...providers.map((p) => card(p, keys.find((k) => k.provider === p.id))));
+  }
+
+  function card(p, stored) {
+    const note = h('div', { 'aria-live': 'polite' });
+    const section = h('section', { class: 'card provider', 'data-provider': p.id, 'aria-labelledby': `byok-${p.id}-title` });
+    const title = h('h2', { id: `byok-${p.id}-title` }, p.name,
+      stored ? h('span', { class: `badge ${stored.enabled ? 'badge-ok' : 'badge-muted'}` }, stored.enabled ? 'In use' : 'Disabled') : h('span', { class: 'badge badge-muted' }, 'Not set'));
+    const input = h('input', { id: `byok-${p.id}-key`, type: 'password', autocomplete: 'off', spellcheck: 'false', placeholder: p.hint });
+    const save = h('button', { type: 'submit', class: 'btn btn-primary' }, stored ? 'Replace' : 'Save key');
+    const form = h('form', { class: 'inline-form' },
+      h('div', { class: 'field' }, h('label', { for: input.id }, stored ? 'Replace with a new key' : 'API key'), input), save);
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      if (!input.value.trim()) { note.replaceChildren(alertBox('bad', null, 'Paste the key first.')); input.focus(); return; }
+      busy(save, async () => {
+        try {
+          await api(llm('/byok/keys'), { method: 'POST', body: { provider: p.id, api_key: input.value.trim() } });
+          input.value = '';
+          toast(`${p.name} key saved`);
+          load();
+        } catch (err) { note.replaceChildren(alertBox('bad', 'The key was not saved', errorText(err))); }
+      });
+    });
+
+    section.append(title, h('p', { class: 'muted small' }, p.models));
+    if (stored) {
+      const toggle = h('input', { type: 'checkbox', role: 'switch', checked: stored.enabled, id: `byok-${p.id}-enabled` });
+      toggle.addEventListener('change', async () => {
+        toggle.disabled = true;
+        try {
+          await api(llm(`/byok/keys/${p.id}/toggle`), { method: 'POST', body: { enabled: toggle.checked } });
+          toast(toggle.checked ? `${p.name} key enabled` : `${p.name} key disabled`);
+          load();
+        } catch (err) { toggle.checked = !toggle.checked; toggle.disabled = false; note.replaceChildren(alertBox('bad', null, errorText(err))); }
+      });
+      const test = h('button', { type: 'button', class: 'btn btn-ghost btn-sm' }, 'Test');
+      test.addEventListener('click', () => busy(test, async () => {
+        note.replaceChildren(h('p', { class: 'muted small' }, `Asking ${p.name}…`));
+        try {
+          const r = await api(llm(`/byok/keys/${p.id}/test`), { method: 'POST' });
+          note.replaceChildren(alertBox(r.ok ? 'ok' : 'bad', r.ok ? 'The key works' : 'The key was refused', r.message));
+        } catch (err) {
+          note.replaceChildren(alertBox(err.status === 429 ? 'warn' : 'bad', 'Test failed', errorText(err)));
+        }
+      }));
+      const remove = h('button', { type: 'button', class: 'btn btn-danger btn-sm' }, 'Delete');
+      remove.addEventListener('click', async () => {
+        if (!await confirmDialog(`Delete your ${p.name} key?`, 'Requests will be billed in credits again.', 'Delete key', true)) return;
+        try {
+          await api(llm(`/byok/keys/${p.id}`), { method: 'DELETE' });
+          toast(`${p.name} key deleted`);
+          load();
+        } catch (err) { note.replaceChildren(alertBox('bad', null, errorText(err))); }
+      });
+      section.append(
+        h('div', { class: 'field' }, h('label', {}, 'Stored key'), h('code', { class: 'masked', 'data-testid': `byok-${p.id}-masked` }, stored.masked_key),
+          h('div', { class: 'hint' }, `Updated ${when(stored.updated_at)}`)),
+        h('div', { class: 'card-head' }, h('label', { class: 'switch', for: toggle.id }, toggle, 'Use this key'), h('div', { class: 'actions' }, test, remove)));
+    }
+    section.append(form, note);
+    return section;
+  }
+
+  load();
+}

@@ -1,0 +1,269 @@
+import { api, llm } from './api.js';
+import { h, alertBox, empty, pageHead, field, credits, duration, errorText } from './ui.js';
+
+// Kept across page switches within the tab so going to Credits and back keeps the gallery.
+const kept = { results: [], form: null };
+
+export function generatePage(main, app) {
+  let models = [];
+  let estimate = null;
+  let estimateSeq = 0;
+  let estimateTimer = null;
+  let running = false;
+  const timers = new Set();
+
+  const prompt = h('textarea', { name: 'prompt', rows: 4, placeholder: 'A lighthouse on a cliff at dawn, watercolor', required: true });
+  const model = h('select', { name: 'model' });
+  const size = h('select', { name: 'size' });
+  const quality = h('select', { name: 'quality' });
+  const style = h('select', { name: 'style' });
+  const n = h('input', { name: 'n', type: 'number', min: 1, max: 10, value: 1, inputmode: 'numeric' });
+  const styleField = field('style', 'Style', style);
+  const qualityField = field('quality', 'Quality', quality);
+  const estimateBox = h('div', { class: 'estimate', 'data-testid': 'estimate', 'aria-live': 'polite' }, h('span', { class: 'muted' }, 'Calculating the price…'));
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-lg btn-block', id: 'generate-btn', disabled: true }, 'Generate');
+  const status = h('div', { id: 'gen-status' });
+  const gallery = h('div', { id: 'gallery' });
+  const promptCount = h('span', { class: 'muted small' });
+
+  const form = h('form', { class: 'card', id: 'generate-form', novalidate: true },
+    field('prompt', 'Prompt', prompt),
+    h('div', { class: 'hint', style: 'margin:-10px 0 14px;display:flex;justify-content:space-between' }, h('span', {}, 'Ctrl + Enter generates'), promptCount),
+    field('model', 'Model', model),
+    h('div', { class: 'row' }, field('size', 'Size', size), qualityField),
+    h('div', { class: 'row' }, styleField, field('n', 'Images', n)),
+    estimateBox,
+    submit);
+
+  main.append(
+    pageHead('Generate', 'Create images with any model your key can use. You see the exact price before you spend anything.'),
+    h('div', { class: 'grid-gen' }, form, h('section', { 'aria-labelledby': 'results-title' },
+      h('div', { class: 'card-head' }, h('h2', { id: 'results-title' }, 'Results')),
+      status, gallery)));
+
+  const current = () => models.find((m) => m.id === model.value);
+
+  function fill(select, values, selected, labels = (v) => v) {
+    select.replaceChildren(...values.map((v) => h('option', { value: v }, labels(v))));
+    if (values.includes(selected)) select.value = selected;
+  }
+
+  function applyModel(keep = {}) {
+    const m = current();
+    if (!m) return;
+    fill(size, m.sizes, keep.size || (m.sizes.includes('1024x1024') ? '1024x1024' : m.sizes[0]), (v) => v.replace('x', ' × '));
+    fill(quality, m.qualities, keep.quality || m.default_quality, (v) => v[0].toUpperCase() + v.slice(1));
+    qualityField.hidden = m.qualities.length === 0;
+    style.replaceChildren(h('option', { value: '' }, 'Default'), ...m.styles.map((s) => h('option', { value: s }, s[0].toUpperCase() + s.slice(1))));
+    if (keep.style && m.styles.includes(keep.style)) style.value = keep.style;
+    styleField.hidden = m.styles.length === 0;
+    n.max = m.max_n;
+    if (Number(n.value) > m.max_n) n.value = m.max_n;
+    prompt.maxLength = m.max_prompt_length;
+    updateCount();
+  }
+
+  function updateCount() {
+    const m = current();
+    promptCount.textContent = m ? `${prompt.value.length} / ${m.max_prompt_length}` : '';
+  }
+
+  function body() {
+    const b = { prompt: prompt.value.trim(), model: model.value, n: Number(n.value) || 1, size: size.value };
+    if (!qualityField.hidden && quality.value) b.quality = quality.value;
+    if (!styleField.hidden && style.value) b.style = style.value;
+    return b;
+  }
+
+  function scheduleEstimate() {
+    kept.form = { ...body(), prompt: prompt.value };
+    clearTimeout(estimateTimer);
+    estimateBox.dataset.pending = 'true';
+    estimateTimer = setTimeout(runEstimate, 200);
+  }
+
+  async function runEstimate() {
+    estimateTimer = null;
+    const seq = ++estimateSeq;
+    estimateBox.dataset.pending = 'true';
+    const b = body();
+    // The price does not depend on the words, so an empty prompt still gets a quote.
+    if (!b.prompt) b.prompt = 'price check';
+    try {
+      const e = await api(llm('/image/estimate'), { method: 'POST', body: b });
+      if (seq !== estimateSeq) return;
+      estimate = e;
+      renderEstimate();
+      settled();
+    } catch (err) {
+      if (seq !== estimateSeq) return;
+      estimate = null;
+      estimateBox.replaceChildren(h('span', { class: 'short', 'data-testid': 'estimate-error' }, errorText(err)));
+      updateButton();
+      settled();
+    }
+  }
+
+  // Marks a quote that matches the form, so nobody (people or tests) acts on a stale one.
+  function settled() {
+    if (!estimateTimer) delete estimateBox.dataset.pending;
+  }
+
+  function renderEstimate() {
+    const e = estimate;
+    const after = e.available - e.estimated_cost;
+    const unavailable = !e.provider_available;
+    estimateBox.replaceChildren(...[
+      h('div', { class: 'line' }, h('span', {}, `${e.n} × ${credits(e.unit_cost)} credits`), h('span', { class: 'muted' }, `${e.tier.replace('_', ' ')} tier`)),
+      h('div', { class: 'line total' }, h('span', {}, 'Estimated cost'), h('span', { id: 'estimate-cost', 'data-value': e.estimated_cost }, `${credits(e.estimated_cost)} credits`)),
+      h('div', { class: 'line' }, h('span', {}, 'Balance after'),
+        h('span', { id: 'estimate-after', class: e.sufficient ? '' : 'short' }, e.sufficient ? `${credits(after)} credits` : `${credits(e.available)} available`)),
+      e.sufficient ? null : h('div', { class: 'short small', id: 'estimate-short' },
+        `Not enough credits: this needs ${credits(e.estimated_cost - e.available)} more. `, h('a', { href: '#/credits' }, 'See your credits')),
+      unavailable ? h('div', { class: 'short small' }, 'No provider is configured for this model right now.') : null].filter(Boolean));
+    updateButton();
+  }
+
+  function updateButton() {
+    submit.disabled = running || !estimate || !estimate.sufficient;
+    submit.textContent = running ? 'Generating…' : estimate && estimate.n > 1 ? `Generate ${estimate.n} images` : 'Generate';
+  }
+
+  function explain(err) {
+    const retry = err.retryAfter ? ` You can try again in ${duration(err.retryAfter)} (at ${new Date(Date.now() + err.retryAfter * 1000).toLocaleTimeString()}).` : '';
+    switch (err.status) {
+      case 402:
+        return alertBox('bad', 'Not enough credits', `${err.message}. Nothing was charged. `, h('a', { href: '#/credits' }, 'Review your credits and usage'));
+      case 429:
+        return err.code === 'monthly_cap_exceeded'
+          ? alertBox('warn', 'Monthly spending cap reached', `${err.message}${retry}`)
+          : alertBox('warn', 'Slow down: rate limit reached', `You have made too many requests for your plan.${retry}`);
+      case 400:
+        if (err.code === 'content_policy_violation') return alertBox('bad', 'The prompt was refused', `${err.message} Try rewording it.`);
+        return alertBox('bad', 'Please check the request', err.message);
+      case 503: return alertBox('bad', 'This model is unavailable', err.message);
+      case 502: case 504: return alertBox('bad', 'The image provider failed', err.message);
+      case 401: return alertBox('bad', 'Signed out', 'Your key is no longer valid.');
+      default: return alertBox('bad', 'Generation failed', errorText(err));
+    }
+  }
+
+  async function generate(event) {
+    event.preventDefault();
+    if (running) return;
+    const b = body();
+    if (!b.prompt) {
+      status.replaceChildren(alertBox('bad', null, 'Describe the image you want first.'));
+      prompt.setAttribute('aria-invalid', 'true');
+      prompt.focus();
+      return;
+    }
+    prompt.removeAttribute('aria-invalid');
+    running = true;
+    updateButton();
+    const started = performance.now();
+    const elapsed = h('span', { id: 'elapsed', class: 'mono' }, '0.0 s');
+    status.replaceChildren(h('div', { class: 'progress', role: 'status', id: 'progress' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }),
+      h('div', { style: 'flex:1' }, h('div', {}, `Generating ${b.n} image${b.n > 1 ? 's' : ''} with ${b.model}… `, elapsed), h('div', { class: 'bar' }))));
+    const tick = setInterval(() => { elapsed.textContent = `${((performance.now() - started) / 1000).toFixed(1)} s`; }, 100);
+    timers.add(tick);
+    try {
+      const res = await api(llm('/image/generations'), { method: 'POST', body: { ...b, response_format: 'url' } });
+      const meta = res._metadata;
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      kept.results.unshift(...res.data.map((d, i) => ({ ...d, prompt: b.prompt, meta, index: i })));
+      kept.results.splice(24);
+      status.replaceChildren(alertBox('ok', null, h('span', { id: 'gen-done' },
+        `${meta.images_generated} image${meta.images_generated > 1 ? 's' : ''} in ${seconds} s · ${meta.using_byok ? 'billed to your own key' : `${credits(meta.cost_incurred)} credits`} · ${credits(meta.credits_remaining)} left`)));
+      app.setBalance(meta.credits_remaining);
+      renderGallery();
+    } catch (err) {
+      status.replaceChildren(explain(err));
+      if (err.param) {
+        const control = { prompt, model, size, quality, style, n }[err.param];
+        if (control) { control.setAttribute('aria-invalid', 'true'); control.focus(); }
+      }
+    } finally {
+      clearInterval(tick);
+      timers.delete(tick);
+      running = false;
+      updateButton();
+      runEstimate();
+    }
+  }
+
+  function renderGallery() {
+    if (!kept.results.length) {
+      gallery.replaceChildren(h('div', { class: 'card' }, empty('image', 'No images yet', 'Write a prompt and press Generate. Your results appear here.')));
+      return;
+    }
+    gallery.className = 'gallery';
+    gallery.replaceChildren(...kept.results.map((r) => {
+      const expires = r.meta.expires_at;
+      const countdown = h('span', { class: 'expiry', 'data-expires': expires || '' });
+      const name = `${r.meta.model_used}-${r.meta.transaction_id || 'image'}-${r.index + 1}.png`;
+      const download = h('a', { class: 'btn btn-ghost btn-sm', href: r.url, download: name }, 'Download');
+      return h('article', { class: 'shot' },
+        h('div', { class: 'frame' }, h('img', { src: r.url, alt: r.revised_prompt || r.prompt, loading: 'lazy' })),
+        h('div', { class: 'body' },
+          h('p', { class: 'prompt', title: r.revised_prompt || r.prompt }, r.revised_prompt || r.prompt),
+          h('div', { class: 'meta' }, h('span', {}, `${r.meta.model_used} · ${r.meta.size.replace('x', '×')}`), h('span', {}, r.meta.using_byok ? 'your key' : `${credits(r.meta.cost_incurred / r.meta.images_generated)} cr`)),
+          h('div', { class: 'meta' }, download, countdown)));
+    }));
+    tickCountdowns();
+  }
+
+  function tickCountdowns() {
+    const now = Date.now() / 1000;
+    gallery.querySelectorAll('.expiry').forEach((el) => {
+      const at = Number(el.dataset.expires);
+      if (!at) { el.textContent = ''; return; }
+      const left = at - now;
+      const shot = el.closest('.shot');
+      if (left <= 0) {
+        el.textContent = 'Link expired';
+        el.classList.add('expired');
+        const a = shot.querySelector('a[download]');
+        if (a) { a.removeAttribute('href'); a.setAttribute('aria-disabled', 'true'); }
+      } else {
+        el.textContent = `Link expires in ${clock(left)}`;
+        el.title = `The download link expires at ${new Date(at * 1000).toLocaleTimeString()}`;
+      }
+    });
+  }
+  const clock = (seconds) => {
+    const s = Math.floor(seconds), hrs = Math.floor(s / 3600), min = Math.floor((s % 3600) / 60), sec = s % 60;
+    const mmss = `${String(min).padStart(2, '0')}:${String(sec).padStart(2, '0')}`;
+    return hrs ? `${hrs}:${mmss}` : mmss;
+  };
+  const countdownTimer = setInterval(tickCountdowns, 1000);
+  timers.add(countdownTimer);
+
+  model.addEventListener('change', () => { applyModel({ size: size.value, quality: quality.value, style: style.value }); scheduleEstimate(); });
+  [size, quality, style].forEach((s) => s.addEventListener('change', scheduleEstimate));
+  n.addEventListener('input', scheduleEstimate);
+  prompt.addEventListener('input', () => { prompt.removeAttribute('aria-invalid'); updateCount(); scheduleEstimate(); });
+  prompt.addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) form.requestSubmit(); });
+  form.addEventListener('submit', generate);
+
+  renderGallery();
+  api(llm('/image/models')).then((res) => {
+    models = res.data;
+    if (!models.length) {
+      form.replaceChildren(empty('image', 'No models available', 'Ask your operator to configure a model.'));
+      return;
+    }
+    const saved = kept.form;
+    model.replaceChildren(...models.map((m) => h('option', { value: m.id }, m.available ? m.id : `${m.id} (unavailable)`)));
+    const preferred = saved && models.some((m) => m.id === saved.model) ? saved.model
+      : (models.find((m) => m.available) || models[0]).id;
+    model.value = preferred;
+    applyModel(saved || {});
+    if (saved) { prompt.value = saved.prompt || ''; n.value = saved.n || 1; updateCount(); }
+    runEstimate();
+  }).catch((err) => {
+    form.replaceChildren(alertBox('bad', 'Could not load the models', errorText(err)));
+  });
+
+  return () => { timers.forEach(clearInterval); clearTimeout(estimateTimer); estimateSeq++; };
+}

@@ -1,0 +1,86 @@
+using ImageGateway.IntegrationTests.Support;
+using Microsoft.Playwright;
+
+namespace ImageGateway.IntegrationTests.Console;
+
+/// <summary>
+/// One gateway process and one headless Debian Chromium for the console tests. The browser is
+/// launched on first use, inside a test, so a missing Chromium skips (or, in CI, fails) the tests
+/// rather than breaking the fixture. Playwright never downloads a browser here.
+/// </summary>
+public sealed class ConsoleFixture : IAsyncLifetime
+{
+    private readonly SemaphoreSlim _launch = new(1, 1);
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+
+    public GatewayProcess Gateway { get; private set; } = null!;
+
+    public static string ScreenshotFolder { get; } = Path.Combine(AppContext.BaseDirectory, "screenshots");
+
+    public async Task InitializeAsync()
+    {
+        Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
+        Gateway = await GatewayProcess.StartAsync();
+    }
+
+    public async Task<IBrowser> BrowserAsync()
+    {
+        var chromium = TestServices.Chromium;
+        await _launch.WaitAsync();
+        try
+        {
+            if (_browser is not null) return _browser;
+            _playwright = await Playwright.CreateAsync();
+            _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            {
+                ExecutablePath = chromium,
+                Headless = true,
+                Args = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"],
+            });
+            return _browser;
+        }
+        finally
+        {
+            _launch.Release();
+        }
+    }
+
+    /// <summary>A fresh browser context (own sessionStorage) with a page on the console.</summary>
+    public async Task<IPage> OpenConsoleAsync()
+    {
+        var browser = await BrowserAsync();
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = Gateway.BaseUrl.ToString().TrimEnd('/'),
+            ViewportSize = new ViewportSize { Width = 1360, Height = 900 },
+            AcceptDownloads = true,
+        });
+        context.SetDefaultTimeout(15_000);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/");
+        return page;
+    }
+
+    public async Task<IPage> SignInAsync(string key)
+    {
+        var page = await OpenConsoleAsync();
+        await page.GetByLabel("API key").FillAsync(key);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.Locator("#shell").WaitForAsync();
+        return page;
+    }
+
+    public static async Task ScreenshotAsync(IPage page, string name)
+    {
+        Directory.CreateDirectory(ScreenshotFolder);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotFolder, $"{name}.png"), FullPage = true });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null) await _browser.CloseAsync();
+        _playwright?.Dispose();
+        await Gateway.DisposeAsync();
+    }
+}

@@ -1,0 +1,373 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using ImageGateway.IntegrationTests.Support;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace ImageGateway.IntegrationTests.Console;
+
+/// <summary>
+/// The web console (DESIGN §10) in a real headless Chromium against the gateway as a real process:
+/// each page's main path, driven the way a person would, checked against the public API.
+/// </summary>
+public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<ConsoleFixture>
+{
+    private GatewayProcess Gateway => fixture.Gateway;
+
+    static ConsoleTests() => SetDefaultExpectTimeout(15_000);
+
+    [SkippableFact]
+    public async Task Sign_in_works_with_the_keyboard_and_sign_out_forgets_the_key()
+    {
+        var (_, key) = await Gateway.CreateUserAsync("managed", 1000m);
+        var page = await fixture.OpenConsoleAsync();
+
+        // A wrong key is refused in words and the console stays closed.
+        await page.GetByLabel("API key").FillAsync("uc_" + new string('x', 45));
+        await page.GetByLabel("API key").PressAsync("Enter");
+        await Expect(page.Locator("#signin-error")).ToContainTextAsync("not accepted");
+        await Expect(page.Locator("#shell")).ToBeHiddenAsync();
+
+        // Enter in the key field submits the form: no mouse needed.
+        await page.GetByLabel("API key").FillAsync(key);
+        await page.GetByLabel("API key").PressAsync("Enter");
+        await Expect(page.Locator("#shell")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("balance")).ToHaveTextAsync("1,000.00 credits");
+        Assert.Equal(key, await page.EvaluateAsync<string>("() => sessionStorage.getItem('igw.console.key')"));
+
+        // A user key does not see the admin page, not even by typing its address.
+        await Expect(page.Locator("#nav-admin")).ToBeHiddenAsync();
+        await page.GotoAsync("/#/admin");
+        await Expect(page.Locator("main")).ToHaveAttributeAsync("data-page", "generate");
+        await ConsoleFixture.ScreenshotAsync(page, "generate-empty");
+
+        // A reload keeps the tab signed in; sign-out forgets the key.
+        await page.ReloadAsync();
+        await Expect(page.Locator("#shell")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Expect(page.Locator("#signin")).ToBeVisibleAsync();
+        Assert.Null(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('igw.console.key')"));
+        await ConsoleFixture.ScreenshotAsync(page, "signin");
+    }
+
+    [SkippableFact]
+    public async Task Estimate_follows_model_n_and_size_and_the_button_is_disabled_when_credits_are_short()
+    {
+        var (_, key) = await Gateway.CreateUserAsync("managed", 10m);
+        var page = await fixture.SignInAsync(key);
+        var cost = page.Locator("#estimate-cost");
+        var button = page.Locator("#generate-btn");
+
+        await page.GetByLabel("Model").SelectOptionAsync("builtin-preview");
+        await Expect(cost).ToHaveAttributeAsync("data-value", "1.2");          // 1 credit × 1.2 managed
+        await Expect(page.Locator("#estimate-after")).ToHaveTextAsync("8.80 credits");
+        await Expect(button).ToBeEnabledAsync();
+
+        await page.GetByLabel("Images").FillAsync("3");
+        await Expect(cost).ToHaveAttributeAsync("data-value", "3.6");
+        await Expect(button).ToHaveTextAsync("Generate 3 images");
+
+        // Only the chosen model's choices are offered.
+        await page.GetByLabel("Model").SelectOptionAsync("dall-e-2");
+        var dalle2Sizes = await page.Locator("#size option").EvaluateAllAsync<string[]>("os => os.map(o => o.value)");
+        Assert.Equal(["256x256", "512x512", "1024x1024"], dalle2Sizes);
+        await Expect(page.Locator("#style")).ToBeHiddenAsync();
+
+        // dall-e-3: the size changes the price (40 → 80 base); 48 × 3 is far more than 10 credits.
+        await page.GetByLabel("Model").SelectOptionAsync("dall-e-3");
+        await page.GetByLabel("Images").FillAsync("1");
+        await page.GetByLabel("Size").SelectOptionAsync("1024x1024");
+        await Expect(cost).ToHaveAttributeAsync("data-value", "48");
+        await page.GetByLabel("Size").SelectOptionAsync("1792x1024");
+        await Expect(cost).ToHaveAttributeAsync("data-value", "96");
+        await Expect(page.Locator("#style option")).ToHaveCountAsync(3);      // Default, vivid, natural
+        await Expect(button).ToBeDisabledAsync();
+        await Expect(page.Locator("#estimate-short")).ToContainTextAsync("Not enough credits");
+
+        // Back to something affordable: the button comes back.
+        await page.GetByLabel("Model").SelectOptionAsync("builtin-preview");
+        await Expect(cost).ToHaveAttributeAsync("data-value", "1.2");
+        await Expect(button).ToBeEnabledAsync();
+        Assert.Equal(10m, await Gateway.CreditsAsync(key));                    // estimates charge nothing
+    }
+
+    [SkippableFact]
+    public async Task Generating_builtin_preview_shows_the_images_with_expiry_and_the_balance_drops_by_the_estimate()
+    {
+        var (_, key) = await Gateway.CreateUserAsync("managed", 100m);
+        var page = await fixture.SignInAsync(key);
+        await page.GetByLabel("Prompt").FillAsync("A lighthouse on a cliff at dawn, watercolor");
+        await page.GetByLabel("Model").SelectOptionAsync("builtin-preview");
+        await page.GetByLabel("Size").SelectOptionAsync("512x512");
+        await page.GetByLabel("Images").FillAsync("2");
+        await Expect(page.Locator("#estimate-cost")).ToHaveAttributeAsync("data-value", "2.4");
+        await Expect(page.GetByTestId("balance")).ToHaveTextAsync("100.00 credits");
+
+        await page.Locator("#generate-btn").ClickAsync();
+        await Expect(page.Locator("#gen-done")).ToContainTextAsync("2 images");
+        var images = page.Locator("#gallery .shot img");
+        await Expect(images).ToHaveCountAsync(2);
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('#gallery img')].every(i => i.complete && i.naturalWidth > 0)");
+        Assert.Equal(512, await images.First.EvaluateAsync<int>("i => i.naturalWidth"));
+        await Expect(page.Locator("#gallery .expiry").First).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^Link expires in 59:\d\d$"));
+        var before = await page.Locator("#gallery .expiry").First.TextContentAsync();
+        await Expect(page.Locator("#gallery .expiry").First).Not.ToHaveTextAsync(before!);   // it counts down
+        await Expect(page.Locator("#gallery .shot .prompt").First).ToContainTextAsync("lighthouse");
+
+        // The balance shown dropped by exactly the estimate, and agrees with the API.
+        await Expect(page.GetByTestId("balance")).ToHaveTextAsync("97.60 credits");
+        Assert.Equal(97.6m, await Gateway.CreditsAsync(key));
+
+        // Download gives the PNG itself.
+        var download = await page.RunAndWaitForDownloadAsync(() => page.Locator("#gallery .shot a[download]").First.ClickAsync());
+        var path = await download.PathAsync();
+        var bytes = await File.ReadAllBytesAsync(path);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
+        Assert.EndsWith(".png", download.SuggestedFilename);
+
+        await page.Mouse.MoveAsync(0, 0);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = "/tmp/console-generate.png", FullPage = true });
+        await ConsoleFixture.ScreenshotAsync(page, "generate");
+    }
+
+    [SkippableFact]
+    public async Task A_402_is_explained_in_words_with_a_link_to_credits()
+    {
+        var (userId, key) = await Gateway.CreateUserAsync("managed", 2m);
+        var page = await fixture.SignInAsync(key);
+        await page.GetByLabel("Prompt").FillAsync("A red bicycle");
+        await page.GetByLabel("Model").SelectOptionAsync("builtin-preview");
+        await Expect(page.Locator("[data-testid=estimate]:not([data-pending])")).ToBeVisibleAsync();
+        await Expect(page.Locator("#generate-btn")).ToBeEnabledAsync();
+
+        // The balance is taken away after the estimate: the request itself meets the 402.
+        using (var admin = Gateway.Client(GatewayProcess.AdminKey))
+            Assert.Equal(HttpStatusCode.OK, (await admin.PostAsJsonAsync($"/api/v1/admin/users/{userId}/credits", new { amount = -2, reason = "test" })).StatusCode);
+        await page.Locator("#generate-btn").ClickAsync();
+
+        var alert = page.Locator("#gen-status .alert");
+        await Expect(alert).ToContainTextAsync("Not enough credits");
+        await Expect(alert).ToContainTextAsync("Insufficient credits. Balance: 0.00, Estimated cost: 1.20 credits");
+        await Expect(alert).ToContainTextAsync("Nothing was charged");
+        await alert.GetByRole(AriaRole.Link).ClickAsync();
+        await Expect(page.Locator("main")).ToHaveAttributeAsync("data-page", "credits");
+        await Expect(page.Locator("#credits-balance")).ToHaveTextAsync("0.00");
+    }
+
+    [SkippableFact]
+    public async Task A_429_says_when_to_try_again()
+    {
+        var (_, key) = await Gateway.CreateUserAsync("free", 100m);            // free: 2 images a minute
+        using (var client = Gateway.Client(key))
+            for (var i = 0; i < 2; i++)
+                Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/api/v1/llm/images/generations",
+                    new { prompt = $"limit {i}", model = "builtin-preview", size = "256x256" })).StatusCode);
+        var page = await fixture.SignInAsync(key);
+        await page.GetByLabel("Prompt").FillAsync("One too many");
+        await page.GetByLabel("Model").SelectOptionAsync("builtin-preview");
+        await Expect(page.Locator("[data-testid=estimate]:not([data-pending])")).ToBeVisibleAsync();
+        await page.GetByLabel("Prompt").PressAsync("Control+Enter");        // the keyboard shortcut submits
+
+        var alert = page.Locator("#gen-status .alert");
+        await Expect(alert).ToContainTextAsync("rate limit reached");
+        await Expect(alert).ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"try again in \d+ (s|min)"));
+        Assert.Equal(97m, await Gateway.CreditsAsync(key));                    // the refused request cost nothing
+    }
+
+    [SkippableFact]
+    public async Task Credits_page_shows_the_settle_entries_paginates_and_charts_today()
+    {
+        var (_, key) = await Gateway.CreateUserAsync("enterprise", 500m);
+        using (var client = Gateway.Client(key))
+            for (var i = 0; i < 6; i++)
+            {
+                var response = await client.PostAsJsonAsync("/api/v1/llm/images/generations",
+                    new { prompt = $"history {i}", model = "builtin-preview", size = "256x256" });
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+        // grant + 6 × (reserve, settle) = 13 entries.
+        var page = await fixture.SignInAsync(key);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Credits & usage" }).ClickAsync();
+
+        await Expect(page.Locator("#credits-balance")).ToHaveTextAsync("492.80");   // 500 − 6 × 1.2
+        await Expect(page.Locator("#credits-tier")).ToHaveTextAsync("enterprise");
+        await Expect(page.Locator("#history tbody tr")).ToHaveCountAsync(10);
+        await Expect(page.Locator("#history-range")).ToHaveTextAsync("1–10 of 13");
+        var settle = page.Locator("#history tbody tr[data-type=settle]").First;
+        await Expect(settle).ToContainTextAsync("builtin-preview ×1 256x256");
+        await Expect(settle).ToContainTextAsync("−1.20");
+
+        await page.Locator("#history-next").ClickAsync();
+        await Expect(page.Locator("#history-range")).ToHaveTextAsync("11–13 of 13");
+        await Expect(page.Locator("#history tbody tr")).ToHaveCountAsync(3);
+        await Expect(page.Locator("#history tbody tr[data-type=grant]")).ToHaveCountAsync(1);
+        await Expect(page.Locator("#history-next")).ToBeDisabledAsync();
+
+        // The chart's bars sum to what was delivered and charged: all of it today.
+        var images = await page.Locator("#chart-images rect").EvaluateAllAsync<double[]>("rs => rs.map(r => Number(r.dataset.value))");
+        Assert.Equal(30, images.Length);
+        Assert.Equal(6, images.Sum());
+        Assert.Equal(6, images[^1]);
+        var spent = await page.Locator("#chart-credits rect").EvaluateAllAsync<double[]>("rs => rs.map(r => Number(r.dataset.value))");
+        Assert.Equal(7.2, Math.Round(spent.Sum(), 3));
+        await ConsoleFixture.ScreenshotAsync(page, "credits");
+    }
+
+    [SkippableFact]
+    public async Task A_created_key_is_shown_once_listed_by_prefix_and_revoked_after_confirmation()
+    {
+        var (_, key) = await Gateway.CreateUserAsync("managed", 10m);
+        var page = await fixture.SignInAsync(key);
+        await page.GetByRole(AriaRole.Link, new() { Name = "API keys" }).ClickAsync();
+        await page.GetByLabel("Name").FillAsync("ci pipeline");
+        await page.GetByLabel("Name").PressAsync("Enter");
+
+        var secret = page.Locator("#key-created [data-testid=secret]");
+        await Expect(secret).ToContainTextAsync("uc_");
+        var newKey = (await secret.TextContentAsync())!.Trim();
+        using (var client = Gateway.Client(newKey))
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/llm/credits")).StatusCode);
+        await Expect(page.Locator("#key-created button")).ToHaveTextAsync("Copy");
+        await ConsoleFixture.ScreenshotAsync(page, "keys");
+
+        // Once the page is left, the full key is nowhere: the list shows only its prefix.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Generate" }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "API keys" }).ClickAsync();
+        var row = page.Locator("#keys tbody tr", new() { HasText = "ci pipeline" });
+        await Expect(row).ToHaveCountAsync(1);
+        await Expect(page.Locator("#keys tbody tr", new() { HasText = "this session" })).ToHaveCountAsync(1);
+        var prefix = (await row.Locator(".key-prefix").TextContentAsync())!.TrimEnd('…');
+        Assert.StartsWith(prefix, newKey);
+        Assert.True(prefix.Length < newKey.Length - 20, $"prefix '{prefix}' shows too much of the key");
+        Assert.DoesNotContain(newKey, await page.ContentAsync());
+
+        // Cancel keeps it; confirming revokes it.
+        await row.GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync();
+        await Expect(page.Locator("#confirm")).ToBeVisibleAsync();
+        await page.Locator("#confirm-cancel").ClickAsync();
+        await Expect(row).ToContainTextAsync("Active");
+        await row.GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync();
+        await page.Locator("#confirm-ok").ClickAsync();
+        await Expect(row).ToContainTextAsync("Revoked");
+        using (var client = Gateway.Client(newKey))
+            Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/v1/llm/credits")).StatusCode);
+        // The signed-in key is untouched.
+        Assert.Equal(10m, await Gateway.CreditsAsync(key));
+    }
+
+    [SkippableFact]
+    public async Task A_byok_key_is_masked_after_saving_and_can_be_toggled_and_deleted()
+    {
+        var (_, key) = await Gateway.CreateUserAsync("managed", 10m);
+        const string providerKey = "sk-or-v1-0123456789abcdef0123456789abcdefCONSOLE";
+        var page = await fixture.SignInAsync(key);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Your provider keys" }).ClickAsync();
+        var card = page.Locator("[data-provider=openrouter]");
+        await card.GetByLabel("API key").FillAsync(providerKey);
+        await card.GetByLabel("API key").PressAsync("Enter");
+
+        var masked = page.GetByTestId("byok-openrouter-masked");
+        await Expect(masked).ToBeVisibleAsync();
+        var shown = (await masked.TextContentAsync())!;
+        Assert.EndsWith("SOLE", shown);
+        Assert.NotEqual(providerKey, shown);
+        Assert.DoesNotContain(providerKey, await page.ContentAsync());
+        await Expect(card.GetByRole(AriaRole.Switch)).ToBeCheckedAsync();
+        await ConsoleFixture.ScreenshotAsync(page, "byok");
+
+        await card.GetByRole(AriaRole.Switch).ClickAsync();
+        await Expect(card.Locator(".badge")).ToHaveTextAsync("Disabled");
+        Assert.False(await ByokEnabledAsync(key, "openrouter"));
+        await card.GetByRole(AriaRole.Switch).ClickAsync();
+        await Expect(card.Locator(".badge")).ToHaveTextAsync("In use");
+        Assert.True(await ByokEnabledAsync(key, "openrouter"));
+
+        await card.GetByRole(AriaRole.Button, new() { Name = "Delete" }).ClickAsync();
+        await page.Locator("#confirm-ok").ClickAsync();
+        await Expect(card.Locator(".badge")).ToHaveTextAsync("Not set");
+        Assert.Null(await ByokEnabledAsync(key, "openrouter"));
+    }
+
+    [SkippableFact]
+    public async Task An_admin_creates_a_user_with_credits_grants_more_and_the_user_sees_them()
+    {
+        var page = await fixture.SignInAsync(GatewayProcess.AdminKey);
+        await Expect(page.Locator("#nav-admin")).ToBeVisibleAsync();
+        await page.Locator("#nav-admin").ClickAsync();
+        await Expect(page.Locator("#providers tr[data-provider=builtin]")).ToContainTextAsync("Healthy");
+
+        var name = "Console Co " + Guid.NewGuid().ToString("N")[..6];
+        await page.GetByLabel("Name").FillAsync(name);
+        await page.Locator("#new-user-tier").SelectOptionAsync("starter");
+        await page.GetByLabel("Starting credits").FillAsync("50");
+        await page.GetByLabel("Starting credits").PressAsync("Enter");
+        var secret = page.Locator("#user-created [data-testid=secret]");
+        await Expect(secret).ToContainTextAsync("uc_");
+        var userKey = (await secret.TextContentAsync())!.Trim();
+        Assert.Equal(50m, await Gateway.CreditsAsync(userKey));
+
+        // The user signs in elsewhere and sees 50.
+        var userPage = await fixture.SignInAsync(userKey);
+        await Expect(userPage.GetByTestId("balance")).ToHaveTextAsync("50.00 credits");
+        await Expect(userPage.Locator("#tier-pill")).ToHaveTextAsync("starter");
+
+        // The admin grants 25 through the dialog.
+        var row = page.Locator("#users tbody tr", new() { HasText = name });
+        await Expect(row).ToContainTextAsync("50.00");
+        await row.GetByRole(AriaRole.Button, new() { Name = "Credits" }).ClickAsync();
+        await page.GetByLabel("Amount").FillAsync("25");
+        await page.GetByLabel("Reason").FillAsync("console test");
+        await page.Locator("#confirm-ok").ClickAsync();
+        await Expect(row.Locator(".user-balance")).ToHaveTextAsync("75.00");
+
+        // …and a tier change.
+        await row.GetByRole(AriaRole.Button, new() { Name = "Tier" }).ClickAsync();
+        await page.Locator("#tier-select").SelectOptionAsync("professional");
+        await page.Locator("#confirm-ok").ClickAsync();
+        await Expect(row).ToContainTextAsync("professional");
+        await ConsoleFixture.ScreenshotAsync(page, "admin");
+
+        await userPage.ReloadAsync();
+        await Expect(userPage.GetByTestId("balance")).ToHaveTextAsync("75.00 credits");
+        await Expect(userPage.Locator("#tier-pill")).ToHaveTextAsync("professional");
+        Assert.Equal(75m, await Gateway.CreditsAsync(userKey));
+    }
+
+    private async Task<bool?> ByokEnabledAsync(string key, string provider)
+    {
+        using var client = Gateway.Client(key);
+        using var json = JsonDocument.Parse(await client.GetStringAsync("/api/v1/llm/byok/keys"));
+        foreach (var k in json.RootElement.GetProperty("data").EnumerateArray())
+            if (k.GetProperty("provider").GetString() == provider) return k.GetProperty("enabled").GetBoolean();
+        return null;
+    }
+}
+
+/// <summary>How the console is served: without a key, and never in the way of the API's own answers.</summary>
+public sealed class ConsoleServingTests(ConsoleFixture fixture) : IClassFixture<ConsoleFixture>
+{
+    [Fact]
+    public async Task The_console_is_served_without_a_key_and_unknown_api_paths_stay_json_404()
+    {
+        using var client = fixture.Gateway.Client();
+        var index = await client.GetAsync("/");
+        Assert.Equal(HttpStatusCode.OK, index.StatusCode);
+        Assert.Equal("text/html", index.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("<script type=\"module\" src=\"js/app.js\">", await index.Content.ReadAsStringAsync());
+        var script = await client.GetAsync("/js/app.js");
+        Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+        Assert.Equal("text/javascript", script.Content.Headers.ContentType?.MediaType);
+
+        foreach (var path in new[] { "/api/v1/nope", "/v1/index.html", "/api/v1/llm/app.css" })
+        {
+            var response = await client.GetAsync(path);
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            Assert.Equal("not_found", json.RootElement.GetProperty("error").GetProperty("code").GetString());
+        }
+        // API routes still demand a key.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/v1/llm/credits")).StatusCode);
+    }
+}

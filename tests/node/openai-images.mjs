@@ -1,0 +1,55 @@
+// One images.generate call with the official npm `openai` client, configured from IGW_CASE (JSON:
+// baseURL, apiKey, maxRetries, params). A recording fetch keeps every raw exchange (retries
+// included) without changing what the SDK does. Prints one JSON line: the result or the error as
+// the SDK surfaced it, plus the exchanges.
+import OpenAI from 'openai';
+
+const config = JSON.parse(process.env.IGW_CASE);
+const exchanges = [];
+async function recordingFetch(url, init) {
+  const response = await fetch(url, init);
+  exchanges.push({
+    url: String(url),
+    requestHeaders: Object.fromEntries(new Headers(init?.headers ?? {})),
+    requestBody: typeof init?.body === 'string' ? init.body : null,
+    status: response.status,
+    headers: Object.fromEntries(response.headers),
+    body: await response.clone().text(),
+    at: Date.now(),
+  });
+  return response;
+}
+
+const client = new OpenAI({
+  apiKey: config.apiKey,
+  baseURL: config.baseURL,
+  maxRetries: config.maxRetries ?? 2,
+  timeout: 30_000,
+  fetch: recordingFetch,
+});
+
+const started = Date.now();
+let outcome;
+try {
+  const { data, response } = await client.images.generate(config.params).withResponse();
+  outcome = { ok: true, status: response.status, result: data };
+} catch (err) {
+  outcome = {
+    ok: false,
+    error: {
+      class: err?.constructor?.name,
+      isApiError: err instanceof OpenAI.APIError,
+      isAuthenticationError: err instanceof OpenAI.AuthenticationError,
+      isBadRequestError: err instanceof OpenAI.BadRequestError,
+      isRateLimitError: err instanceof OpenAI.RateLimitError,
+      isInternalServerError: err instanceof OpenAI.InternalServerError,
+      status: err?.status ?? null,
+      message: String(err?.message),
+      code: err?.code ?? null,
+      type: err?.type ?? null,
+      param: err?.param ?? null,
+      requestID: err?.requestID ?? null,
+    },
+  };
+}
+console.log(JSON.stringify({ ...outcome, elapsedMs: Date.now() - started, exchanges }));
