@@ -26,7 +26,15 @@ public static class GenerateRequestReader
 {
     public static async Task<(GenerateRequest? Request, ApiError? Error)> ReadAsync(HttpRequest request, long limit, CancellationToken ct)
     {
-        if (request.ContentLength > limit) return (null, ApiError.TooLarge(limit));
+        var (parsed, error, _) = await ReadAsync(request, limit, hashBody: false, ct);
+        return (parsed, error);
+    }
+
+    /// <summary>Reads and parses the body; with <paramref name="hashBody"/>, also its SHA-256 (for Idempotency-Key).</summary>
+    public static async Task<(GenerateRequest? Request, ApiError? Error, string? BodyHash)> ReadAsync(
+        HttpRequest request, long limit, bool hashBody, CancellationToken ct)
+    {
+        if (request.ContentLength > limit) return (null, ApiError.TooLarge(limit), null);
         var reader = request.BodyReader;
         while (true)
         {
@@ -37,19 +45,20 @@ public static class GenerateRequestReader
             }
             catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
-                return (null, ApiError.TooLarge(limit));
+                return (null, ApiError.TooLarge(limit), null);
             }
             var buffer = read.Buffer;
             if (buffer.Length > limit)
             {
                 reader.AdvanceTo(buffer.End);
-                return (null, ApiError.TooLarge(limit));
+                return (null, ApiError.TooLarge(limit), null);
             }
             if (read.IsCompleted || read.IsCanceled)
             {
                 try
                 {
-                    return Parse(buffer);
+                    var (parsed, error) = Parse(buffer);
+                    return (parsed, error, hashBody ? Sha256(buffer) : null);
                 }
                 finally
                 {
@@ -59,6 +68,13 @@ public static class GenerateRequestReader
             // Keep everything buffered until the body is complete.
             reader.AdvanceTo(buffer.Start, buffer.End);
         }
+    }
+
+    private static string Sha256(ReadOnlySequence<byte> body)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var segment in body) hash.AppendData(segment.Span);
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     public static (GenerateRequest? Request, ApiError? Error) Parse(ReadOnlySequence<byte> body)

@@ -10,6 +10,7 @@ using ImageGateway.Providers;
 using ImageGateway.RateLimits;
 using ImageGateway.Storage;
 using ImageGateway.Usage;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace ImageGateway.Generation;
@@ -23,6 +24,7 @@ public sealed record GenerationServices(
     UsageStore Usage,
     ImageRateLimiter RateLimiter,
     GatewayMetrics Metrics,
+    IdempotencyStore Idempotency,
     IImageStore Store,
     SignedUrls Urls,
     TimeProvider Time,
@@ -48,7 +50,25 @@ public static class GenerationApi
     public static async Task<IResult> GenerateAsync(HttpContext http, Caller caller, [AsParameters] GenerationServices s)
     {
         var run = new Run(http, caller, s, Stopwatch.GetTimestamp());
-        var result = await GenerateStepsAsync(run, http.RequestAborted);
+        var idempotencyKey = http.Request.Headers[IdempotencyStore.Header].ToString();
+        run.IdempotencyKey = idempotencyKey.Length > 0 ? idempotencyKey : null;
+        IResult result;
+        try
+        {
+            result = await GenerateStepsAsync(run, http.RequestAborted);
+            if (run.IdempotencyClaimed && result is JsonHttpResult<ImagesResponse> { Value: { } body })
+            {
+                // Stored as sent, so a replay is byte-identical.
+                var json = System.Text.Json.JsonSerializer.Serialize(body, GatewayJson.Context.ImagesResponse);
+                await s.Idempotency.CompleteAsync(caller.AccountId, run.IdempotencyKey!, StatusCodes.Status200OK, json);
+                run.IdempotencyClaimed = false;
+                result = TypedResults.Text(json, "application/json", System.Text.Encoding.UTF8);
+            }
+        }
+        finally
+        {
+            if (run.IdempotencyClaimed) await s.Idempotency.ReleaseAsync(caller.AccountId, run.IdempotencyKey!);
+        }
         Observe(run, result is ApiError error ? error.Status : StatusCodes.Status200OK);
         return result;
     }
@@ -61,10 +81,24 @@ public static class GenerationApi
         GenerationSpec? spec;
         using (GatewayMetrics.Activities.StartActivity("generate.validate"))
         {
-            var (request, readError) = await GenerateRequestReader.ReadAsync(http.Request, options.MaxRequestBodyBytes, ct);
+            var (request, readError, bodyHash) = await GenerateRequestReader.ReadAsync(http.Request, options.MaxRequestBodyBytes,
+                hashBody: run.IdempotencyKey is not null, ct);
             if (readError is not null) return readError;
             (spec, var invalid) = GenerationSpec.Validate(request!, s.Catalog);
             if (invalid is not null) return invalid;
+            if (run.IdempotencyKey is { } key)
+            {
+                if (key.Length > IdempotencyStore.MaxKeyLength)
+                    return ApiError.Invalid("Idempotency-Key", $"Idempotency-Key may be at most {IdempotencyStore.MaxKeyLength} characters.");
+                var claim = await s.Idempotency.ClaimAsync(caller.AccountId, key, bodyHash!, ct);
+                if (claim.Error is not null) return claim.Error;
+                if (!claim.Claimed)
+                {
+                    http.Response.Headers["Idempotent-Replayed"] = "true";
+                    return TypedResults.Text(claim.ReplayBody!, "application/json", System.Text.Encoding.UTF8, claim.ReplayStatus);
+                }
+                run.IdempotencyClaimed = true;
+            }
         }
         run.Spec = spec;
 
@@ -210,6 +244,8 @@ public static class GenerationApi
         public int Images { get; set; }
         public Millicredits Charged { get; set; }
         public bool Byok { get; set; }
+        public string? IdempotencyKey { get; set; }
+        public bool IdempotencyClaimed { get; set; }
         public long ElapsedMs => (long)Stopwatch.GetElapsedTime(Started).TotalMilliseconds;
     }
 

@@ -54,6 +54,7 @@ public static class Extensions
         services.AddSingleton<AccountStore>();
         services.AddSingleton<CreditLedger>();
         services.AddSingleton<UsageStore>();
+        services.AddSingleton<IdempotencyStore>();
         services.AddSingleton(sp => new KeyVault(sp.GetRequiredService<Secrets>().EncryptionKey));
         services.AddSingleton<ByokStore>();
         services.AddSingleton(sp => new ModelCatalog(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));

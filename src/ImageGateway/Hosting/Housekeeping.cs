@@ -6,7 +6,7 @@ namespace ImageGateway.Hosting;
 
 /// <summary>Periodic sweeps: expired images are deleted, holds of requests that died are released.</summary>
 public sealed class Housekeeping(IImageStore store, CreditLedger ledger, IOptions<GatewayOptions> options,
-    TimeProvider time, Observability.GatewayMetrics metrics, ILogger<Housekeeping> logger) : BackgroundService
+    TimeProvider time, Observability.GatewayMetrics metrics, Generation.IdempotencyStore idempotency, ILogger<Housekeeping> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -29,6 +29,7 @@ public sealed class Housekeeping(IImageStore store, CreditLedger ledger, IOption
         var images = await store.SweepExpiredAsync(time.GetUtcNow(), ct);
         metrics.StorageSwept(images);
         var holds = await ledger.ExpireStaleHoldsAsync(all: false, ct);
+        await idempotency.SweepAsync(ct);
         if (images > 0 || holds > 0)
             logger.LogInformation("Swept {Images} expired images and released {Holds} stale holds", images, holds);
     }

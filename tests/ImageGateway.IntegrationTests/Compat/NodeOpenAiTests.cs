@@ -134,6 +134,8 @@ public sealed class NodeOpenAiTests(CompatGateway fixture) : IClassFixture<Compa
         var exchange = Assert.Single(NodeOpenAi.Exchanges(outcome));
         Assert.Equal(status, exchange.GetProperty("status").GetInt32());
         OpenAiSchema.AssertError(exchange.GetProperty("body").GetString()!, type, code);
+        Assert.StartsWith("req_", error.GetProperty("requestID").GetString());
+        Assert.Equal(exchange.GetProperty("headers").GetProperty("x-request-id").GetString(), error.GetProperty("requestID").GetString());
         // The SDK's message is the body's error.message, prefixed with the status.
         using var body = JsonDocument.Parse(exchange.GetProperty("body").GetString()!);
         Assert.Equal($"{status} {body.RootElement.GetProperty("error").GetProperty("message").GetString()}", error.GetProperty("message").GetString());

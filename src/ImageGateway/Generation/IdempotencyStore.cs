@@ -1,0 +1,79 @@
+using Dapper;
+using ImageGateway.Data;
+using ImageGateway.Http;
+
+namespace ImageGateway.Generation;
+
+/// <summary>
+/// <c>Idempotency-Key</c> with Stripe's semantics, scoped to the caller's account: the same key and
+/// the same body within 24 h answer the stored response again without a second charge; the same
+/// key with another body is 422; the same key while the first request still runs is 409. Only
+/// successful responses are stored: after a failure the key is free again, so a retry with it
+/// runs the request afresh (nothing was charged for the failure).
+/// </summary>
+public sealed class IdempotencyStore(Database db, TimeProvider time)
+{
+    public const string Header = "Idempotency-Key";
+    public const int MaxKeyLength = 255;
+    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
+
+    public sealed record Claim(bool Claimed, ApiError? Error, int? ReplayStatus, string? ReplayBody);
+
+    /// <summary>Claims the key for this request, or says why not (replay, 409, 422).</summary>
+    public Task<Claim> ClaimAsync(string accountId, string key, string requestHash, CancellationToken ct) =>
+        db.WriteAsync(async scope =>
+        {
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var existing = await scope.Connection.QuerySingleOrDefaultAsync<Row>(
+                """
+                SELECT request_hash AS RequestHash, state AS State, status AS Status, response AS Response, created_at AS CreatedAt
+                FROM idempotency_keys WHERE account_id = @accountId AND key = @key
+                """, new { accountId, key }, scope.Transaction);
+            if (existing is not null && existing.CreatedAt + (long)Lifetime.TotalMilliseconds <= now)
+            {
+                await scope.Connection.ExecuteAsync("DELETE FROM idempotency_keys WHERE account_id = @accountId AND key = @key",
+                    new { accountId, key }, scope.Transaction);
+                existing = null;
+            }
+            if (existing is null)
+            {
+                await scope.Connection.ExecuteAsync(
+                    """
+                    INSERT INTO idempotency_keys (account_id, key, request_hash, state, created_at)
+                    VALUES (@accountId, @key, @requestHash, 'running', @now)
+                    """, new { accountId, key, requestHash, now }, scope.Transaction);
+                return new Claim(true, null, null, null);
+            }
+            if (existing.RequestHash != requestHash)
+                return new Claim(false, new ApiError(422, "invalid_request_error", "idempotency_key_reused",
+                    "This Idempotency-Key was already used with a different request body. Use a new key for a new request.", "Idempotency-Key"), null, null);
+            if (existing.State == "running")
+                return new Claim(false, new ApiError(409, "invalid_request_error", "idempotency_key_in_use",
+                    "A request with this Idempotency-Key is still running; retry after it finishes.", "Idempotency-Key"), null, null);
+            return new Claim(false, null, (int)existing.Status!.Value, existing.Response);
+        }, ct);
+
+    public Task CompleteAsync(string accountId, string key, int status, string response) =>
+        db.WriteAsync(scope => scope.Connection.ExecuteAsync(
+            "UPDATE idempotency_keys SET state = 'done', status = @status, response = @response WHERE account_id = @accountId AND key = @key",
+            new { accountId, key, status, response }, scope.Transaction));
+
+    public Task ReleaseAsync(string accountId, string key) =>
+        db.WriteAsync(scope => scope.Connection.ExecuteAsync(
+            "DELETE FROM idempotency_keys WHERE account_id = @accountId AND key = @key AND state = 'running'",
+            new { accountId, key }, scope.Transaction));
+
+    /// <summary>Deletes keys past their 24 hours (called by the sweeper).</summary>
+    public Task<int> SweepAsync(CancellationToken ct) =>
+        db.WriteAsync(scope => scope.Connection.ExecuteAsync("DELETE FROM idempotency_keys WHERE created_at <= @cutoff",
+            new { cutoff = time.GetUtcNow().Subtract(Lifetime).ToUnixTimeMilliseconds() }, scope.Transaction), ct);
+
+    private sealed class Row
+    {
+        public string RequestHash { get; set; } = "";
+        public string State { get; set; } = "";
+        public long? Status { get; set; }
+        public string? Response { get; set; }
+        public long CreatedAt { get; set; }
+    }
+}
