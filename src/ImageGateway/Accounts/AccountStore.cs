@@ -42,6 +42,30 @@ public sealed class AccountStore(Database db, TimeProvider time)
             return account;
         }, ct);
 
+    public const string BootstrapAccountId = "usr_admin";
+
+    /// <summary>
+    /// Creates the first admin account and its key unless another process already did: fixed ids
+    /// and ON CONFLICT DO NOTHING make concurrent first starts safe. True when this call created them.
+    /// </summary>
+    public Task<bool> TryCreateBootstrapAdminAsync(string tier, string plainKey, CancellationToken ct = default) =>
+        db.WriteAsync(async scope =>
+        {
+            var created = await scope.Connection.ExecuteAsync(
+                """
+                INSERT INTO accounts (id, name, tier, balance_mc, reserved_mc, created_at) VALUES (@id, 'admin', @tier, 0, 0, @Now)
+                ON CONFLICT (id) DO NOTHING
+                """, new { id = BootstrapAccountId, tier, Now }, scope.Transaction) == 1;
+            if (created)
+                await scope.Connection.ExecuteAsync(
+                    """
+                    INSERT INTO api_keys (id, account_id, key_hash, prefix, name, scope, created_at)
+                    VALUES ('key_bootstrap', @id, @hash, @prefix, 'bootstrap admin', @scope, @Now)
+                    """, new { id = BootstrapAccountId, hash = ApiKeys.Hash(plainKey), prefix = ApiKeys.Display(plainKey), scope = KeyScope.Admin, Now },
+                    scope.Transaction);
+            return created;
+        }, ct);
+
     public Task<bool> AnyAccountAsync(CancellationToken ct = default) =>
         db.ReadAsync(async c => await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM accounts") > 0, ct);
 

@@ -151,5 +151,18 @@ public sealed class PostgresDialect : IDbDialect, IDisposable, IAsyncDisposable
                 monthly_cap_mc  BIGINT NULL
             );
             """),
+        new(4, "idempotency keys", """
+            CREATE TABLE idempotency_keys (
+                account_id    TEXT NOT NULL,
+                key           TEXT NOT NULL,
+                request_hash  TEXT NOT NULL,
+                state         TEXT NOT NULL,
+                status        BIGINT NULL,
+                response      TEXT NULL,
+                created_at    BIGINT NOT NULL,
+                PRIMARY KEY (account_id, key)
+            );
+            CREATE INDEX ix_idempotency_created ON idempotency_keys(created_at);
+            """),
     ];
 }

@@ -37,12 +37,22 @@ public sealed class IdempotencyStore(Database db, TimeProvider time)
             }
             if (existing is null)
             {
-                await scope.Connection.ExecuteAsync(
+                // ON CONFLICT: on PostgreSQL another process may insert the same key between our
+                // SELECT and INSERT; the loser then answers from the winner's row instead of failing.
+                var inserted = await scope.Connection.ExecuteAsync(
                     """
                     INSERT INTO idempotency_keys (account_id, key, request_hash, state, created_at)
                     VALUES (@accountId, @key, @requestHash, 'running', @now)
+                    ON CONFLICT (account_id, key) DO NOTHING
                     """, new { accountId, key, requestHash, now }, scope.Transaction);
-                return new Claim(true, null, null, null);
+                if (inserted == 1) return new Claim(true, null, null, null);
+                existing = await scope.Connection.QuerySingleOrDefaultAsync<Row>(
+                    """
+                    SELECT request_hash AS RequestHash, state AS State, status AS Status, response AS Response, created_at AS CreatedAt
+                    FROM idempotency_keys WHERE account_id = @accountId AND key = @key
+                    """, new { accountId, key }, scope.Transaction)
+                    // The winner already gave its claim up again: treat it as still running, the client retries.
+                    ?? new Row { RequestHash = requestHash, State = "running" };
             }
             if (existing.RequestHash != requestHash)
                 return new Claim(false, new ApiError(422, "invalid_request_error", "idempotency_key_reused",

@@ -35,12 +35,11 @@ public sealed class StartupTasks(
             throw new InvalidOperationException("Gateway:Bootstrap:AdminKey must be 'uc_' followed by at least 40 letters or digits.");
 
         var tier = catalog.TryGetTier("vip_founder", out var vip) ? vip : catalog.Tiers.First();
-        var account = await accounts.CreateAccountAsync("admin", tier.Name, ct);
         var key = configured ?? ApiKeys.Generate();
-        await accounts.CreateKeyAsync(account.Id, KeyScope.Admin, "bootstrap admin", null, key, ct);
+        if (!await accounts.TryCreateBootstrapAdminAsync(tier.Name, key, ct)) return; // another process got there first
         if (configured is not null)
         {
-            logger.LogInformation("Created the admin account {AccountId} with the key from Gateway:Bootstrap:AdminKey", account.Id);
+            logger.LogInformation("Created the admin account {AccountId} with the key from Gateway:Bootstrap:AdminKey", AccountStore.BootstrapAccountId);
             return;
         }
 

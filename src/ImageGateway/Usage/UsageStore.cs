@@ -37,6 +37,7 @@ public sealed class UsageStore(Database db, TimeProvider time)
             }, scope.Transaction), ct);
 
     /// <summary>Requests, images and credits per UTC day, model, provider, tier and BYOK since <paramref name="since"/>.</summary>
+    // NULLS FIRST: SQLite sorts NULL first by default and PostgreSQL last; both dialects must give the same order.
     public Task<IReadOnlyList<UsageAggregate>> AggregateAsync(DateTimeOffset since, string? accountId, CancellationToken ct = default) =>
         db.ReadAsync(async c => (IReadOnlyList<UsageAggregate>)(await c.QueryAsync<AggregateRow>(
             $"""
@@ -45,7 +46,7 @@ public sealed class UsageStore(Database db, TimeProvider time)
             FROM usage_events
             WHERE created_at >= @since {(accountId is null ? "" : "AND account_id = @accountId")}
             GROUP BY created_at / 86400000, model, provider, tier, byok
-            ORDER BY 1, 2, 3, 4, 5
+            ORDER BY 1, 2, 3 NULLS FIRST, 4, 5
             """, new { since = since.ToUnixTimeMilliseconds(), accountId }))
             .Select(r => new UsageAggregate(DateOnly.FromDateTime(DateTime.UnixEpoch.AddDays(r.DayNumber)), r.Model, r.Provider, r.Tier,
                 r.Byok != 0, r.Requests, r.Images, new Billing.Millicredits(r.CostMc))).ToArray(), ct);

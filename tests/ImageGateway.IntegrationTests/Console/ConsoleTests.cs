@@ -43,6 +43,13 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<Console
         await Expect(page.Locator("main")).ToHaveAttributeAsync("data-page", "generate");
         await ConsoleFixture.ScreenshotAsync(page, "generate-empty");
 
+        // Responsive: on a phone-sized screen nothing runs off the side.
+        await page.SetViewportSizeAsync(390, 844);
+        await Expect(page.Locator("#generate-btn")).ToBeVisibleAsync();
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways at 390 px");
+        await ConsoleFixture.ScreenshotAsync(page, "generate-mobile");
+        await page.SetViewportSizeAsync(1360, 900);
+
         // A reload keeps the tab signed in; sign-out forgets the key.
         await page.ReloadAsync();
         await Expect(page.Locator("#shell")).ToBeVisibleAsync();

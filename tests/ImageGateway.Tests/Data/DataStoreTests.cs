@@ -4,6 +4,7 @@ using ImageGateway.Accounts;
 using ImageGateway.Billing;
 using ImageGateway.Byok;
 using ImageGateway.Data;
+using ImageGateway.Generation;
 using ImageGateway.Tests.Support;
 using ImageGateway.Usage;
 
@@ -45,7 +46,7 @@ public abstract class DataStoreTests : IAsyncLifetime
     {
         await _db.Database.MigrateAsync(_db.Time);
         var expected = _db.Dialect.Migrations.Select(m => (long)m.Version).Order().ToArray();
-        Assert.Equal([1L, 2L, 3L], expected);
+        Assert.Equal(Enumerable.Range(1, expected.Length).Select(v => (long)v), expected);
         Assert.Equal(expected, await AppliedVersionsAsync());
 
         _db.Time.Advance(TimeSpan.FromHours(1));
@@ -77,7 +78,7 @@ public abstract class DataStoreTests : IAsyncLifetime
                 if (p.Dialect is IAsyncDisposable d) await d.DisposeAsync();
         }
 
-        Assert.Equal([1L, 2L, 3L], await AppliedVersionsAsync());
+        Assert.Equal(_db.Dialect.Migrations.Select(m => (long)m.Version).Order(), await AppliedVersionsAsync());
         // The schema really is there and usable.
         var account = await new AccountStore(_db.Database, _db.Time).CreateAccountAsync("after race", "managed");
         Assert.NotNull(await new CreditLedger(_db.Database, _db.Time).GetBalanceAsync(account.Id));
@@ -208,5 +209,71 @@ public abstract class DataStoreTests : IAsyncLifetime
         Assert.False((await ledger.ReserveAsync(account.Id, Millicredits.FromCredits(0.001m), TimeSpan.FromMinutes(5), null, cap)).Succeeded);
         var problems = await ledger.VerifyAsync(account.Id);
         Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [SkippableFact]
+    public async Task Usage_aggregates_group_by_day_and_sort_a_missing_provider_first()
+    {
+        await _db.Database.MigrateAsync(_db.Time);
+        var account = await new AccountStore(_db.Database, _db.Time).CreateAccountAsync("usage", "managed");
+        var store = new UsageStore(_db.Database, _db.Time);
+        var since = _db.Time.GetUtcNow();
+        var builtin = new UsageEvent(account.Id, "key_1", "m", "builtin", "managed", "256x256", "standard", 2, 2400, false, 200, null, 5);
+        await store.RecordAsync(builtin);
+        await store.RecordAsync(builtin with { Provider = null, Images = 1, CostMc = 0, Status = 502 });
+        await store.RecordAsync(builtin with { Images = 3, CostMc = 3600 });
+        _db.Time.Advance(TimeSpan.FromDays(1));
+        await store.RecordAsync(builtin with { Byok = true, CostMc = 0 });
+
+        var rows = await store.AggregateAsync(since, account.Id);
+
+        var day = DateOnly.FromDateTime(since.UtcDateTime);
+        Assert.Equal(
+        [
+            new UsageAggregate(day, "m", null, "managed", false, 1, 1, new Millicredits(0)),
+            new UsageAggregate(day, "m", "builtin", "managed", false, 2, 5, new Millicredits(6000)),
+            new UsageAggregate(day.AddDays(1), "m", "builtin", "managed", true, 1, 2, new Millicredits(0)),
+        ], rows);
+        Assert.Empty(await store.AggregateAsync(since, "usr_other"));
+    }
+
+    [SkippableFact]
+    public async Task Concurrent_claims_of_one_idempotency_key_give_exactly_one_winner_and_no_error()
+    {
+        await _db.Database.MigrateAsync(_db.Time);
+        // Separate Database instances, as separate gateway processes would have.
+        var processes = Enumerable.Range(0, 4).Select(_ => _db.OpenAnother()).ToArray();
+        try
+        {
+            using var start = new ManualResetEventSlim();
+            var claims = Enumerable.Range(0, 40).Select(i => Task.Run(async () =>
+            {
+                start.Wait();
+                return await new IdempotencyStore(processes[i % processes.Length], _db.Time).ClaimAsync("usr_a", "key-1", "hash", CancellationToken.None);
+            })).ToArray();
+            start.Set();
+            var results = await Task.WhenAll(claims);
+
+            Assert.Equal(1, results.Count(r => r.Claimed));
+            Assert.All(results.Where(r => !r.Claimed), r => Assert.Equal(409, r.Error?.Status));
+        }
+        finally
+        {
+            foreach (var p in processes)
+                if (p.Dialect is IAsyncDisposable d) await d.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>Both dialects describe the same schema history, so a database can move between them.</summary>
+public sealed class DialectParityTests
+{
+    [Fact]
+    public void Every_migration_exists_in_both_dialects_with_the_same_version_and_name()
+    {
+        var sqlite = new SqliteDialect("Data Source=:memory:").Migrations.Select(m => (m.Version, m.Name)).ToArray();
+        using var postgres = new PostgresDialect("Host=127.0.0.1;Database=unused");
+        Assert.Equal(sqlite, postgres.Migrations.Select(m => (m.Version, m.Name)).ToArray());
+        Assert.Equal(sqlite.Select(m => m.Version).Order(), sqlite.Select(m => m.Version));
     }
 }
