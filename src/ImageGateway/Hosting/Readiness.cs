@@ -40,7 +40,8 @@ public static class Readiness
         {
             ("database", RunAsync("database", logger, async token =>
             {
-                await db.ReadAsync(c => c.ExecuteScalarAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: token)), token);
+                // A real table, not "SELECT 1": SQLite answers that without reading the file at all.
+                await db.ReadAsync(c => c.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM schema_migrations", cancellationToken: token)), token);
                 return db.Dialect.Name;
             }, ct)),
             ("storage", RunAsync("storage", logger, async token =>

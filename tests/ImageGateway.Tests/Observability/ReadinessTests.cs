@@ -1,0 +1,37 @@
+using System.Net;
+using System.Text.Json;
+using ImageGateway.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace ImageGateway.Tests.Observability;
+
+public sealed class ReadinessTests : IDisposable
+{
+    private readonly GatewayFactory _gateway = new();
+
+    public void Dispose() => _gateway.Dispose();
+
+    [Fact]
+    public async Task Readyz_goes_unhealthy_naming_the_database_when_its_file_is_unreadable()
+    {
+        using var client = _gateway.CreateClient();
+        var healthy = await client.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.OK, healthy.StatusCode);
+        var checks = JsonDocument.Parse(await healthy.Content.ReadAsStringAsync()).RootElement.GetProperty("checks");
+        Assert.Equal("ok", checks.GetProperty("database").GetProperty("status").GetString());
+        Assert.Equal("ok", checks.GetProperty("storage").GetProperty("status").GetString());
+
+        SqliteConnection.ClearAllPools();
+        foreach (var file in Directory.GetFiles(_gateway.DataDirectory, "gateway.db*"))
+            File.WriteAllBytes(file, new byte[8192]); // root ignores file modes, so garble the bytes instead
+
+        var failing = await client.GetAsync("/readyz");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, failing.StatusCode);
+        var report = JsonDocument.Parse(await failing.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("failing", report.GetProperty("status").GetString());
+        Assert.NotEqual("ok", report.GetProperty("checks").GetProperty("database").GetProperty("status").GetString());
+        Assert.Equal("ok", report.GetProperty("checks").GetProperty("storage").GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode); // alive, just not ready
+    }
+}
