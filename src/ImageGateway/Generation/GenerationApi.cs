@@ -204,7 +204,7 @@ public static class GenerationApi
     {
         var total = Stopwatch.GetElapsedTime(run.Started);
         var model = run.Spec?.Model.Id ?? "invalid";
-        run.S.Metrics.Generated(model, run.Provider, status, run.Byok, run.Images, run.Tier?.Name ?? run.Caller.Tier, run.Charged.Credits);
+        run.S.Metrics.Generated(model, run.Provider, status, run.Byok, run.Images, run.Tier?.Name ?? run.Caller.Tier, run.Charged.Value);
         run.S.Metrics.Duration("gateway", total - run.UpstreamTime, model);
         if (run.UpstreamTime > TimeSpan.Zero) run.S.Metrics.Duration("upstream", run.UpstreamTime, model);
         GenerationLog.Finished(run.S.Logger, run.Caller.AccountId, model, run.Provider ?? "-", status, run.Images, run.Charged.ToString(),

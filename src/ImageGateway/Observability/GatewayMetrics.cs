@@ -20,7 +20,7 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _images;
-    private readonly Counter<double> _credits;
+    private readonly Counter<long> _credits;
     private readonly Counter<long> _providerFailures;
     private readonly Counter<long> _rateLimitRejections;
     private readonly Counter<long> _storageBytes;
@@ -35,7 +35,8 @@ public sealed class GatewayMetrics : IDisposable
             "Generate latency; part=gateway is the gateway's own time, part=upstream the provider's.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] });
         _images = _meter.CreateCounter<long>("imagegateway.images.generated", "{image}", "Images delivered to callers.");
-        _credits = _meter.CreateCounter<double>("imagegateway.credits.charged", "{credit}", "Credits charged, by tier.");
+        // Millicredits, an integer: money is never a float, not even in a metric.
+        _credits = _meter.CreateCounter<long>("imagegateway.credits.charged", "{millicredit}", "Millicredits charged (1000 = 1 credit), by tier.");
         // Read from the database at scrape time, so it counts the holds of every gateway process.
         _meter.CreateObservableUpDownCounter("imagegateway.reservations.open",
             () => db.CountOpenReservations(), "{reservation}", "Credit holds currently open (all processes).");
@@ -50,11 +51,11 @@ public sealed class GatewayMetrics : IDisposable
             "{state}", "Circuit breaker state per provider: 0 closed, 1 open, 2 half-open, 3 isolated.");
     }
 
-    public void Generated(string model, string? provider, int status, bool byok, int images, string tier, decimal credits)
+    public void Generated(string model, string? provider, int status, bool byok, int images, string tier, long millicredits)
     {
         _requests.Add(1, new("model", model), new("provider", provider ?? "none"), new("status", status), new("byok", byok));
         if (images > 0) _images.Add(images, new("model", model), new("provider", provider ?? "none"), new("byok", byok));
-        if (credits > 0) _credits.Add((double)credits, new KeyValuePair<string, object?>("tier", tier));
+        if (millicredits > 0) _credits.Add(millicredits, new KeyValuePair<string, object?>("tier", tier));
     }
 
     public void Duration(string part, TimeSpan elapsed, string model) =>

@@ -41,8 +41,8 @@ public sealed class MetricsTests
         Assert.Equal(1, Sample(metrics, "imagegateway_generate_requests_total", "model=\"dall-e-3\"", "status=\"503\""));
         Assert.Equal(1, Sample(metrics, "imagegateway_generate_requests_total", "status=\"429\""));
         Assert.Equal(9, Sample(metrics, "imagegateway_images_generated_total", "model=\"builtin-preview\""));
-        Assert.Equal(8.4, Sample(metrics, "imagegateway_credits_charged_total", "tier=\"managed\""), 6);
-        Assert.Equal(3.0, Sample(metrics, "imagegateway_credits_charged_total", "tier=\"free\""), 6);
+        Assert.Equal(8400, Sample(metrics, "imagegateway_credits_charged_total", "tier=\"managed\"")); // millicredits
+        Assert.Equal(3000, Sample(metrics, "imagegateway_credits_charged_total", "tier=\"free\""));
         Assert.Equal(1, Sample(metrics, "imagegateway_ratelimit_rejections_total", "tier=\"free\"", "reason=\"window\""));
         Assert.Equal(0, Sample(metrics, "imagegateway_reservations_open"));
         Assert.True(Sample(metrics, "imagegateway_storage_written_bytes_total") > 1000);
