@@ -31,7 +31,10 @@ public static partial class ErrorHandling
     {
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
-            StatusCodeSelector = e => e is BadHttpRequestException b ? b.StatusCode : StatusCodes.Status500InternalServerError,
+            StatusCodeSelector = e => e is BadHttpRequestException b ? b.StatusCode
+                : IsUnknownCharset(e) ? StatusCodes.Status415UnsupportedMediaType
+                : e is System.Data.Common.DbException { IsTransient: true } or TimeoutException ? StatusCodes.Status503ServiceUnavailable
+                : StatusCodes.Status500InternalServerError,
             ExceptionHandler = async context =>
             {
                 var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
@@ -40,6 +43,14 @@ public static partial class ErrorHandling
                     BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
                         new ApiError(413, "invalid_request_error", "request_too_large", "Request body is too large."),
                     BadHttpRequestException b => Describe(b),
+                    _ when IsUnknownCharset(exception) => new ApiError(415, "invalid_request_error", "unsupported_media_type",
+                        "The Content-Type charset is not a known encoding. Send the body as application/json in UTF-8."),
+                    // A saturated or briefly unreachable database (e.g. PostgreSQL's connection pool exhausted under a
+                    // burst): retryable, and money-safe — a failed reserve holds nothing, an unsettled hold is released.
+                    System.Data.Common.DbException { IsTransient: true } or TimeoutException =>
+                        new ApiError(503, "api_error", "service_busy",
+                            "The gateway is overloaded right now; retry shortly. No credits were charged for this request.")
+                            .WithHeader("Retry-After", "1"),
                     _ => ApiError.Internal("The gateway hit an internal error. No credits were charged for a request that failed."),
                 };
                 await error.ExecuteAsync(context);
@@ -84,6 +95,14 @@ public static partial class ErrorHandling
             return ApiError.BadJson("Request body is missing or is not valid JSON.");
         return new ApiError(e.StatusCode, "invalid_request_error", "bad_request", "The request could not be read.");
     }
+
+    /// <summary>
+    /// The framework's JSON body binding throws a plain InvalidOperationException (not a bad-request
+    /// one) for <c>Content-Type: application/json; charset=bogus</c>; that is the client's fault, not ours.
+    /// </summary>
+    private static bool IsUnknownCharset(Exception? e) =>
+        e is InvalidOperationException { InnerException: ArgumentException }
+        && e.TargetSite?.DeclaringType == typeof(HttpRequestJsonExtensions);
 
     [System.Text.RegularExpressions.GeneratedRegex("""parameter "(?:[^"]* )?(\w+)" from""")]
     private static partial System.Text.RegularExpressions.Regex BindFailure();
