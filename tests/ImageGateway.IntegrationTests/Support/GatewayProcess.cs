@@ -115,7 +115,11 @@ public sealed class GatewayProcess : IAsyncDisposable
         while (DateTime.UtcNow < deadline)
         {
             if (_process.HasExited)
+            {
+                // The parameterless wait also drains the redirected output, so the message below is complete.
+                _process.WaitForExit();
                 throw new InvalidOperationException($"Gateway exited with code {_process.ExitCode}:\n{Output}");
+            }
             try
             {
                 if ((await client.GetAsync("/healthz")).IsSuccessStatusCode) return;
