@@ -1,4 +1,4 @@
-namespace ImageGateway.IntegrationTests.Support;
+namespace ImageGateway.TestSupport;
 
 /// <summary>
 /// The real services scripts/test.sh starts for the run (PostgreSQL, Redis, s3rver, Chromium, the npm
