@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Dapper;
 using ImageGateway.Data;
 
@@ -28,8 +29,19 @@ public sealed record Caller(string AccountId, string KeyId, string Scope, string
 
 public enum KeyLookupStatus { Found, Unknown, Revoked, Expired }
 
-public sealed class AccountStore(Database db, TimeProvider time)
+/// <param name="keyCacheTtl">
+/// How long a resolved key is kept in memory (Gateway:AuthCacheSeconds). Every generate request
+/// authenticates, and this turns that lookup into a dictionary hit. Changes made through this
+/// process (revoke, tier, limits) clear it at once; one made by another process sharing the
+/// database takes effect here within this time. Zero turns the cache off.
+/// </param>
+public sealed class AccountStore(Database db, TimeProvider time, TimeSpan keyCacheTtl = default)
 {
+    /// <summary>More distinct keys than this in the cache and it starts afresh (bounds memory).</summary>
+    private const int MaxCachedKeys = 100_000;
+
+    private readonly ConcurrentDictionary<string, (CallerRow Row, long Until)> _callers = new(StringComparer.Ordinal);
+
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
     public Task<Account> CreateAccountAsync(string name, string tier, CancellationToken ct = default) =>
@@ -84,9 +96,13 @@ public sealed class AccountStore(Database db, TimeProvider time)
             return (IReadOnlyList<(Account, long, long)>)rows.Select(r => (new AccountRow(r.Id, r.Name, r.Tier, r.CreatedAt).ToAccount(), r.BalanceMc, r.ReservedMc)).ToArray();
         }, ct);
 
-    public Task<bool> SetTierAsync(string id, string tier, CancellationToken ct = default) =>
-        db.WriteAsync(async scope => await scope.Connection.ExecuteAsync(
+    public async Task<bool> SetTierAsync(string id, string tier, CancellationToken ct = default)
+    {
+        var changed = await db.WriteAsync(async scope => await scope.Connection.ExecuteAsync(
             "UPDATE accounts SET tier = @tier WHERE id = @id", new { id, tier }, scope.Transaction) == 1, ct);
+        _callers.Clear();
+        return changed;
+    }
 
     /// <summary>Issues a key. The plain key is returned once and never stored.</summary>
     public Task<(ApiKeyInfo Info, string PlainKey)> CreateKeyAsync(string accountId, string scope, string? name,
@@ -114,15 +130,46 @@ public sealed class AccountStore(Database db, TimeProvider time)
             $"{KeyRow.Select} WHERE account_id = @accountId ORDER BY created_at, id", new { accountId })).Select(r => r.ToInfo()).ToArray(), ct);
 
     /// <summary>Revokes one of the account's keys. False when the account has no such key.</summary>
-    public Task<bool> RevokeKeyAsync(string accountId, string keyId, CancellationToken ct = default) =>
-        db.WriteAsync(async scope => await scope.Connection.ExecuteAsync(
+    public async Task<bool> RevokeKeyAsync(string accountId, string keyId, CancellationToken ct = default)
+    {
+        var revoked = await db.WriteAsync(async scope => await scope.Connection.ExecuteAsync(
             "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, @Now) WHERE id = @keyId AND account_id = @accountId",
             new { keyId, accountId, Now }, scope.Transaction) == 1, ct);
+        _callers.Clear();
+        return revoked;
+    }
 
-    public Task<(KeyLookupStatus Status, Caller? Caller)> FindCallerAsync(string presentedKey, CancellationToken ct = default) =>
-        db.ReadAsync(async c =>
+    public async Task<(KeyLookupStatus Status, Caller? Caller)> FindCallerAsync(string presentedKey, CancellationToken ct = default)
+    {
+        var hash = ApiKeys.Hash(presentedKey);
+        var nowTicks = time.GetTimestamp();
+        if (!_callers.TryGetValue(hash, out var cached) || cached.Until < nowTicks)
         {
-            var row = await c.QuerySingleOrDefaultAsync<CallerRow>(
+            // Only keys that exist are cached: a key created by another process must work at once.
+            var row = await ReadCallerAsync(hash, ct);
+            if (row is null) return (KeyLookupStatus.Unknown, null);
+            cached = (row, nowTicks + (long)(keyCacheTtl.TotalSeconds * time.TimestampFrequency));
+            if (keyCacheTtl > TimeSpan.Zero)
+            {
+                if (_callers.Count >= MaxCachedKeys) _callers.Clear();
+                _callers[hash] = cached;
+            }
+        }
+        return ToCaller(cached.Row);
+    }
+
+    private (KeyLookupStatus Status, Caller? Caller) ToCaller(CallerRow row)
+    {
+        if (row.RevokedAt is not null) return (KeyLookupStatus.Revoked, null);
+        if (row.ExpiresAt is { } exp && exp <= Now) return (KeyLookupStatus.Expired, null);
+        var limits = row.LimitsOf is null ? null
+            : new LimitOverrides(ToInt(row.PerMinute), ToInt(row.PerHour), ToInt(row.PerDay), ToInt(row.PerMonth), row.MonthlyCapMc);
+        return (KeyLookupStatus.Found, new Caller(row.AccountId, row.KeyId, row.Scope, row.Tier, limits));
+    }
+
+    private Task<CallerRow?> ReadCallerAsync(string hash, CancellationToken ct) =>
+        db.ReadAsync(c =>
+            c.QuerySingleOrDefaultAsync<CallerRow>(
                 """
                 SELECT k.id AS KeyId, k.account_id AS AccountId, k.scope AS Scope, a.tier AS Tier,
                        k.expires_at AS ExpiresAt, k.revoked_at AS RevokedAt, l.account_id AS LimitsOf,
@@ -131,14 +178,7 @@ public sealed class AccountStore(Database db, TimeProvider time)
                 FROM api_keys k JOIN accounts a ON a.id = k.account_id
                 LEFT JOIN account_limits l ON l.account_id = k.account_id
                 WHERE k.key_hash = @hash
-                """, new { hash = ApiKeys.Hash(presentedKey) });
-            if (row is null) return (KeyLookupStatus.Unknown, (Caller?)null);
-            if (row.RevokedAt is not null) return (KeyLookupStatus.Revoked, null);
-            if (row.ExpiresAt is { } exp && exp <= Now) return (KeyLookupStatus.Expired, null);
-            var limits = row.LimitsOf is null ? null
-                : new LimitOverrides(ToInt(row.PerMinute), ToInt(row.PerHour), ToInt(row.PerDay), ToInt(row.PerMonth), row.MonthlyCapMc);
-            return (KeyLookupStatus.Found, new Caller(row.AccountId, row.KeyId, row.Scope, row.Tier, limits));
-        }, ct);
+                """, new { hash }), ct);
 
     private sealed record AccountRow(string Id, string Name, string Tier, long CreatedAt)
     {
@@ -159,8 +199,9 @@ public sealed class AccountStore(Database db, TimeProvider time)
         }, ct);
 
     /// <summary>Replaces the account's overrides; all-null removes them (back to the tier's limits).</summary>
-    public Task SetLimitsAsync(string accountId, LimitOverrides limits, CancellationToken ct = default) =>
-        db.WriteAsync(async scope =>
+    public async Task SetLimitsAsync(string accountId, LimitOverrides limits, CancellationToken ct = default)
+    {
+        await db.WriteAsync(async scope =>
         {
             await scope.Connection.ExecuteAsync("DELETE FROM account_limits WHERE account_id = @accountId", new { accountId }, scope.Transaction);
             if (!limits.IsEmpty)
@@ -171,6 +212,8 @@ public sealed class AccountStore(Database db, TimeProvider time)
                     """, new { accountId, limits.PerMinute, limits.PerHour, limits.PerDay, limits.PerMonth, limits.MonthlyCapMc }, scope.Transaction);
             return 0;
         }, ct);
+        _callers.Clear();
+    }
 
     private static int? ToInt(long? value) => value is null ? null : (int)value.Value;
 

@@ -101,17 +101,21 @@ public sealed class CreditLedger(Database db, TimeProvider time)
     /// freeing the rest. Settling zero is a release. Throws <see cref="ReservationClosedException"/>
     /// when the reservation was already closed, so a hold can never be charged twice.
     /// </summary>
-    public Task<Settlement> SettleAsync(Reservation reservation, Millicredits actual, string? description, CancellationToken ct = default)
+    public Task<Settlement> SettleAsync(Reservation reservation, Millicredits actual, string? description, CancellationToken ct = default) =>
+        db.WriteAsync(scope => SettleAsync(scope, reservation, actual, description), ct);
+
+    /// <summary>
+    /// <see cref="SettleAsync(Reservation, Millicredits, string?, CancellationToken)"/> inside a write the
+    /// caller runs, so whatever else it writes there commits or rolls back with the charge.
+    /// </summary>
+    public async Task<Settlement> SettleAsync(WriteScope scope, Reservation reservation, Millicredits actual, string? description)
     {
         if (actual.Value < 0 || actual > reservation.Amount)
             throw new ArgumentOutOfRangeException(nameof(actual), "Settled amount must be between 0 and the amount held.");
         var kind = actual.Value == 0 ? LedgerKind.Release : LedgerKind.Settle;
-        return db.WriteAsync(async scope =>
-        {
-            var (txn, balance) = await CloseAsync(scope, reservation.Id, actual.Value == 0 ? "released" : "settled", kind, actual.Value, description)
-                ?? throw new ReservationClosedException(reservation.Id);
-            return new Settlement(txn, actual, balance);
-        }, ct);
+        var (txn, balance) = await CloseAsync(scope, reservation.Id, actual.Value == 0 ? "released" : "settled", kind, actual.Value, description)
+            ?? throw new ReservationClosedException(reservation.Id);
+        return new Settlement(txn, actual, balance);
     }
 
     /// <summary>Frees a hold without charging. Returns false when it was already closed.</summary>
@@ -165,6 +169,15 @@ public sealed class CreditLedger(Database db, TimeProvider time)
                 "SELECT balance_mc AS BalanceMc, reserved_mc AS ReservedMc FROM accounts WHERE id = @accountId", new { accountId });
             return row?.ToBalance();
         }, ct);
+
+    /// <summary>
+    /// Credits charged this calendar month (UTC), kept on the account row by every settle, so
+    /// reading it does not scan the ledger however long it grows.
+    /// </summary>
+    public Task<Millicredits> MonthSpentAsync(string accountId, CancellationToken ct = default) =>
+        db.ReadAsync(async c => new Millicredits(await c.ExecuteScalarAsync<long?>(
+            "SELECT CASE WHEN month_key = @month THEN month_spent_mc ELSE 0 END FROM accounts WHERE id = @accountId",
+            new { accountId, month = MonthKey(Now) }) ?? 0), ct);
 
     /// <summary>Credits charged (settled) since <paramref name="since"/>.</summary>
     public Task<Millicredits> SpentSinceAsync(string accountId, DateTimeOffset since, CancellationToken ct = default) =>

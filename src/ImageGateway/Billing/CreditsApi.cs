@@ -40,7 +40,7 @@ public static class CreditsApi
     {
         var balance = await ledger.GetBalanceAsync(caller.AccountId, ct) ?? new Balance(Millicredits.Zero, Millicredits.Zero);
         var tier = catalog.GetTier(caller.Tier);
-        var spent = await ledger.SpentSinceAsync(caller.AccountId, MonthStart(time.GetUtcNow()), ct);
+        var spent = await ledger.MonthSpentAsync(caller.AccountId, ct);
         return TypedResults.Json(new CreditsResponse(caller.AccountId, balance.Total, balance.Reserved, balance.Available,
             tier.Name, RateLimits.EffectiveLimits.For(tier, caller.Limits).MonthlyCap, spent), GatewayJson.Context.CreditsResponse);
     }

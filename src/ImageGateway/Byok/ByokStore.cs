@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Dapper;
 using ImageGateway.Data;
 
@@ -12,12 +13,24 @@ public sealed record ByokSecret(string Provider, string ApiKey)
 }
 
 /// <summary>BYOK keys at rest: one row per account and provider, the key only ever as AES-GCM ciphertext.</summary>
-public sealed class ByokStore(Database db, KeyVault vault, TimeProvider time)
+/// <param name="noKeysCacheTtl">
+/// How long "this account has no enabled key" is remembered (Gateway:AuthCacheSeconds), so a
+/// platform-billed request does not read the table every time. Only that answer is cached, never a
+/// key. Changes through this process take effect at once; a key added through another process
+/// sharing the database is used here within this time. Zero turns it off.
+/// </param>
+public sealed class ByokStore(Database db, KeyVault vault, TimeProvider time, TimeSpan noKeysCacheTtl = default)
 {
+    private const int MaxCachedAccounts = 100_000;
+    private static readonly IReadOnlyList<ByokSecret> None = [];
+
+    private readonly ConcurrentDictionary<string, long> _withoutKeysUntil = new(StringComparer.Ordinal);
+
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    public Task<ByokKey> UpsertAsync(string accountId, string provider, string apiKey, string? metadata, CancellationToken ct = default) =>
-        db.WriteAsync(async scope =>
+    public async Task<ByokKey> UpsertAsync(string accountId, string provider, string apiKey, string? metadata, CancellationToken ct = default)
+    {
+        var key = await db.WriteAsync(async scope =>
         {
             var now = Now;
             var existing = await scope.Connection.QuerySingleOrDefaultAsync<string>(
@@ -38,6 +51,9 @@ public sealed class ByokStore(Database db, KeyVault vault, TimeProvider time)
                   """, parameters, scope.Transaction);
             return (await GetAsync(scope.Connection, scope.Transaction, accountId, provider))!;
         }, ct);
+        _withoutKeysUntil.TryRemove(accountId, out _);
+        return key;
+    }
 
     public Task<IReadOnlyList<ByokKey>> ListAsync(string accountId, CancellationToken ct = default) =>
         db.ReadAsync(async c => (IReadOnlyList<ByokKey>)(await c.QueryAsync<Row>($"{Row.Select} WHERE account_id = @accountId ORDER BY provider",
@@ -46,27 +62,42 @@ public sealed class ByokStore(Database db, KeyVault vault, TimeProvider time)
     public Task<ByokKey?> GetAsync(string accountId, string provider, CancellationToken ct = default) =>
         db.ReadAsync(c => GetAsync(c, null, accountId, provider), ct);
 
-    public Task<bool> DeleteAsync(string accountId, string provider, CancellationToken ct = default) =>
-        db.WriteAsync(async scope => await scope.Connection.ExecuteAsync(
+    public async Task<bool> DeleteAsync(string accountId, string provider, CancellationToken ct = default)
+    {
+        var deleted = await db.WriteAsync(async scope => await scope.Connection.ExecuteAsync(
             "DELETE FROM byok_keys WHERE account_id = @accountId AND provider = @provider", new { accountId, provider }, scope.Transaction) == 1, ct);
+        _withoutKeysUntil.TryRemove(accountId, out _);
+        return deleted;
+    }
 
-    public Task<ByokKey?> SetEnabledAsync(string accountId, string provider, bool enabled, CancellationToken ct = default) =>
-        db.WriteAsync(async scope =>
+    public async Task<ByokKey?> SetEnabledAsync(string accountId, string provider, bool enabled, CancellationToken ct = default)
+    {
+        var key = await db.WriteAsync(async scope =>
         {
             await scope.Connection.ExecuteAsync(
                 "UPDATE byok_keys SET enabled = @enabled, updated_at = @now WHERE account_id = @accountId AND provider = @provider",
                 new { accountId, provider, enabled = enabled ? 1 : 0, now = Now }, scope.Transaction);
             return await GetAsync(scope.Connection, scope.Transaction, accountId, provider);
         }, ct);
+        _withoutKeysUntil.TryRemove(accountId, out _);
+        return key;
+    }
 
     /// <summary>The caller's enabled keys, decrypted. A key that cannot be decrypted throws rather than being skipped.</summary>
-    public Task<IReadOnlyList<ByokSecret>> EnabledSecretsAsync(string accountId, CancellationToken ct = default) =>
-        db.ReadAsync(async c =>
+    public async Task<IReadOnlyList<ByokSecret>> EnabledSecretsAsync(string accountId, CancellationToken ct = default)
+    {
+        var now = time.GetTimestamp();
+        if (_withoutKeysUntil.TryGetValue(accountId, out var until) && until >= now) return None;
+        var rows = await db.ReadAsync(c => c.QueryAsync<(string Provider, string Secret)>(
+            "SELECT provider, secret FROM byok_keys WHERE account_id = @accountId AND enabled = 1", new { accountId }), ct);
+        var secrets = rows.Select(r => new ByokSecret(r.Provider, vault.Decrypt(r.Secret, accountId, r.Provider))).ToArray();
+        if (secrets.Length == 0 && noKeysCacheTtl > TimeSpan.Zero)
         {
-            var rows = await c.QueryAsync<(string Provider, string Secret)>(
-                "SELECT provider, secret FROM byok_keys WHERE account_id = @accountId AND enabled = 1", new { accountId });
-            return (IReadOnlyList<ByokSecret>)rows.Select(r => new ByokSecret(r.Provider, vault.Decrypt(r.Secret, accountId, r.Provider))).ToArray();
-        }, ct);
+            if (_withoutKeysUntil.Count >= MaxCachedAccounts) _withoutKeysUntil.Clear();
+            _withoutKeysUntil[accountId] = now + (long)(noKeysCacheTtl.TotalSeconds * time.TimestampFrequency);
+        }
+        return secrets;
+    }
 
     public Task<ByokSecret?> SecretAsync(string accountId, string provider, CancellationToken ct = default) =>
         db.ReadAsync(async c =>

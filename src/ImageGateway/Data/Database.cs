@@ -24,13 +24,8 @@ public sealed class Database(IDbDialect dialect)
     }
 
     /// <summary>Runs <paramref name="write"/> in a transaction and commits it unless it throws.</summary>
-    public async Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct = default)
-    {
-        await using var scope = await dialect.BeginWriteAsync(ct);
-        var result = await write(scope);
-        await scope.CommitAsync(CancellationToken.None);
-        return result;
-    }
+    public Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct = default) =>
+        dialect.WriteAsync(write, ct);
 
     /// <summary>
     /// Applies every migration not yet recorded in <c>schema_migrations</c>, each in its own

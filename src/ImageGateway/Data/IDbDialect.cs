@@ -23,6 +23,12 @@ public interface IDbDialect
     /// </summary>
     ValueTask<WriteScope> BeginWriteAsync(CancellationToken ct);
 
+    /// <summary>
+    /// Runs <paramref name="write"/> atomically and durably (as the dialect defines it) and returns its
+    /// result once committed; nothing of it is kept when it throws.
+    /// </summary>
+    Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct);
+
     /// <summary>True when only this process can use the database, so every open hold at start-up is an orphan.</summary>
     bool IsSingleProcess { get; }
 

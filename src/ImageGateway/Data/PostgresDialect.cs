@@ -50,6 +50,15 @@ public sealed class PostgresDialect : IDbDialect, IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>One transaction per write: concurrent writers on other rows commit in parallel on the server.</summary>
+    public async Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct)
+    {
+        await using var scope = await BeginWriteAsync(ct);
+        var result = await write(scope);
+        await scope.CommitAsync(CancellationToken.None);
+        return result;
+    }
+
     public void Dispose() => _source.Dispose();
 
     public ValueTask DisposeAsync() => _source.DisposeAsync();

@@ -3,6 +3,7 @@ using ImageGateway.Accounts;
 using ImageGateway.Billing;
 using ImageGateway.Byok;
 using ImageGateway.Catalog;
+using ImageGateway.Data;
 using ImageGateway.Hosting;
 using ImageGateway.Http;
 using ImageGateway.Observability;
@@ -19,6 +20,7 @@ public sealed record GenerationServices(
     ModelCatalog Catalog,
     ProviderRegistry Providers,
     ProviderRouter Router,
+    Database Database,
     CreditLedger Ledger,
     ByokStore Byok,
     UsageStore Usage,
@@ -295,9 +297,15 @@ public static class GenerationApi
         {
             try
             {
+                // The charge and its usage event commit together, in one write.
                 using var settling = GatewayMetrics.Activities.StartActivity("generate.settle");
-                var settlement = await s.Ledger.SettleAsync(reservation, charged,
-                    $"{spec.Model.Id} ×{images.Count} {spec.Size} {spec.Quality} via {servedBy}", CancellationToken.None);
+                var settlement = await s.Database.WriteAsync(async scope =>
+                {
+                    var settled = await s.Ledger.SettleAsync(scope, reservation, charged,
+                        $"{spec.Model.Id} ×{images.Count} {spec.Size} {spec.Quality} via {servedBy}");
+                    await s.Usage.RecordAsync(scope, ToUsageEvent(run, servedBy, images.Count, charged, byok, StatusCodes.Status200OK));
+                    return settled;
+                }, CancellationToken.None);
                 transactionId = settlement.TransactionId;
                 remaining = settlement.BalanceAfter;
             }
@@ -310,10 +318,10 @@ public static class GenerationApi
         else
         {
             remaining = (await s.Ledger.GetBalanceAsync(run.Caller.AccountId, CancellationToken.None))?.Total ?? Millicredits.Zero;
+            await RecordAsync(run, servedBy, images.Count, charged, byok, StatusCodes.Status200OK);
         }
 
         (run.Provider, run.Images, run.Charged, run.Byok) = (servedBy, images.Count, charged, byok);
-        await RecordAsync(run, servedBy, images.Count, charged, byok, StatusCodes.Status200OK);
         var metadata = new GenerationMetadata(
             servedBy, outcome.ServedBy.UpstreamModel, charged, remaining, transactionId, tier.Name,
             UsingByok: byok, ByokProvider: byok ? servedBy : null, images.Count, spec.Size, spec.Quality, expiresAt,
@@ -329,8 +337,11 @@ public static class GenerationApi
     }
 
     private static Task RecordAsync(Run run, string? provider, int images, Millicredits cost, bool byok, int status) =>
-        run.S.Usage.RecordAsync(new UsageEvent(run.Caller.AccountId, run.Caller.KeyId, run.Spec!.Model.Id, provider, run.Tier!.Name,
-            run.Spec.Size, run.Spec.Quality, images, cost.Value, byok, status, run.Spec.User, run.ElapsedMs), CancellationToken.None);
+        run.S.Usage.RecordAsync(ToUsageEvent(run, provider, images, cost, byok, status), CancellationToken.None);
+
+    private static UsageEvent ToUsageEvent(Run run, string? provider, int images, Millicredits cost, bool byok, int status) =>
+        new(run.Caller.AccountId, run.Caller.KeyId, run.Spec!.Model.Id, provider, run.Tier!.Name,
+            run.Spec.Size, run.Spec.Quality, images, cost.Value, byok, status, run.Spec.User, run.ElapsedMs);
 
     private static ImageJob ToJob(GenerationSpec spec, RouteStep step) =>
         new(step.UpstreamModel, spec.Prompt, spec.N, spec.Width, spec.Height, spec.Size, spec.Quality, spec.Style, spec.Seed, spec.User);

@@ -51,12 +51,14 @@ public static class Extensions
 
         services.AddSingleton<IDbDialect>(sp => CreateDialect(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
         services.AddSingleton<Database>();
-        services.AddSingleton<AccountStore>();
+        services.AddSingleton(sp => new AccountStore(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>(),
+            AuthCache(sp)));
         services.AddSingleton<CreditLedger>();
         services.AddSingleton<UsageStore>();
         services.AddSingleton<IdempotencyStore>();
         services.AddSingleton(sp => new KeyVault(sp.GetRequiredService<Secrets>().EncryptionKey));
-        services.AddSingleton<ByokStore>();
+        services.AddSingleton(sp => new ByokStore(sp.GetRequiredService<Database>(), sp.GetRequiredService<KeyVault>(),
+            sp.GetRequiredService<TimeProvider>(), AuthCache(sp)));
         services.AddSingleton(sp => new ModelCatalog(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
 
         services.AddSingleton<IImageProvider, BuiltinProvider>();
@@ -148,14 +150,17 @@ public static class Extensions
         return app;
     }
 
+    private static TimeSpan AuthCache(IServiceProvider sp) =>
+        TimeSpan.FromSeconds(Math.Max(0, sp.GetRequiredService<IOptions<GatewayOptions>>().Value.AuthCacheSeconds));
+
     private static IDbDialect CreateDialect(GatewayOptions options)
     {
         var provider = options.Database.Provider.Trim().ToLowerInvariant();
         return provider switch
         {
             "sqlite" => string.IsNullOrWhiteSpace(options.Database.ConnectionString)
-                ? SqliteDialect.ForFile(Path.Combine(EnsureDataDirectory(options), "gateway.db"))
-                : new SqliteDialect(options.Database.ConnectionString),
+                ? SqliteDialect.ForFile(Path.Combine(EnsureDataDirectory(options), "gateway.db"), options.Database.SqliteSynchronous)
+                : new SqliteDialect(options.Database.ConnectionString, options.Database.SqliteSynchronous),
             "postgres" or "postgresql" => string.IsNullOrWhiteSpace(options.Database.ConnectionString)
                 ? throw new InvalidOperationException(
                     "Gateway:Database:Provider is 'postgres' but no connection string is set: set Gateway:Database:ConnectionString " +

@@ -14,6 +14,12 @@ public sealed class GatewayOptions
     public bool TrustForwardedHeaders { get; set; }
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// Seconds a resolved API key, and an account's "no BYOK key" answer, are kept in memory. Changes
+    /// through the same process apply at once; through another process within this time. 0 = off.
+    /// </summary>
+    public double AuthCacheSeconds { get; set; } = 5;
+
     public BootstrapOptions Bootstrap { get; set; } = new();
     public CorsOptions Cors { get; set; } = new();
     public DatabaseOptions Database { get; set; } = new();
@@ -52,6 +58,9 @@ public sealed class DatabaseOptions
 {
     public string Provider { get; set; } = "sqlite";
     public string? ConnectionString { get; set; }
+
+    /// <summary>SQLite only: PRAGMA synchronous for writes, NORMAL (no fsync per commit) or FULL.</summary>
+    public string SqliteSynchronous { get; set; } = "NORMAL";
 }
 
 public sealed class StorageOptions
