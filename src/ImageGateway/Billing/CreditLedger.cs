@@ -66,13 +66,14 @@ public sealed class CreditLedger(Database db, TimeProvider time)
         {
             var now = Now;
             var month = MonthKey(now);
-            var row = await scope.Connection.QuerySingleOrDefaultAsync<BalanceRow>(
+            var row = await scope.QueryFirstAsync(
                 """
                 UPDATE accounts SET reserved_mc = reserved_mc + @Amount
                 WHERE id = @AccountId AND balance_mc - reserved_mc >= @Amount
                   AND (@Cap < 0 OR (CASE WHEN month_key = @Month THEN month_spent_mc ELSE 0 END) + reserved_mc + @Amount <= @Cap)
-                RETURNING balance_mc AS BalanceMc, reserved_mc AS ReservedMc
-                """, new { AccountId = accountId, Amount = amount.Value, Cap = monthlyCap?.Value ?? -1L, Month = month }, scope.Transaction);
+                RETURNING balance_mc, reserved_mc
+                """, r => new BalanceRow(r.GetInt64(0), r.GetInt64(1)),
+                ("@AccountId", accountId), ("@Amount", amount.Value), ("@Cap", monthlyCap?.Value ?? -1L), ("@Month", month));
             if (row is null)
             {
                 var current = await ReadBalanceAsync(scope, accountId);
@@ -83,14 +84,14 @@ public sealed class CreditLedger(Database db, TimeProvider time)
                 return new ReserveOutcome(null, current, ReserveRefusal.MonthlyCap, new Millicredits(spent));
             }
 
-            var reservation = new Reservation(Ids.New("res"), accountId, amount);
-            await scope.Connection.ExecuteAsync(
+            var reservation = new Reservation(Ids.Ordered("res", time.GetUtcNow()), accountId, amount);
+            await scope.ExecuteAsync(
                 """
                 INSERT INTO reservations (id, account_id, amount_mc, state, created_at, expires_at)
                 VALUES (@Id, @AccountId, @Amount, 'open', @Now, @ExpiresAt)
                 """,
-                new { reservation.Id, AccountId = accountId, Amount = amount.Value, Now = now,
-                      ExpiresAt = now + (long)holdTimeout.TotalMilliseconds }, scope.Transaction);
+                ("@Id", reservation.Id), ("@AccountId", accountId), ("@Amount", amount.Value), ("@Now", now),
+                ("@ExpiresAt", now + (long)holdTimeout.TotalMilliseconds));
             await AppendAsync(scope, accountId, LedgerKind.Reserve, 0, amount.Value, row.BalanceMc, reservation.Id, description, now);
             return new ReserveOutcome(reservation, row.ToBalance());
         }, ct);
@@ -232,19 +233,21 @@ public sealed class CreditLedger(Database db, TimeProvider time)
         WriteScope scope, string reservationId, string state, string kind, long charge, string? description)
     {
         var now = Now;
-        var held = await scope.Connection.QuerySingleOrDefaultAsync<HeldRow>(
+        var held = await scope.QueryFirstAsync(
             """
             UPDATE reservations SET state = @state, closed_at = @now
             WHERE id = @reservationId AND state = 'open'
-            RETURNING account_id AS AccountId, amount_mc AS AmountMc
-            """, new { reservationId, state, now }, scope.Transaction);
+            RETURNING account_id, amount_mc
+            """, r => new HeldRow(r.GetString(0), r.GetInt64(1)),
+            ("@state", state), ("@now", now), ("@reservationId", reservationId));
         if (held is null) return null;
-        var balance = await scope.Connection.QuerySingleAsync<long>(
+        var balance = await scope.QueryFirstAsync(
             """
             UPDATE accounts SET balance_mc = balance_mc - @charge, reserved_mc = reserved_mc - @held,
                    month_spent_mc = (CASE WHEN month_key = @month THEN month_spent_mc ELSE 0 END) + @charge, month_key = @month
             WHERE id = @account RETURNING balance_mc
-            """, new { charge, held = held.AmountMc, account = held.AccountId, month = MonthKey(now) }, scope.Transaction);
+            """, r => r.GetInt64(0),
+            ("@charge", charge), ("@held", held.AmountMc), ("@month", MonthKey(now)), ("@account", held.AccountId));
         var txn = await AppendAsync(scope, held.AccountId, kind, -charge, -held.AmountMc, balance, reservationId, description, now);
         return (txn, new Millicredits(balance));
     }
@@ -267,12 +270,14 @@ public sealed class CreditLedger(Database db, TimeProvider time)
     private static async Task<string> AppendAsync(WriteScope scope, string accountId, string kind, long amount, long hold,
         long balanceAfter, string? reservationId, string? description, long now)
     {
-        var id = Ids.New("txn");
-        await scope.Connection.ExecuteAsync(
+        var id = Ids.Ordered("txn", DateTimeOffset.FromUnixTimeMilliseconds(now));
+        await scope.ExecuteAsync(
             """
             INSERT INTO ledger_entries (id, account_id, kind, amount_mc, hold_mc, balance_after_mc, reservation_id, description, created_at)
             VALUES (@id, @accountId, @kind, @amount, @hold, @balanceAfter, @reservationId, @description, @now)
-            """, new { id, accountId, kind, amount, hold, balanceAfter, reservationId, description, now }, scope.Transaction);
+            """,
+            ("@id", id), ("@accountId", accountId), ("@kind", kind), ("@amount", amount), ("@hold", hold), ("@balanceAfter", balanceAfter),
+            ("@reservationId", reservationId), ("@description", description), ("@now", now));
         return id;
     }
 

@@ -43,12 +43,73 @@ public interface IDbDialect
 public sealed record Migration(int Version, string Name, string Sql);
 
 /// <summary>A connection with an open write transaction, plus whatever the dialect must release afterwards.</summary>
-public sealed class WriteScope(DbConnection connection, DbTransaction transaction, Action? onDispose) : IAsyncDisposable
+/// <param name="commands">
+/// Where the dialect keeps commands between writes on a long-lived connection (SQLite's group
+/// committer); null when each write gets a fresh connection.
+/// </param>
+public sealed class WriteScope(DbConnection connection, DbTransaction transaction, Action? onDispose,
+    Dictionary<string, DbCommand>? commands = null) : IAsyncDisposable
 {
     public DbConnection Connection { get; } = connection;
     public DbTransaction Transaction { get; } = transaction;
 
     public Task CommitAsync(CancellationToken ct = default) => Transaction.CommitAsync(ct);
+
+    /// <summary>
+    /// A command for <paramref name="sql"/> in this transaction, its parameters bound in the order
+    /// given (always the same names for the same text). For the hot ledger statements: where the
+    /// dialect keeps commands, the statement is parsed once per connection instead of once per
+    /// request, which on SQLite is most of the cost of a small INSERT.
+    /// </summary>
+    public DbCommand Command(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
+    {
+        DbCommand? command = null;
+        var reused = commands is not null && commands.TryGetValue(sql, out command);
+        if (!reused)
+        {
+            command = Connection.CreateCommand();
+            command.CommandText = sql;
+            foreach (var (name, _) in parameters)
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = name;
+                command.Parameters.Add(parameter);
+            }
+            commands?.Add(sql, command);
+        }
+        command!.Transaction = Transaction;
+        for (var i = 0; i < parameters.Length; i++) command.Parameters[i].Value = parameters[i].Value ?? DBNull.Value;
+        return command;
+    }
+
+    /// <summary>Runs <see cref="Command"/> and returns the rows it changed.</summary>
+    public async Task<int> ExecuteAsync(string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = Command(sql, parameters);
+        try
+        {
+            return await command.ExecuteNonQueryAsync();
+        }
+        finally
+        {
+            if (commands is null) await command.DisposeAsync();
+        }
+    }
+
+    /// <summary>Runs <see cref="Command"/> and maps its first row, or returns default when there is none.</summary>
+    public async Task<T?> QueryFirstAsync<T>(string sql, Func<DbDataReader, T> map, params (string Name, object? Value)[] parameters)
+    {
+        var command = Command(sql, parameters);
+        try
+        {
+            await using var reader = await command.ExecuteReaderAsync();
+            return await reader.ReadAsync() ? map(reader) : default;
+        }
+        finally
+        {
+            if (commands is null) await command.DisposeAsync();
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

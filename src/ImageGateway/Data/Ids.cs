@@ -15,6 +15,31 @@ public static class Ids
             RandomBase62(span[(state.prefix.Length + 1)..]);
         });
 
+    /// <summary>Characters of an <see cref="Ordered"/> id that encode the time; the other 16 are random (95 bits).</summary>
+    private const int TimeChars = 8;
+
+    /// <summary>
+    /// A 24-character id whose first 8 characters are the creation time in milliseconds (base62,
+    /// fixed width, so ids sort by time as plain text) and whose last 16 are random. For the
+    /// high-volume tables (ledger entries, reservations, usage events): new rows land at the end
+    /// of the primary-key index instead of on a random page, so inserting stays as cheap with ten
+    /// million rows as with ten.
+    /// </summary>
+    public static string Ordered(string prefix, DateTimeOffset now) =>
+        string.Create(prefix.Length + 1 + TimeChars + 16, (prefix, ms: (ulong)Math.Max(0, now.ToUnixTimeMilliseconds())), static (span, state) =>
+        {
+            state.prefix.AsSpan().CopyTo(span);
+            span[state.prefix.Length] = '_';
+            var time = span.Slice(state.prefix.Length + 1, TimeChars);
+            var ms = state.ms;
+            for (var i = TimeChars - 1; i >= 0; i--)
+            {
+                time[i] = Base62[(int)(ms % 62)];
+                ms /= 62;
+            }
+            RandomBase62(span[(state.prefix.Length + 1 + TimeChars)..]);
+        });
+
     public static void RandomBase62(Span<char> destination)
     {
         // GetItems picks uniformly from the alphabet (no modulo bias).

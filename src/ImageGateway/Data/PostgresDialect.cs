@@ -173,5 +173,9 @@ public sealed class PostgresDialect : IDbDialect, IDisposable, IAsyncDisposable
             );
             CREATE INDEX ix_idempotency_created ON idempotency_keys(created_at);
             """),
+        // Monthly spend is read from the account row now; this index only cost every insert.
+        new(5, "drop ledger kind-time index", """
+            DROP INDEX IF EXISTS ix_ledger_account_kind_time;
+            """),
     ];
 }

@@ -1,0 +1,327 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+
+namespace ImageGateway.Bench;
+
+/// <summary>One measured point of the table: a scenario at a number of connections.</summary>
+public sealed record Point(string Scenario, string Title, int Connections, WrkResult? Result, double? CpuSeconds, string? NotAvailable = null);
+
+public sealed record MemoryResult(Point Load, long PeakRssBytes, long MaxSampledRssBytes);
+
+public sealed record LedgerResult(Point OneAccount, Point Seeded, LedgerSeeder.SeedResult Seed);
+
+/// <summary>
+/// The orchestrator: starts the fake upstream, gateways and Portkey as child processes, drives each
+/// scenario with wrk (warm-up, then the measured run) and reports one table plus the goals.
+/// </summary>
+public sealed class BenchmarkRun
+{
+    private const string Prompt = "a lighthouse on a cliff at dusk";
+
+    private readonly Options _options;
+    private readonly string _work;
+    private readonly string _upstreamKey = "sk-bench-" + Guid.NewGuid().ToString("N");
+    private readonly string _adminKey = BenchGateway.NewAdminKey();
+    private readonly List<Point> _points = [];
+    private ChildProcess? _fake;
+    private string _fakeUrl = "";
+
+    private BenchmarkRun(Options options, string work)
+    {
+        _options = options;
+        _work = work;
+    }
+
+    public static async Task<int> RunAsync(Options options)
+    {
+        var work = Path.Combine(Path.GetTempPath(), "igw-bench", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Environment.ProcessId);
+        Directory.CreateDirectory(work);
+        // Children must not outlive the benchmark, whichever way it ends: Ctrl-C, kill, hang-up or an exception.
+        var onSignal = (PosixSignalContext context) => OnSignal(context, work);
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, onSignal);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, onSignal);
+        using var onHangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, onSignal);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcess.KillAll();
+
+        var run = new BenchmarkRun(options, work);
+        var total = Stopwatch.StartNew();
+        try
+        {
+            var exit = await run.ExecuteAsync(total);
+            Directory.Delete(work, recursive: true);
+            return exit;
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or HttpRequestException or IOException)
+        {
+            if (s_signalExitCode != 0) return s_signalExitCode;
+            Console.Error.WriteLine($"benchmark failed: {e.Message}");
+            Console.Error.WriteLine($"(logs kept in {work})");
+            return 1;
+        }
+        finally
+        {
+            ChildProcess.KillAll();
+        }
+    }
+
+    /// <summary>Set when a signal stops the run: the main flow, failing against the killed children, then exits with it quietly.</summary>
+    private static volatile int s_signalExitCode;
+
+    /// <summary>Stops the children and exits at once with the usual 128 + signal number.</summary>
+    private static void OnSignal(PosixSignalContext context, string work)
+    {
+        context.Cancel = true;
+        s_signalExitCode = context.Signal switch { PosixSignal.SIGINT => 130, PosixSignal.SIGHUP => 129, _ => 143 };
+        ChildProcess.KillAll();
+        Console.Error.WriteLine($"{context.Signal}: child processes stopped");
+        // Twice: the main flow may still be creating a file in it (a wrk script) the first time.
+        for (var attempt = 0; attempt < 2 && Directory.Exists(work); attempt++)
+        {
+            try { Directory.Delete(work, recursive: true); }
+            catch (IOException) { Thread.Sleep(200); }
+            catch (UnauthorizedAccessException) { break; }
+        }
+        Environment.Exit(s_signalExitCode);
+    }
+
+    private async Task<int> ExecuteAsync(Stopwatch total)
+    {
+        var gatewayDll = Path.Combine(AppContext.BaseDirectory, "ImageGateway.dll");
+        if (!File.Exists(gatewayDll)) throw new InvalidOperationException($"{gatewayDll} is missing: build the bench project first");
+        if (!File.Exists(Wrk.Executable)) throw new InvalidOperationException($"{Wrk.Executable} is missing: apt-get install wrk");
+
+        var machine = Report.MachineInfo();
+        Console.WriteLine(machine);
+        await StartFakeUpstreamAsync();
+
+        using (var gateway = await StartGatewayAsync("main"))
+        {
+            var key = await gateway.CreateBenchUserAsync();
+            await MeasureBothAsync("a", "direct to fake upstream", _fake!, DirectSpec, "b64_json");
+            await MeasureBothAsync("b", "gateway, b64_json", gateway.Process, c => GatewaySpec(gateway, key, ImageBody("dall-e-3", "b64_json"), c), "b64_json");
+            await MeasureBothAsync("c", "gateway, url", gateway.Process, c => GatewaySpec(gateway, key, ImageBody("dall-e-3", "url"), c), "url");
+            await MeasureBothAsync("d", "gateway, builtin-preview", gateway.Process, c => GatewaySpec(gateway, key, ImageBody("builtin-preview", "b64_json"), c), "b64_json");
+            gateway.Stop();
+        }
+        await MeasurePortkeyAsync();
+
+        var memory = await MeasureMemoryAsync();
+        var ledger = _options.SkipLedger ? null : await MeasureLedgerScaleAsync();
+        _fake!.Stop();
+
+        var report = Report.Markdown(machine, _options, _points, memory, ledger, total.Elapsed);
+        Console.WriteLine();
+        Console.WriteLine(report);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_options.OutFile))!);
+        await File.WriteAllTextAsync(_options.OutFile, report);
+        Console.WriteLine($"written to {_options.OutFile}; whole run {total.Elapsed.TotalSeconds:F0} s");
+
+        var errors = _points.Concat(memory is null ? [] : [memory.Load]).Concat(ledger is null ? [] : [ledger.OneAccount, ledger.Seeded])
+            .Where(p => p.Result is { } r && r.StatusErrors + r.SocketErrors > 0).ToList();
+        if (_options.Smoke && errors.Count > 0)
+        {
+            Console.Error.WriteLine($"smoke: errors in {string.Join(", ", errors.Select(p => $"({p.Scenario}) at {p.Connections}"))}");
+            return 1;
+        }
+        return 0;
+    }
+
+    private async Task StartFakeUpstreamAsync()
+    {
+        var port = ChildProcess.FreePort();
+        _fakeUrl = $"http://127.0.0.1:{port}/v1";
+        _fake = ChildProcess.Start("fake upstream", Path.Combine(_work, "fake-upstream.log"), "dotnet",
+            [typeof(BenchmarkRun).Assembly.Location, "fake-upstream", "--port", port.ToString(CultureInfo.InvariantCulture)]);
+        await _fake.WaitForHttpAsync($"{_fakeUrl}/models", TimeSpan.FromSeconds(30));
+    }
+
+    private async Task<BenchGateway> StartGatewayAsync(string name) =>
+        await BenchGateway.StartAsync(Path.Combine(_work, name), _fakeUrl, _upstreamKey, _adminKey);
+
+    private static string ImageBody(string model, string responseFormat, int n = 1) =>
+        JsonSerializer.Serialize(new { model, prompt = Prompt, n, size = "1024x1024", response_format = responseFormat });
+
+    private LoadSpec DirectSpec(int connections) =>
+        Spec($"{_fakeUrl}/images/generations", ImageBody("dall-e-3", "b64_json"), _upstreamKey, connections);
+
+    private static LoadSpec GatewaySpec(BenchGateway gateway, string key, string body, int connections) =>
+        Spec($"{gateway.Url}/v1/images/generations", body, key, connections);
+
+    private static LoadSpec Spec(string url, string body, string bearer, int connections, IReadOnlyDictionary<string, string>? extra = null)
+    {
+        var headers = new Dictionary<string, string> { ["Content-Type"] = "application/json", ["Authorization"] = $"Bearer {bearer}" };
+        foreach (var (name, value) in extra ?? new Dictionary<string, string>()) headers[name] = value;
+        // One wrk thread drives one connection; two threads (one per core) drive the rest.
+        return new LoadSpec(url, body, headers, Threads: connections == 1 ? 1 : 2, Connections: connections);
+    }
+
+    private async Task MeasureBothAsync(string scenario, string title, ChildProcess cpuOf, Func<int, LoadSpec> spec, string expect)
+    {
+        await PreflightAsync(scenario, spec(1), expect);
+        foreach (var connections in new[] { 1, 32 })
+            _points.Add(await MeasureAsync(scenario, title, spec(connections), cpuOf));
+    }
+
+    /// <summary>Warm-up run, then the measured run, with the CPU time <paramref name="cpuOf"/> used during the latter.</summary>
+    private async Task<Point> MeasureAsync(string scenario, string title, LoadSpec spec, ChildProcess cpuOf)
+    {
+        if (_options.WarmupSeconds > 0) await Wrk.RunAsync(spec, _options.WarmupSeconds, _work);
+        var cpuBefore = cpuOf.CpuSeconds();
+        var result = await Wrk.RunAsync(spec, _options.DurationSeconds, _work);
+        var cpu = cpuOf.CpuSeconds() - cpuBefore;
+        Console.WriteLine(FormattableString.Invariant(
+            $"({scenario}) {title} @{spec.Connections}: {result.RequestsPerSecond:F0} req/s, p50 {result.P50Us / 1000:F3} ms, p99 {result.P99Us / 1000:F3} ms, errors {result.StatusErrors}+{result.SocketErrors}, CPU {cpu:F2} s"));
+        return new Point(scenario, title, spec.Connections, result, cpu);
+    }
+
+    /// <summary>One request like the load will send, checked for status 200 and the expected shape before anything is measured.</summary>
+    private static async Task PreflightAsync(string scenario, LoadSpec spec, string expect, int images = 1)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, spec.Url) { Content = new StringContent(spec.Body, Encoding.UTF8, "application/json") };
+        foreach (var (name, value) in spec.Headers)
+            if (name != "Content-Type") request.Headers.TryAddWithoutValidation(name, value);
+        using var response = await client.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        string? problem = null;
+        if ((int)response.StatusCode != 200) problem = $"status {(int)response.StatusCode}";
+        else
+        {
+            try
+            {
+                using var json = JsonDocument.Parse(body);
+                var data = json.RootElement.GetProperty("data");
+                if (data.GetArrayLength() != images) problem = $"{data.GetArrayLength()} images instead of {images}";
+                foreach (var item in data.EnumerateArray())
+                {
+                    var value = item.TryGetProperty(expect, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : null;
+                    // A PNG's base64 always starts with the encoded signature.
+                    if (value is null || (expect == "b64_json" && !value.StartsWith("iVBORw0KGgo", StringComparison.Ordinal))
+                        || (expect == "url" && !Uri.TryCreate(value, UriKind.Absolute, out _)))
+                        problem = $"an item without a valid {expect}";
+                }
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                problem = $"unexpected JSON ({e.Message})";
+            }
+        }
+        if (problem is not null)
+            throw new InvalidOperationException($"pre-flight request for ({scenario}) to {spec.Url} failed: {problem}:\n{Truncate(body, 2000)}");
+    }
+
+    /// <summary>
+    /// (e) The same request through the Portkey AI gateway (node), pointed at the same fake upstream.
+    /// Anything that keeps it from running makes the point n/a with the reason, not a failed run.
+    /// </summary>
+    private async Task MeasurePortkeyAsync()
+    {
+        const string title = "Portkey gateway (node)";
+        if (_options.SkipPortkey)
+        {
+            AddNotAvailable("e", title, _options.Smoke ? "skipped (--smoke)" : "skipped (--skip-portkey)");
+            return;
+        }
+        Portkey? portkey = null;
+        try
+        {
+            portkey = await Portkey.StartAsync(_work);
+            var spec = (int connections) => Spec($"{portkey.Url}/v1/images/generations", ImageBody("dall-e-3", "b64_json"), _upstreamKey, connections,
+                new Dictionary<string, string> { ["x-portkey-provider"] = "openai", ["x-portkey-custom-host"] = _fakeUrl });
+            await PreflightAsync("e", spec(1), "b64_json");
+            foreach (var connections in new[] { 1, 32 })
+                _points.Add(await MeasureAsync("e", title, spec(connections), portkey.Process));
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or HttpRequestException or IOException)
+        {
+            var reason = Truncate(e.Message.ReplaceLineEndings(" "), 300);
+            Console.Error.WriteLine($"(e) Portkey n/a: {e.Message}");
+            _points.RemoveAll(p => p.Scenario == "e");
+            AddNotAvailable("e", title, reason);
+        }
+        finally
+        {
+            portkey?.Process.Stop();
+        }
+    }
+
+    private void AddNotAvailable(string scenario, string title, string reason)
+    {
+        foreach (var connections in new[] { 1, 32 }) _points.Add(new Point(scenario, title, connections, null, null, reason));
+    }
+
+    /// <summary>
+    /// Peak memory of a fresh gateway under the heaviest response it serves: 64 connections, ten
+    /// 1024x1024 images per request as base64 (≈0.5 MB of JSON per answer).
+    /// </summary>
+    private async Task<MemoryResult> MeasureMemoryAsync()
+    {
+        using var gateway = await StartGatewayAsync("memory");
+        var key = await gateway.CreateBenchUserAsync();
+        var spec = GatewaySpec(gateway, key, ImageBody("dall-e-3", "b64_json", n: 10), 64) with { Threads = 2 };
+        await PreflightAsync("memory", spec, "b64_json", 10);
+
+        // Sampled as well as the kernel's high-water mark, to see whether the peak is a spike or a plateau.
+        long maxSampled = 0;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                maxSampled = Math.Max(maxSampled, gateway.Process.MemoryBytes("VmRSS"));
+                try { await Task.Delay(100, sampling.Token); } catch (OperationCanceledException) { }
+            }
+        });
+        var load = await MeasureAsync("memory", "gateway, n=10 b64_json", spec, gateway.Process);
+        await sampling.CancelAsync();
+        await sampler;
+        var peak = gateway.Process.MemoryBytes("VmHWM");
+        gateway.Stop();
+        return new MemoryResult(load, peak, maxSampled);
+    }
+
+    /// <summary>
+    /// (b) at 32 connections on a database with only the bench user, then on one seeded with many
+    /// accounts and ledger entries: a request's cost should not grow with the size of the ledger.
+    /// </summary>
+    private async Task<LedgerResult> MeasureLedgerScaleAsync()
+    {
+        var body = ImageBody("dall-e-3", "b64_json");
+        Point oneAccount;
+        using (var gateway = await StartGatewayAsync("ledger-1"))
+        {
+            var key = await gateway.CreateBenchUserAsync();
+            await PreflightAsync("ledger, 1 account", GatewaySpec(gateway, key, body, 1), "b64_json");
+            oneAccount = await MeasureAsync("ledger", "(b) with 1 account", GatewaySpec(gateway, key, body, 32), gateway.Process);
+            gateway.Stop();
+        }
+
+        // Migrate and create the bench user through the gateway itself, then seed the stopped database.
+        string seededKey;
+        using (var gateway = await StartGatewayAsync("ledger-n"))
+        {
+            seededKey = await gateway.CreateBenchUserAsync();
+            gateway.Stop();
+        }
+        var database = Path.Combine(_work, "ledger-n", "gateway.db");
+        if (!File.Exists(database)) throw new InvalidOperationException($"no SQLite file at {database}");
+        Console.WriteLine($"seeding {_options.LedgerAccounts:N0} accounts and {_options.LedgerEntries:N0} ledger entries …");
+        var seed = LedgerSeeder.Seed(database, _options.LedgerAccounts, _options.LedgerEntries);
+        Console.WriteLine(FormattableString.Invariant($"seeded in {seed.Elapsed.TotalSeconds:F1} s ({seed.Reservations:N0} reservations, {new FileInfo(database).Length / 1e6:F0} MB)"));
+
+        Point seeded;
+        using (var gateway = await StartGatewayAsync("ledger-n"))
+        {
+            await PreflightAsync("ledger, seeded", GatewaySpec(gateway, seededKey, body, 1), "b64_json");
+            seeded = await MeasureAsync("ledger", $"(b) with {_options.LedgerAccounts:N0} accounts", GatewaySpec(gateway, seededKey, body, 32), gateway.Process);
+            gateway.Stop();
+        }
+        return new LedgerResult(oneAccount, seeded, seed);
+    }
+
+    private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max] + $"… ({text.Length} chars)";
+}
