@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of ImageGateway on a fresh machine. It installs what the tests need (apt:
-# postgresql, redis-server, chromium; npm: the official openai client and s3rver), starts
+# postgresql, redis-server, chromium, wrk; npm: the official openai client and s3rver), starts
 # PostgreSQL, Redis and an S3 server on loopback ports for the run and stops them afterwards,
 # builds once, then runs the in-process suite and the integration suite.
 # As root (CI) every service is required: a missing one fails the run. Otherwise the suites that
@@ -49,6 +49,7 @@ if [ "$REQUIRED" = 1 ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v wrk >/dev/null 2>&1 || missing+=(wrk)
   if [ ${#missing[@]} -gt 0 ]; then
     say "Installing ${missing[*]} (apt)"
     export DEBIAN_FRONTEND=noninteractive
@@ -129,6 +130,18 @@ for project in tests/ImageGateway.Tests tests/ImageGateway.IntegrationTests; do
   say "Testing $project"
   dotnet test "$project" -c Release --no-build --nologo || status=1
 done
+
+# A tiny run of the benchmark (bench/ImageGateway.Bench, see BENCHMARKS.md) so it cannot rot:
+# every scenario once, about a second each; any failed request fails the run. Figures from a
+# smoke run mean nothing. Portkey is left out (it needs an npm download of its own).
+if command -v wrk >/dev/null 2>&1; then
+  say "Benchmark smoke run"
+  dotnet bench/ImageGateway.Bench/bin/Release/net10.0/ImageGateway.Bench.dll run --smoke --out "$WORK/bench-smoke.md" \
+    >"$WORK/bench-smoke.log" 2>&1 || { status=1; echo "benchmark smoke run FAILED:"; tail -n 40 "$WORK/bench-smoke.log"; }
+  [ -f "$WORK/bench-smoke.md" ] && sed -n '/^| scenario/,/^$/p' "$WORK/bench-smoke.md"
+else
+  fail_or_skip "benchmark smoke run" "wrk not installed (apt package wrk)"
+fi
 
 if [ ${#skipped[@]} -gt 0 ]; then
   say "Suites skipped because a service was unavailable (not root, so not required):"

@@ -23,7 +23,7 @@ static int Usage()
     Console.Error.WriteLine("""
         usage:
           ImageGateway.Bench fake-upstream --port P
-          ImageGateway.Bench run [--smoke] [--duration SECONDS] [--warmup SECONDS] [--out FILE]
+          ImageGateway.Bench run [--smoke] [--duration SECONDS] [--warmup SECONDS] [--gateway-warmup SECONDS] [--out FILE]
                                  [--skip-portkey] [--skip-ledger] [--ledger-accounts N] [--ledger-entries M]
         """);
     return 2;
@@ -32,12 +32,12 @@ static int Usage()
 namespace ImageGateway.Bench
 {
     public sealed record Options(
-        bool Smoke, int DurationSeconds, int WarmupSeconds, string OutFile,
+        bool Smoke, int DurationSeconds, int WarmupSeconds, int GatewayWarmupSeconds, string OutFile,
         bool SkipPortkey, bool SkipLedger, long LedgerAccounts, long LedgerEntries)
     {
         public static Options Parse(string[] args)
         {
-            var known = new HashSet<string> { "--smoke", "--duration", "--warmup", "--out", "--skip-portkey", "--skip-ledger", "--ledger-accounts", "--ledger-entries" };
+            var known = new HashSet<string> { "--smoke", "--duration", "--warmup", "--gateway-warmup", "--out", "--skip-portkey", "--skip-ledger", "--ledger-accounts", "--ledger-entries" };
             foreach (var arg in args.Where(a => a.StartsWith("--")))
                 if (!known.Contains(arg)) throw new ArgumentException($"unknown option {arg}");
 
@@ -47,13 +47,15 @@ namespace ImageGateway.Bench
                 Smoke: smoke,
                 DurationSeconds: IntOption(args, "--duration") ?? (smoke ? 1 : 10),
                 WarmupSeconds: IntOption(args, "--warmup") ?? (smoke ? 1 : 3),
+                GatewayWarmupSeconds: IntOption(args, "--gateway-warmup") ?? (smoke ? 1 : 30),
                 OutFile: StringOption(args, "--out") ?? Path.Combine(RepoPaths.BenchFolder(), "results", $"run-{stamp}.md"),
                 // Smoke mode is for CI: Portkey needs npm packages that a CI machine may not have.
                 SkipPortkey: smoke || args.Contains("--skip-portkey"),
                 SkipLedger: args.Contains("--skip-ledger"),
                 LedgerAccounts: LongOption(args, "--ledger-accounts") ?? (smoke ? 1_000 : 1_000_000),
                 LedgerEntries: LongOption(args, "--ledger-entries") ?? (smoke ? 10_000 : 10_000_000));
-            if (options.DurationSeconds < 1 || options.WarmupSeconds < 0) throw new ArgumentException("--duration must be ≥ 1 and --warmup ≥ 0");
+            if (options.DurationSeconds < 1 || options.WarmupSeconds < 0 || options.GatewayWarmupSeconds < 0)
+                throw new ArgumentException("--duration must be ≥ 1, --warmup and --gateway-warmup ≥ 0");
             if (options.LedgerAccounts < 1 || options.LedgerEntries < options.LedgerAccounts)
                 throw new ArgumentException("--ledger-accounts must be ≥ 1 and --ledger-entries ≥ --ledger-accounts (each account starts with a grant)");
             return options;

@@ -36,7 +36,7 @@ public static class Report
         md.AppendLine();
         md.AppendLine(machine);
         md.AppendLine();
-        md.AppendLine(Invariant($"Settings: warm-up {options.WarmupSeconds} s, measured {options.DurationSeconds} s per point{(options.Smoke ? " (smoke)" : "")}; whole run {elapsed.TotalSeconds:F0} s."));
+        md.AppendLine(Invariant($"Settings: each gateway process warmed up {options.GatewayWarmupSeconds} s (not the memory one), then per point warm-up {options.WarmupSeconds} s, measured {options.DurationSeconds} s per point{(options.Smoke ? " (smoke)" : "")}; whole run {elapsed.TotalSeconds:F0} s."));
         md.AppendLine();
         md.AppendLine("## Results");
         md.AppendLine();
