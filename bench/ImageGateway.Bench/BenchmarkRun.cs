@@ -94,6 +94,10 @@ public sealed class BenchmarkRun
         if (!File.Exists(gatewayDll)) throw new InvalidOperationException($"{gatewayDll} is missing: build the bench project first");
         if (!File.Exists(Wrk.Executable)) throw new InvalidOperationException($"{Wrk.Executable} is missing: apt-get install wrk");
 
+        // Start from a quiet disk: dirty pages another program (or an earlier run's seed) left in the
+        // OS cache would otherwise be written back, and steal the VM's time, during the measurements.
+        using (var sync = Process.Start("sync")) sync?.WaitForExit();
+
         var machine = Report.MachineInfo();
         Console.WriteLine(machine);
         await StartFakeUpstreamAsync();
