@@ -84,7 +84,7 @@ public sealed class CreditLedger(Database db, TimeProvider time)
                 return new ReserveOutcome(null, current, ReserveRefusal.MonthlyCap, new Millicredits(spent));
             }
 
-            var reservation = new Reservation(Ids.Ordered("res", time.GetUtcNow()), accountId, amount);
+            var reservation = new Reservation(Ids.Ordered("res", DateTimeOffset.FromUnixTimeMilliseconds(now)), accountId, amount);
             await scope.ExecuteAsync(
                 """
                 INSERT INTO reservations (id, account_id, amount_mc, state, created_at, expires_at)

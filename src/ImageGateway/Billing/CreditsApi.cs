@@ -36,7 +36,7 @@ public static class CreditsApi
         return group;
     }
 
-    public static async Task<IResult> GetCreditsAsync(Caller caller, CreditLedger ledger, ModelCatalog catalog, TimeProvider time, CancellationToken ct)
+    public static async Task<IResult> GetCreditsAsync(Caller caller, CreditLedger ledger, ModelCatalog catalog, CancellationToken ct)
     {
         var balance = await ledger.GetBalanceAsync(caller.AccountId, ct) ?? new Balance(Millicredits.Zero, Millicredits.Zero);
         var tier = catalog.GetTier(caller.Tier);
@@ -57,6 +57,4 @@ public static class CreditsApi
         return TypedResults.Json(new TransactionsResponse(transactions, total, take, skip), GatewayJson.Context.TransactionsResponse);
     }
 
-    /// <summary>Monthly caps and spend run on calendar months in UTC.</summary>
-    public static DateTimeOffset MonthStart(DateTimeOffset now) => new(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
 }

@@ -28,16 +28,19 @@ public sealed class UsageStore(Database db, TimeProvider time)
         db.WriteAsync(scope => RecordAsync(scope, e), ct);
 
     /// <summary>Records the event inside a write the caller runs (with the settlement it belongs to).</summary>
-    public Task<int> RecordAsync(WriteScope scope, UsageEvent e) =>
-        scope.ExecuteAsync(
+    public Task<int> RecordAsync(WriteScope scope, UsageEvent e)
+    {
+        var now = time.GetUtcNow();
+        return scope.ExecuteAsync(
             """
             INSERT INTO usage_events (id, account_id, key_id, model, provider, tier, size, quality, images, cost_mc, byok, status, end_user, latency_ms, created_at)
             VALUES (@Id, @AccountId, @KeyId, @Model, @Provider, @Tier, @Size, @Quality, @Images, @CostMc, @Byok, @Status, @EndUser, @LatencyMs, @CreatedAt)
             """,
-            ("@Id", Ids.Ordered("gen", time.GetUtcNow())), ("@AccountId", e.AccountId), ("@KeyId", e.KeyId), ("@Model", e.Model),
+            ("@Id", Ids.Ordered("gen", now)), ("@AccountId", e.AccountId), ("@KeyId", e.KeyId), ("@Model", e.Model),
             ("@Provider", e.Provider), ("@Tier", e.Tier), ("@Size", e.Size), ("@Quality", e.Quality), ("@Images", e.Images),
             ("@CostMc", e.CostMc), ("@Byok", e.Byok ? 1 : 0), ("@Status", e.Status), ("@EndUser", e.EndUser), ("@LatencyMs", e.LatencyMs),
-            ("@CreatedAt", time.GetUtcNow().ToUnixTimeMilliseconds()));
+            ("@CreatedAt", now.ToUnixTimeMilliseconds()));
+    }
 
     /// <summary>Requests, images and credits per UTC day, model, provider, tier and BYOK since <paramref name="since"/>.</summary>
     // NULLS FIRST: SQLite sorts NULL first by default and PostgreSQL last; both dialects must give the same order.
