@@ -177,5 +177,9 @@ public sealed class PostgresDialect : IDbDialect, IDisposable, IAsyncDisposable
         new(5, "drop ledger kind-time index", """
             DROP INDEX IF EXISTS ix_ledger_account_kind_time;
             """),
+        new(6, "index open reservations only", """
+            DROP INDEX IF EXISTS ix_reservations_open;
+            CREATE INDEX ix_reservations_open ON reservations(expires_at) WHERE state = 'open';
+            """),
     ];
 }

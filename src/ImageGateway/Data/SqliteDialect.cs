@@ -21,6 +21,7 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
     private bool _disposed;
     private readonly string _connectionString;
     private readonly string _synchronous;
+    private readonly int _pageSize;
     private bool _walEnabled;
     private SqliteConnection? _groupConnection; // these two are used only under _writer
     private readonly Dictionary<string, DbCommand> _groupCommands = new(StringComparer.Ordinal);
@@ -30,7 +31,12 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
     /// a crash of the gateway loses nothing, a power cut may lose the last commits but never
     /// corrupts the file or breaks the ledger's invariants. FULL fsyncs the WAL on every group commit.
     /// </param>
-    public SqliteDialect(string connectionString, string synchronous = "NORMAL")
+    /// <param name="pageSize">
+    /// The page size of a database file this creates; an existing file keeps its own. Every commit
+    /// writes each page it touched to the WAL, and a generate request touches about twenty (one per
+    /// table or index row it adds), so 1 KiB pages write a quarter of the bytes that 4 KiB pages do.
+    /// </param>
+    public SqliteDialect(string connectionString, string synchronous = "NORMAL", int pageSize = DefaultPageSize)
     {
         var builder = new SqliteConnectionStringBuilder(connectionString)
         {
@@ -43,10 +49,15 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
             "NORMAL" or "FULL" or "EXTRA" or "OFF" => synchronous.ToUpperInvariant(),
             _ => throw new ArgumentException($"SQLite synchronous must be NORMAL, FULL, EXTRA or OFF, not '{synchronous}'.", nameof(synchronous)),
         };
+        if (pageSize is < 512 or > 65536 || (pageSize & (pageSize - 1)) != 0)
+            throw new ArgumentException($"SQLite page size must be a power of two from 512 to 65536, not {pageSize}.", nameof(pageSize));
+        _pageSize = pageSize;
     }
 
-    public static SqliteDialect ForFile(string path, string synchronous = "NORMAL") =>
-        new(new SqliteConnectionStringBuilder { DataSource = path }.ToString(), synchronous);
+    public const int DefaultPageSize = 1024;
+
+    public static SqliteDialect ForFile(string path, string synchronous = "NORMAL", int pageSize = DefaultPageSize) =>
+        new(new SqliteConnectionStringBuilder { DataSource = path }.ToString(), synchronous, pageSize);
 
     public string Name => "sqlite";
 
@@ -241,8 +252,12 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
             await connection.OpenAsync(ct);
             if (!_walEnabled)
             {
-                // Persistent in the file; cannot run inside a transaction. An in-memory database stays in its own mode.
+                // Both persistent in the file; neither can run inside a transaction. The page size only
+                // takes on a file with no tables yet, and must come before WAL mode, which fixes it.
+                // An in-memory database stays in its own journal mode.
                 await using var wal = connection.CreateCommand();
+                wal.CommandText = $"PRAGMA page_size = {_pageSize}";
+                await wal.ExecuteNonQueryAsync(ct);
                 wal.CommandText = "PRAGMA journal_mode = WAL";
                 await wal.ExecuteScalarAsync(ct);
                 _walEnabled = true;
@@ -415,6 +430,12 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
         // Monthly spend is read from the account row now; this index only cost every insert.
         new(5, "drop ledger kind-time index", """
             DROP INDEX IF EXISTS ix_ledger_account_kind_time;
+            """),
+        // Only open holds are ever looked up by state; indexing the closed ones (nearly all of them)
+        // cost every settle an index move and grew the index with the ledger.
+        new(6, "index open reservations only", """
+            DROP INDEX IF EXISTS ix_reservations_open;
+            CREATE INDEX ix_reservations_open ON reservations(expires_at) WHERE state = 'open';
             """),
     ];
 }

@@ -159,8 +159,8 @@ public static class Extensions
         return provider switch
         {
             "sqlite" => string.IsNullOrWhiteSpace(options.Database.ConnectionString)
-                ? SqliteDialect.ForFile(Path.Combine(EnsureDataDirectory(options), "gateway.db"), options.Database.SqliteSynchronous)
-                : new SqliteDialect(options.Database.ConnectionString, options.Database.SqliteSynchronous),
+                ? SqliteDialect.ForFile(Path.Combine(EnsureDataDirectory(options), "gateway.db"), options.Database.SqliteSynchronous, options.Database.SqlitePageSize)
+                : new SqliteDialect(options.Database.ConnectionString, options.Database.SqliteSynchronous, options.Database.SqlitePageSize),
             "postgres" or "postgresql" => string.IsNullOrWhiteSpace(options.Database.ConnectionString)
                 ? throw new InvalidOperationException(
                     "Gateway:Database:Provider is 'postgres' but no connection string is set: set Gateway:Database:ConnectionString " +

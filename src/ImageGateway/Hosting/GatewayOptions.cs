@@ -61,6 +61,9 @@ public sealed class DatabaseOptions
 
     /// <summary>SQLite only: PRAGMA synchronous for writes, NORMAL (no fsync per commit) or FULL.</summary>
     public string SqliteSynchronous { get; set; } = "NORMAL";
+
+    /// <summary>SQLite only: page size of a newly created database file (an existing file keeps its own).</summary>
+    public int SqlitePageSize { get; set; } = Data.SqliteDialect.DefaultPageSize;
 }
 
 public sealed class StorageOptions

@@ -309,4 +309,60 @@ public sealed class GroupCommitTests : IAsyncLifetime
         }
         Assert.Throws<ArgumentException>(() => SqliteDialect.ForFile(Path.Combine(directory, "x.db"), "sometimes"));
     }
+
+    [Fact]
+    public async Task A_new_file_gets_the_configured_page_size_and_an_existing_file_keeps_its_own()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "igw-db-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, "pages.db");
+        try
+        {
+            Assert.Equal(1024, await PageSizeAfterAWriteAsync(SqliteDialect.ForFile(path)));
+            // Asking for another size later changes nothing: the file has tables and is in WAL mode.
+            Assert.Equal(1024, await PageSizeAfterAWriteAsync(SqliteDialect.ForFile(path, pageSize: 8192)));
+            Assert.Equal(4096, await PageSizeAfterAWriteAsync(SqliteDialect.ForFile(Path.Combine(directory, "big.db"), pageSize: 4096)));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+        }
+        Assert.Throws<ArgumentException>(() => SqliteDialect.ForFile(path, pageSize: 1000));
+        Assert.Throws<ArgumentException>(() => SqliteDialect.ForFile(path, pageSize: 256));
+
+        static async Task<long> PageSizeAfterAWriteAsync(SqliteDialect dialect)
+        {
+            try
+            {
+                var db = new Database(dialect);
+                await db.WriteAsync(s => s.Connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY)", transaction: s.Transaction));
+                return await db.ReadAsync(c => c.ExecuteScalarAsync<long>("PRAGMA page_size"));
+            }
+            finally
+            {
+                await dialect.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Only_open_reservations_are_in_the_state_index_and_the_sweeper_query_uses_it()
+    {
+        await using var migrated = await TempDatabase.CreateAsync(DbKind.Sqlite);
+        var ledger = new CreditLedger(migrated.Database, TimeProvider.System);
+        var id = (await new AccountStore(migrated.Database, TimeProvider.System).CreateAccountAsync("idx", "managed")).Id;
+        await ledger.AdjustAsync(id, C(100), LedgerKind.Grant, null);
+        var settled = (await ledger.ReserveAsync(id, C(10), Hold, null)).Reservation!;
+        await ledger.SettleAsync(settled, C(10), null);
+        var open = (await ledger.ReserveAsync(id, C(5), Hold, null)).Reservation!;
+
+        var plan = await migrated.Database.ReadAsync(async c => (await c.QueryAsync(
+            "EXPLAIN QUERY PLAN SELECT id FROM reservations WHERE state = 'open' AND expires_at < 1")).Select(row => (string)row.detail).ToArray());
+        Assert.Contains(plan, d => d.Contains("ix_reservations_open", StringComparison.Ordinal));
+        var indexed = await migrated.Database.ReadAsync(c => c.QueryAsync<string>(
+            "SELECT id FROM reservations INDEXED BY ix_reservations_open WHERE state = 'open' AND expires_at > 0"));
+        Assert.Equal([open.Id], indexed);
+        await ((SqliteDialect)migrated.Dialect).DisposeAsync();
+    }
 }
