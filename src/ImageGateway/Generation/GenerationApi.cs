@@ -353,7 +353,7 @@ public static class GenerationApi
         var data = new ImageDatum[images.Count];
         if (spec.ResponseFormat == GenerationSpec.B64Json)
         {
-            for (var i = 0; i < images.Count; i++) data[i] = new ImageDatum(null, images[i].Bytes, images[i].RevisedPrompt);
+            for (var i = 0; i < images.Count; i++) data[i] = new ImageDatum(null, images[i], images[i].RevisedPrompt);
             return (data, null, null);
         }
 

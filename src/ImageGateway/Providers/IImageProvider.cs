@@ -13,15 +13,74 @@ public sealed record ImageJob(
     long? Seed,
     string? User);
 
-/// <summary>One image's bytes, held once: stored or base64-encoded straight from this array.</summary>
-public sealed record GeneratedImage(byte[] Bytes, string MediaType, string? RevisedPrompt)
+/// <summary>
+/// One generated image. It holds either its bytes or the base64 text an upstream sent for it, and
+/// makes the other form only when something asks for it: an image that arrives as base64 and
+/// leaves as <c>b64_json</c> is validated but never decoded and re-encoded.
+/// </summary>
+public sealed class GeneratedImage
 {
+    private byte[]? _bytes;
+    private byte[]? _base64;
+
+    public GeneratedImage(byte[] bytes, string mediaType, string? revisedPrompt)
+    {
+        _bytes = bytes;
+        MediaType = mediaType;
+        RevisedPrompt = revisedPrompt;
+    }
+
+    private GeneratedImage(string mediaType, string? revisedPrompt, byte[] base64)
+    {
+        _base64 = base64;
+        MediaType = mediaType;
+        RevisedPrompt = revisedPrompt;
+    }
+
+    public string MediaType { get; }
+    public string? RevisedPrompt { get; }
+
+    /// <summary>The image file itself (decoded on first use when the image came as base64).</summary>
+    public byte[] Bytes => _bytes ??= DecodeBase64(_base64!);
+
+    /// <summary>The image as plain base64 in UTF-8 (encoded on first use when the image came as bytes).</summary>
+    public ReadOnlySpan<byte> Base64Utf8 => _base64 ??= EncodeBase64(_bytes!);
+
     public string Extension => MediaType switch
     {
         "image/jpeg" => "jpeg",
         "image/webp" => "webp",
         _ => "png",
     };
+
+    /// <summary>
+    /// Takes base64 text as is when it is strict base64 (padded, no whitespace, no escapes) of a
+    /// PNG, JPEG or WebP file; null otherwise, so the caller can fall back to a lenient decode.
+    /// Every character is checked, and the file type from the first decoded bytes.
+    /// </summary>
+    public static GeneratedImage? FromStrictBase64(ReadOnlySpan<byte> base64, string? revisedPrompt)
+    {
+        if (base64.Length < 16 || base64.Length % 4 != 0 || base64.IndexOfAny(" \t\r\n"u8) >= 0) return null;
+        if (!System.Buffers.Text.Base64.IsValid(base64)) return null;
+        Span<byte> head = stackalloc byte[12];
+        System.Buffers.Text.Base64.DecodeFromUtf8(base64[..16], head, out _, out var written, isFinalBlock: false);
+        var mediaType = written == head.Length ? UpstreamText.SniffImage(head) : null;
+        return mediaType is null ? null : new GeneratedImage(mediaType, revisedPrompt, base64.ToArray());
+    }
+
+    private static byte[] DecodeBase64(byte[] base64)
+    {
+        var bytes = new byte[System.Buffers.Text.Base64.GetMaxDecodedFromUtf8Length(base64.Length)];
+        System.Buffers.Text.Base64.DecodeFromUtf8(base64, bytes, out _, out var written);
+        return written == bytes.Length ? bytes : bytes[..written];
+    }
+
+    private static byte[] EncodeBase64(byte[] bytes)
+    {
+        var base64 = new byte[System.Buffers.Text.Base64.GetMaxEncodedToUtf8Length(bytes.Length)];
+        System.Buffers.Text.Base64.EncodeToUtf8(bytes, base64, out _, out _);
+        return base64;
+    }
 }
 
 public enum FailureKind

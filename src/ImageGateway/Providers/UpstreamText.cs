@@ -33,10 +33,16 @@ public static partial class UpstreamText
         return null;
     }
 
-    /// <summary>Decodes plain base64 (a <c>data:</c> URL prefix is stripped) and checks it is an image.</summary>
+    /// <summary>
+    /// The image in a JSON string of base64 (a <c>data:</c> URL prefix is stripped); null when it is
+    /// not a PNG, JPEG or WebP. Strict base64, what upstreams send, is kept as the text it came as.
+    /// </summary>
     public static GeneratedImage? DecodeImage(JsonElement base64, string? revisedPrompt)
     {
         if (base64.ValueKind != JsonValueKind.String) return null;
+        // The raw token is the string as sent, quotes included; escapes inside it make it non-strict.
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(base64);
+        if (raw is [(byte)'"', .., (byte)'"'] && GeneratedImage.FromStrictBase64(raw[1..^1], revisedPrompt) is { } asSent) return asSent;
         byte[] bytes;
         if (!base64.TryGetBytesFromBase64(out bytes!))
         {

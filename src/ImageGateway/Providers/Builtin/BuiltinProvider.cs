@@ -24,7 +24,7 @@ public sealed class BuiltinProvider : IImageProvider
         {
             ct.ThrowIfCancellationRequested();
             images[i] = new GeneratedImage(
-                BuiltinRenderer.RenderPng(job.Prompt, job.Width, job.Height, baseSeed + i), "image/png", RevisedPrompt: null);
+                BuiltinRenderer.RenderPng(job.Prompt, job.Width, job.Height, baseSeed + i), "image/png", revisedPrompt: null);
         }
         return Task.FromResult(ProviderResult.Success(images));
     }

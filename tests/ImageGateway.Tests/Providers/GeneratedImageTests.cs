@@ -1,0 +1,98 @@
+using System.Text;
+using System.Text.Json;
+using ImageGateway.Billing;
+using ImageGateway.Generation;
+using ImageGateway.Http;
+using ImageGateway.Providers;
+using ImageGateway.Tests.Support;
+
+namespace ImageGateway.Tests.Providers;
+
+/// <summary>
+/// An upstream's base64 image is kept as the text it came as when that text is strict base64 of an
+/// image, and decoded the lenient way otherwise; either way the caller gets exactly the image.
+/// </summary>
+public sealed class GeneratedImageTests
+{
+    private static readonly byte[] Png = FakeUpstream.Png(64, seed: 7);
+
+    private static JsonElement B64Json(string jsonString) =>
+        JsonDocument.Parse($$"""{"b64_json":{{jsonString}}}""").RootElement.GetProperty("b64_json");
+
+    private static string ResponseB64(GeneratedImage image)
+    {
+        var response = new ImagesResponse(1, [new ImageDatum(null, image, null)],
+            new GenerationMetadata("openai", "dall-e-3", Millicredits.Zero, Millicredits.Zero, null, "managed", false, null, 1,
+                "1024x1024", "standard", null));
+        var json = JsonSerializer.Serialize(response, GatewayJson.Context.ImagesResponse);
+        return JsonDocument.Parse(json).RootElement.GetProperty("data")[0].GetProperty("b64_json").GetString()!;
+    }
+
+    [Fact]
+    public void Strict_base64_of_a_png_is_kept_as_sent_and_decodes_to_the_same_bytes()
+    {
+        var base64 = Convert.ToBase64String(Png);
+
+        var image = UpstreamText.DecodeImage(B64Json($"\"{base64}\""), "revised")!;
+
+        Assert.Equal("image/png", image.MediaType);
+        Assert.Equal("revised", image.RevisedPrompt);
+        Assert.Equal(base64, Encoding.ASCII.GetString(image.Base64Utf8));
+        Assert.Equal(Png, image.Bytes);
+        Assert.Equal(base64, ResponseB64(image));
+    }
+
+    [Fact]
+    public void Escaped_slashes_and_a_data_url_prefix_are_decoded_the_lenient_way()
+    {
+        // Some JSON encoders write "/" as "\/": the raw text is then not base64, the value is.
+        var base64 = Convert.ToBase64String(Png);
+        Assert.Contains('/', base64);
+        var escaped = UpstreamText.DecodeImage(B64Json($"\"{base64.Replace("/", "\\/")}\""), null)!;
+        Assert.Equal(Png, escaped.Bytes);
+        Assert.Equal(base64, ResponseB64(escaped));
+
+        var dataUrl = UpstreamText.DecodeImage(B64Json($"\"data:image/png;base64,{base64}\""), null)!;
+        Assert.Equal(Png, dataUrl.Bytes);
+        Assert.Equal(base64, ResponseB64(dataUrl));
+    }
+
+    [Theory]
+    [InlineData("text, not an image")]
+    [InlineData("one bad character")]
+    [InlineData("missing padding")]
+    public void Text_that_is_not_strict_base64_of_an_image_is_refused(string what)
+    {
+        var base64 = Convert.ToBase64String(Png);
+        var text = what switch
+        {
+            "text, not an image" => Convert.ToBase64String(Encoding.UTF8.GetBytes("definitely not a PNG, just some text")),
+            "one bad character" => base64[..40] + "%" + base64[41..],
+            _ => Convert.ToBase64String(Png[..^1]).TrimEnd('='),
+        };
+        Assert.Null(GeneratedImage.FromStrictBase64(Encoding.ASCII.GetBytes(text), null));
+        if (what != "missing padding") Assert.Null(UpstreamText.DecodeImage(B64Json($"\"{text}\""), null));
+    }
+
+    [Fact]
+    public void Base64_with_whitespace_is_not_passed_on_as_is_but_decoded_and_written_clean()
+    {
+        var base64 = Convert.ToBase64String(Png);
+        var spaced = base64[..40] + " " + base64[40..];
+        Assert.Null(GeneratedImage.FromStrictBase64(Encoding.ASCII.GetBytes(spaced), null));
+
+        var image = UpstreamText.DecodeImage(B64Json($"\"{spaced}\""), null)!;
+
+        Assert.Equal(Png, image.Bytes);
+        Assert.Equal(base64, ResponseB64(image));
+    }
+
+    [Fact]
+    public void An_image_made_from_bytes_is_written_as_standard_base64()
+    {
+        var image = new GeneratedImage(Png, "image/png", null);
+
+        Assert.Equal(Convert.ToBase64String(Png), ResponseB64(image));
+        Assert.Same(Png, image.Bytes);
+    }
+}
