@@ -8,11 +8,14 @@ using System.Text.Json;
 namespace ImageGateway.Bench;
 
 /// <summary>One measured point of the table: a scenario at a number of connections.</summary>
-public sealed record Point(string Scenario, string Title, int Connections, WrkResult? Result, double? CpuSeconds, string? NotAvailable = null);
+/// <summary>One measured load point. <see cref="StealPercent"/> is the share of the machine's CPU time the hypervisor took during it.</summary>
+public sealed record Point(string Scenario, string Title, int Connections, WrkResult? Result, double? CpuSeconds, string? NotAvailable = null,
+    int Round = 1, double? StealPercent = null);
 
 public sealed record MemoryResult(Point Load, long PeakRssBytes, long MaxSampledRssBytes);
 
-public sealed record LedgerResult(Point OneAccount, Point Seeded, LedgerSeeder.SeedResult Seed);
+/// <summary>The two ledger points of each round, measured back to back.</summary>
+public sealed record LedgerResult(IReadOnlyList<Point> OneAccount, IReadOnlyList<Point> Seeded, LedgerSeeder.SeedResult Seed);
 
 /// <summary>
 /// The orchestrator: starts the fake upstream, gateways and Portkey as child processes, drives each
@@ -102,17 +105,37 @@ public sealed class BenchmarkRun
         Console.WriteLine(machine);
         await StartFakeUpstreamAsync();
 
+        // Every process of the main scenarios runs for the whole of them, and the scenarios take
+        // turns round after round: the VM's steal time comes and goes by the minute, and this way
+        // it falls on all of them alike instead of on whichever happened to run at a bad moment.
         using (var gateway = await StartGatewayAsync("main"))
         {
             var key = await gateway.CreateBenchUserAsync();
             await WarmUpGatewayAsync(gateway, key);
-            await MeasureBothAsync("a", "direct to fake upstream", _fake!, DirectSpec, "b64_json");
-            await MeasureBothAsync("b", "gateway, b64_json", gateway.Process, c => GatewaySpec(gateway, key, ImageBody("dall-e-3", "b64_json"), c), "b64_json");
-            await MeasureBothAsync("c", "gateway, url", gateway.Process, c => GatewaySpec(gateway, key, ImageBody("dall-e-3", "url"), c), "url");
-            await MeasureBothAsync("d", "gateway, builtin-preview", gateway.Process, c => GatewaySpec(gateway, key, ImageBody("builtin-preview", "b64_json"), c), "b64_json");
+            var portkey = await StartPortkeyAsync();
+            try
+            {
+                var scenarios = new List<Scenario>
+                {
+                    new("a", "direct to fake upstream", _fake!, DirectSpec, "b64_json"),
+                    new("b", "gateway, b64_json", gateway.Process, c => GatewaySpec(gateway, key, ImageBody("dall-e-3", "b64_json"), c), "b64_json"),
+                    new("c", "gateway, url", gateway.Process, c => GatewaySpec(gateway, key, ImageBody("dall-e-3", "url"), c), "url"),
+                    // Not part of any goal and ~50 ms of CPU per image: measured in the first round only.
+                    new("d", "gateway, builtin-preview", gateway.Process, c => GatewaySpec(gateway, key, ImageBody("builtin-preview", "b64_json"), c), "b64_json", FirstRoundOnly: true),
+                };
+                if (portkey is not null) scenarios.Add(new("e", PortkeyTitle, portkey.Process, PortkeySpec(portkey), "b64_json"));
+                foreach (var scenario in scenarios) await PreflightAsync(scenario.Name, scenario.Spec(1), scenario.Expect);
+                for (var round = 1; round <= _options.Rounds; round++)
+                    foreach (var scenario in scenarios.Where(x => round == 1 || !x.FirstRoundOnly))
+                        foreach (var connections in new[] { 1, 32 })
+                            _points.Add(await MeasureAsync(scenario.Name, scenario.Title, scenario.Spec(connections), scenario.CpuOf, round));
+            }
+            finally
+            {
+                portkey?.Process.Stop();
+            }
             gateway.Stop();
         }
-        await MeasurePortkeyAsync();
 
         var memory = await MeasureMemoryAsync();
         var ledger = _options.SkipLedger ? null : await MeasureLedgerScaleAsync();
@@ -125,7 +148,7 @@ public sealed class BenchmarkRun
         await File.WriteAllTextAsync(_options.OutFile, report);
         Console.WriteLine($"written to {_options.OutFile}; whole run {total.Elapsed.TotalSeconds:F0} s");
 
-        var errors = _points.Concat(memory is null ? [] : [memory.Load]).Concat(ledger is null ? [] : [ledger.OneAccount, ledger.Seeded])
+        var errors = _points.Concat(memory is null ? [] : [memory.Load]).Concat(ledger is null ? [] : ledger.OneAccount.Concat(ledger.Seeded))
             .Where(p => p.Result is { } r && r.StatusErrors + r.SocketErrors > 0).ToList();
         if (_options.Smoke && errors.Count > 0)
         {
@@ -164,12 +187,7 @@ public sealed class BenchmarkRun
         return new LoadSpec(url, body, headers, Threads: connections == 1 ? 1 : 2, Connections: connections);
     }
 
-    private async Task MeasureBothAsync(string scenario, string title, ChildProcess cpuOf, Func<int, LoadSpec> spec, string expect)
-    {
-        await PreflightAsync(scenario, spec(1), expect);
-        foreach (var connections in new[] { 1, 32 })
-            _points.Add(await MeasureAsync(scenario, title, spec(connections), cpuOf));
-    }
+    private sealed record Scenario(string Name, string Title, ChildProcess CpuOf, Func<int, LoadSpec> Spec, string Expect, bool FirstRoundOnly = false);
 
     /// <summary>
     /// Load on a freshly started gateway before anything is measured on it: .NET compiles hot
@@ -185,16 +203,39 @@ public sealed class BenchmarkRun
         await Wrk.RunAsync(GatewaySpec(gateway, key, ImageBody("dall-e-3", "url"), 32), half, _work);
     }
 
-    /// <summary>Warm-up run, then the measured run, with the CPU time <paramref name="cpuOf"/> used during the latter.</summary>
-    private async Task<Point> MeasureAsync(string scenario, string title, LoadSpec spec, ChildProcess cpuOf)
+    /// <summary>
+    /// Warm-up run, then the measured run, with the CPU time <paramref name="cpuOf"/> used during
+    /// the latter and the machine's steal time over it.
+    /// </summary>
+    private async Task<Point> MeasureAsync(string scenario, string title, LoadSpec spec, ChildProcess cpuOf, int round = 1)
     {
         if (_options.WarmupSeconds > 0) await Wrk.RunAsync(spec, _options.WarmupSeconds, _work);
         var cpuBefore = cpuOf.CpuSeconds();
+        var stealBefore = StealTicks();
         var result = await Wrk.RunAsync(spec, _options.DurationSeconds, _work);
         var cpu = cpuOf.CpuSeconds() - cpuBefore;
+        var stealAfter = StealTicks();
+        double? steal = stealBefore is { } s0 && stealAfter is { } s1 && s1.Total > s0.Total
+            ? 100.0 * (s1.Steal - s0.Steal) / (s1.Total - s0.Total) : null;
         Console.WriteLine(FormattableString.Invariant(
-            $"({scenario}) {title} @{spec.Connections}: {result.RequestsPerSecond:F0} req/s, p50 {result.P50Us / 1000:F3} ms, p99 {result.P99Us / 1000:F3} ms, errors {result.StatusErrors}+{result.SocketErrors}, CPU {cpu:F2} s"));
-        return new Point(scenario, title, spec.Connections, result, cpu);
+            $"[{round}] ({scenario}) {title} @{spec.Connections}: {result.RequestsPerSecond:F0} req/s, p50 {result.P50Us / 1000:F3} ms, p99 {result.P99Us / 1000:F3} ms, errors {result.StatusErrors}+{result.SocketErrors}, CPU {cpu:F2} s, steal {steal:F0} %"));
+        return new Point(scenario, title, spec.Connections, result, cpu, Round: round, StealPercent: steal);
+    }
+
+    /// <summary>The steal and total ticks of the first line of /proc/stat; null where there is none.</summary>
+    private static (long Steal, long Total)? StealTicks()
+    {
+        try
+        {
+            var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            // cpu user nice system idle iowait irq softirq steal guest guest_nice (guest time is already in user)
+            var ticks = fields.Skip(1).Take(8).Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+            return ticks.Length == 8 ? (ticks[7], ticks.Sum()) : null;
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     /// <summary>One request like the load will send, checked for status 200 and the expected shape before anything is measured.</summary>
@@ -233,40 +274,38 @@ public sealed class BenchmarkRun
             throw new InvalidOperationException($"pre-flight request for ({scenario}) to {spec.Url} failed: {problem}:\n{Truncate(body, 2000)}");
     }
 
+    private const string PortkeyTitle = "Portkey gateway (node)";
+
     /// <summary>
-    /// (e) The same request through the Portkey AI gateway (node), pointed at the same fake upstream.
-    /// Anything that keeps it from running makes the point n/a with the reason, not a failed run.
+    /// (e) The Portkey AI gateway (node), pointed at the same fake upstream. Anything that keeps it
+    /// from starting or answering makes its points n/a with the reason, not a failed run.
     /// </summary>
-    private async Task MeasurePortkeyAsync()
+    private async Task<Portkey?> StartPortkeyAsync()
     {
-        const string title = "Portkey gateway (node)";
         if (_options.SkipPortkey)
         {
-            AddNotAvailable("e", title, _options.Smoke ? "skipped (--smoke)" : "skipped (--skip-portkey)");
-            return;
+            AddNotAvailable("e", PortkeyTitle, _options.Smoke ? "skipped (--smoke)" : "skipped (--skip-portkey)");
+            return null;
         }
         Portkey? portkey = null;
         try
         {
             portkey = await Portkey.StartAsync(_work);
-            var spec = (int connections) => Spec($"{portkey.Url}/v1/images/generations", ImageBody("dall-e-3", "b64_json"), _upstreamKey, connections,
-                new Dictionary<string, string> { ["x-portkey-provider"] = "openai", ["x-portkey-custom-host"] = _fakeUrl });
-            await PreflightAsync("e", spec(1), "b64_json");
-            foreach (var connections in new[] { 1, 32 })
-                _points.Add(await MeasureAsync("e", title, spec(connections), portkey.Process));
+            await PreflightAsync("e", PortkeySpec(portkey)(1), "b64_json");
+            return portkey;
         }
         catch (Exception e) when (e is InvalidOperationException or TimeoutException or HttpRequestException or IOException)
         {
-            var reason = Truncate(e.Message.ReplaceLineEndings(" "), 300);
             Console.Error.WriteLine($"(e) Portkey n/a: {e.Message}");
-            _points.RemoveAll(p => p.Scenario == "e");
-            AddNotAvailable("e", title, reason);
-        }
-        finally
-        {
             portkey?.Process.Stop();
+            AddNotAvailable("e", PortkeyTitle, Truncate(e.Message.ReplaceLineEndings(" "), 300));
+            return null;
         }
     }
+
+    private Func<int, LoadSpec> PortkeySpec(Portkey portkey) => connections =>
+        Spec($"{portkey.Url}/v1/images/generations", ImageBody("dall-e-3", "b64_json"), _upstreamKey, connections,
+            new Dictionary<string, string> { ["x-portkey-provider"] = "openai", ["x-portkey-custom-host"] = _fakeUrl });
 
     private void AddNotAvailable(string scenario, string title, string reason)
     {
@@ -304,22 +343,13 @@ public sealed class BenchmarkRun
     }
 
     /// <summary>
-    /// (b) at 32 connections on a database with only the bench user, then on one seeded with many
+    /// (b) at 32 connections on a database with only the bench user and on one seeded with many
     /// accounts and ledger entries: a request's cost should not grow with the size of the ledger.
+    /// Both gateways run side by side and are measured in turns, one round after another.
     /// </summary>
     private async Task<LedgerResult> MeasureLedgerScaleAsync()
     {
         var body = ImageBody("dall-e-3", "b64_json");
-        Point oneAccount;
-        using (var gateway = await StartGatewayAsync("ledger-1"))
-        {
-            var key = await gateway.CreateBenchUserAsync();
-            await PreflightAsync("ledger, 1 account", GatewaySpec(gateway, key, body, 1), "b64_json");
-            await WarmUpGatewayAsync(gateway, key);
-            oneAccount = await MeasureAsync("ledger", "(b) with 1 account", GatewaySpec(gateway, key, body, 32), gateway.Process);
-            gateway.Stop();
-        }
-
         // Migrate and create the bench user through the gateway itself, then seed the stopped database.
         string seededKey;
         using (var gateway = await StartGatewayAsync("ledger-n"))
@@ -333,15 +363,23 @@ public sealed class BenchmarkRun
         var seed = LedgerSeeder.Seed(database, _options.LedgerAccounts, _options.LedgerEntries);
         Console.WriteLine(FormattableString.Invariant($"seeded in {seed.Elapsed.TotalSeconds:F1} s ({seed.Reservations:N0} reservations, {new FileInfo(database).Length / 1e6:F0} MB)"));
 
-        Point seeded;
-        using (var gateway = await StartGatewayAsync("ledger-n"))
+        using var one = await StartGatewayAsync("ledger-1");
+        var oneKey = await one.CreateBenchUserAsync();
+        using var seeded = await StartGatewayAsync("ledger-n");
+        await PreflightAsync("ledger, 1 account", GatewaySpec(one, oneKey, body, 1), "b64_json");
+        await PreflightAsync("ledger, seeded", GatewaySpec(seeded, seededKey, body, 1), "b64_json");
+        await WarmUpGatewayAsync(one, oneKey);
+        await WarmUpGatewayAsync(seeded, seededKey);
+        var onePoints = new List<Point>();
+        var seededPoints = new List<Point>();
+        for (var round = 1; round <= _options.Rounds; round++)
         {
-            await PreflightAsync("ledger, seeded", GatewaySpec(gateway, seededKey, body, 1), "b64_json");
-            await WarmUpGatewayAsync(gateway, seededKey);
-            seeded = await MeasureAsync("ledger", $"(b) with {_options.LedgerAccounts:N0} accounts", GatewaySpec(gateway, seededKey, body, 32), gateway.Process);
-            gateway.Stop();
+            onePoints.Add(await MeasureAsync("ledger", "(b) with 1 account", GatewaySpec(one, oneKey, body, 32), one.Process, round));
+            seededPoints.Add(await MeasureAsync("ledger", $"(b) with {_options.LedgerAccounts:N0} accounts", GatewaySpec(seeded, seededKey, body, 32), seeded.Process, round));
         }
-        return new LedgerResult(oneAccount, seeded, seed);
+        one.Stop();
+        seeded.Stop();
+        return new LedgerResult(onePoints, seededPoints, seed);
     }
 
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max] + $"… ({text.Length} chars)";

@@ -23,7 +23,7 @@ static int Usage()
     Console.Error.WriteLine("""
         usage:
           ImageGateway.Bench fake-upstream --port P
-          ImageGateway.Bench run [--smoke] [--duration SECONDS] [--warmup SECONDS] [--gateway-warmup SECONDS] [--out FILE]
+          ImageGateway.Bench run [--smoke] [--rounds N] [--duration SECONDS] [--warmup SECONDS] [--gateway-warmup SECONDS] [--out FILE]
                                  [--skip-portkey] [--skip-ledger] [--ledger-accounts N] [--ledger-entries M]
         """);
     return 2;
@@ -32,12 +32,12 @@ static int Usage()
 namespace ImageGateway.Bench
 {
     public sealed record Options(
-        bool Smoke, int DurationSeconds, int WarmupSeconds, int GatewayWarmupSeconds, string OutFile,
+        bool Smoke, int Rounds, int DurationSeconds, int WarmupSeconds, int GatewayWarmupSeconds, string OutFile,
         bool SkipPortkey, bool SkipLedger, long LedgerAccounts, long LedgerEntries)
     {
         public static Options Parse(string[] args)
         {
-            var known = new HashSet<string> { "--smoke", "--duration", "--warmup", "--gateway-warmup", "--out", "--skip-portkey", "--skip-ledger", "--ledger-accounts", "--ledger-entries" };
+            var known = new HashSet<string> { "--smoke", "--rounds", "--duration", "--warmup", "--gateway-warmup", "--out", "--skip-portkey", "--skip-ledger", "--ledger-accounts", "--ledger-entries" };
             foreach (var arg in args.Where(a => a.StartsWith("--")))
                 if (!known.Contains(arg)) throw new ArgumentException($"unknown option {arg}");
 
@@ -45,6 +45,7 @@ namespace ImageGateway.Bench
             var stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
             var options = new Options(
                 Smoke: smoke,
+                Rounds: IntOption(args, "--rounds") ?? (smoke ? 1 : 3),
                 DurationSeconds: IntOption(args, "--duration") ?? (smoke ? 1 : 10),
                 WarmupSeconds: IntOption(args, "--warmup") ?? (smoke ? 1 : 3),
                 GatewayWarmupSeconds: IntOption(args, "--gateway-warmup") ?? (smoke ? 1 : 30),
@@ -54,6 +55,7 @@ namespace ImageGateway.Bench
                 SkipLedger: args.Contains("--skip-ledger"),
                 LedgerAccounts: LongOption(args, "--ledger-accounts") ?? (smoke ? 1_000 : 1_000_000),
                 LedgerEntries: LongOption(args, "--ledger-entries") ?? (smoke ? 10_000 : 10_000_000));
+            if (options.Rounds < 1) throw new ArgumentException("--rounds must be ≥ 1");
             if (options.DurationSeconds < 1 || options.WarmupSeconds < 0 || options.GatewayWarmupSeconds < 0)
                 throw new ArgumentException("--duration must be ≥ 1, --warmup and --gateway-warmup ≥ 0");
             if (options.LedgerAccounts < 1 || options.LedgerEntries < options.LedgerAccounts)

@@ -36,73 +36,90 @@ public static class Report
         md.AppendLine();
         md.AppendLine(machine);
         md.AppendLine();
-        md.AppendLine(Invariant($"Settings: each gateway process warmed up {options.GatewayWarmupSeconds} s (not the memory one), then per point warm-up {options.WarmupSeconds} s, measured {options.DurationSeconds} s per point{(options.Smoke ? " (smoke)" : "")}; whole run {elapsed.TotalSeconds:F0} s."));
+        md.AppendLine(Invariant($"Settings: {options.Rounds} round(s); each gateway process warmed up {options.GatewayWarmupSeconds} s (not the memory one), then per point warm-up {options.WarmupSeconds} s, measured {options.DurationSeconds} s per point{(options.Smoke ? " (smoke)" : "")}; whole run {elapsed.TotalSeconds:F0} s."));
         md.AppendLine();
         md.AppendLine("## Results");
         md.AppendLine();
-        md.AppendLine("| scenario | conns | req/s | p50 ms | p90 ms | p99 ms | non-2xx | socket errors | CPU s | CPU ms/req |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var point in points) md.AppendLine(Row($"({point.Scenario}) {point.Title}", point));
+        md.AppendLine("| round | scenario | conns | req/s | p50 ms | p90 ms | p99 ms | non-2xx | socket errors | CPU s | CPU ms/req | steal % |");
+        md.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var point in points.OrderBy(p => p.Round)) md.AppendLine(Row($"({point.Scenario}) {point.Title}", point));
         if (memory is not null) md.AppendLine(Row($"memory: {memory.Load.Title}", memory.Load));
         if (ledger is not null)
-        {
-            md.AppendLine(Row($"ledger: {ledger.OneAccount.Title}", ledger.OneAccount));
-            md.AppendLine(Row($"ledger: {ledger.Seeded.Title}", ledger.Seeded));
-        }
+            foreach (var point in ledger.OneAccount.Zip(ledger.Seeded).SelectMany(pair => new[] { pair.First, pair.Second }))
+                md.AppendLine(Row($"ledger: {point.Title}", point));
         md.AppendLine();
-        md.AppendLine("CPU s: CPU time (user + system) of the process in front during the measured run: the fake upstream for (a), the gateway for (b)–(d), memory and ledger, Portkey's node process for (e); CPU ms/req divides it by the requests completed. Latencies from wrk's Lua API; non-2xx is wrk's count of answers with status ≥ 400.");
+        md.AppendLine("CPU s: CPU time (user + system) of the process in front during the measured run: the fake upstream for (a), the gateway for (b)–(d), memory and ledger, Portkey's node process for (e); CPU ms/req divides it by the requests completed. Latencies from wrk's Lua API; non-2xx is wrk's count of answers with status ≥ 400. Steal %: the share of the machine's CPU time the hypervisor took during the point (/proc/stat), which slows everything measured then.");
         md.AppendLine();
 
         if (memory is not null)
             md.AppendLine(Invariant($"Memory: fresh gateway, wrk -t2 -c64, n=10 dall-e-3 1024x1024 b64_json: peak RSS (VmHWM) {memory.PeakRssBytes / 1e6:F1} MB, max RSS sampled every 100 ms {memory.MaxSampledRssBytes / 1e6:F1} MB, {memory.Load.Result!.RequestsPerSecond:F0} req/s."));
         if (ledger is not null)
-            md.AppendLine(Invariant($"Ledger scale: seeded {ledger.Seed.Accounts:N0} accounts, {ledger.Seed.Entries:N0} ledger entries and {ledger.Seed.Reservations:N0} closed reservations in {ledger.Seed.Elapsed.TotalSeconds:F1} s; (b) at 32 connections: {Rps(ledger.Seeded)} vs {Rps(ledger.OneAccount)} req/s with 1 account, ratio {Ratio(ledger.Seeded, ledger.OneAccount)}."));
+            md.AppendLine(Invariant($"Ledger scale: seeded {ledger.Seed.Accounts:N0} accounts, {ledger.Seed.Entries:N0} ledger entries and {ledger.Seed.Reservations:N0} closed reservations in {ledger.Seed.Elapsed.TotalSeconds:F1} s; both gateways measured in turns at 32 connections."));
         md.AppendLine();
         md.AppendLine("## Goals (from this run)");
         md.AppendLine();
-        foreach (var line in Goals(points, memory, ledger)) md.AppendLine($"- {line}");
+        md.AppendLine("Each ratio is taken within a round (points measured minutes apart at most), and a goal is judged on the median over the rounds; the per-round values are in brackets.");
+        md.AppendLine();
+        foreach (var line in Goals(options.Rounds, points, memory, ledger)) md.AppendLine($"- {line}");
         return md.ToString();
     }
 
-    private static IEnumerable<string> Goals(IReadOnlyList<Point> points, MemoryResult? memory, LedgerResult? ledger)
+    private static IEnumerable<string> Goals(int rounds, IReadOnlyList<Point> points, MemoryResult? memory, LedgerResult? ledger)
     {
-        double? P50(string s, int c) => Find(points, s, c)?.Result?.P50Us / 1000;
-        double? Throughput(string s, int c) => Find(points, s, c)?.Result?.RequestsPerSecond;
+        var all = Enumerable.Range(1, rounds).ToArray();
+        double? P50(string s, int c, int r) => Find(points, s, c, r)?.Result?.P50Us / 1000;
+        double? Throughput(string s, int c, int r) => Find(points, s, c, r)?.Result?.RequestsPerSecond;
 
-        var (a1, b1, e1) = (P50("a", 1), P50("b", 1), P50("e", 1));
-        yield return Judge("overhead at 1 connection: p50(b) − p50(a) ≤ 0.5 ms",
-            b1 - a1 is { } overhead ? (overhead <= 0.5, Invariant($"{overhead:F3} ms")) : null);
-        yield return Judge("overhead at 1 connection: p50(b) − p50(a) ≤ 0.25 × (p50(e) − p50(a))",
-            b1 - a1 is { } ours && e1 - a1 is { } theirs ? (ours <= 0.25 * theirs, Invariant($"{ours:F3} ms vs 0.25 × {theirs:F3} ms = {0.25 * theirs:F3} ms")) : null);
+        var overhead = all.Select(r => P50("b", 1, r) - P50("a", 1, r)).ToArray();
+        var portkeyOverhead = all.Select(r => P50("e", 1, r) - P50("a", 1, r)).ToArray();
+        yield return Judge("overhead at 1 connection: p50(b) − p50(a) ≤ 0.5 ms", overhead, "ms", v => v <= 0.5);
+        yield return Judge("overhead at 1 connection ÷ Portkey's, (p50(b) − p50(a)) ÷ (p50(e) − p50(a)) ≤ 0.25",
+            overhead.Zip(portkeyOverhead, (ours, theirs) => ours / theirs).ToArray(), "", v => v <= 0.25,
+            Invariant($"Portkey's overhead {Values(portkeyOverhead, "ms")}"));
 
-        var (a32, b32, c32, e32) = (Throughput("a", 32), Throughput("b", 32), Throughput("c", 32), Throughput("e", 32));
-        yield return Judge("32 connections: req/s (b) ≥ 0.2 × (a)",
-            b32 is { } b && a32 is { } a ? (b >= 0.2 * a, Invariant($"{b:F0} vs 0.2 × {a:F0} = {0.2 * a:F0}")) : null);
-        yield return Judge("32 connections: req/s (b) ≥ 10 × (e)",
-            b32 is { } b2 && e32 is { } e ? (b2 >= 10 * e, Invariant($"{b2:F0} vs 10 × {e:F0} = {10 * e:F0}")) : null);
-        yield return Judge("32 connections: req/s (c) ≥ 0.8 × (b)",
-            c32 is { } c && b32 is { } b3 ? (c >= 0.8 * b3, Invariant($"{c:F0} vs 0.8 × {b3:F0} = {0.8 * b3:F0}")) : null);
-        yield return Judge("memory: peak RSS ≤ 300 MB (10⁶ bytes)",
-            memory is null ? null : (memory.PeakRssBytes <= MemoryGoalBytes, Invariant($"{memory.PeakRssBytes / 1e6:F1} MB")));
-        yield return Judge("ledger scale: req/s with the seeded ledger ≥ 0.9 × with 1 account",
-            ledger is { OneAccount.Result: { } one, Seeded.Result: { } many }
-                ? (many.RequestsPerSecond >= 0.9 * one.RequestsPerSecond, $"ratio {Ratio(ledger.Seeded, ledger.OneAccount)}")
-                : null);
+        yield return Judge("32 connections: req/s (b) ÷ (a) ≥ 0.2", all.Select(r => Throughput("b", 32, r) / Throughput("a", 32, r)).ToArray(), "", v => v >= 0.2,
+            Invariant($"(b) {Values(all.Select(r => Throughput("b", 32, r)).ToArray(), "req/s", "F0")}, (a) {Values(all.Select(r => Throughput("a", 32, r)).ToArray(), "req/s", "F0")}"));
+        yield return Judge("32 connections: req/s (b) ÷ (e) ≥ 10", all.Select(r => Throughput("b", 32, r) / Throughput("e", 32, r)).ToArray(), "", v => v >= 10,
+            Invariant($"(e) {Values(all.Select(r => Throughput("e", 32, r)).ToArray(), "req/s", "F0")}"));
+        yield return Judge("32 connections: req/s (c) ÷ (b) ≥ 0.8", all.Select(r => Throughput("c", 32, r) / Throughput("b", 32, r)).ToArray(), "", v => v >= 0.8);
+        yield return memory is null
+            ? "memory: peak RSS ≤ 300 MB (10⁶ bytes): n/a"
+            : Invariant($"memory: peak RSS ≤ 300 MB (10⁶ bytes): **{(memory.PeakRssBytes <= MemoryGoalBytes ? "met" : "NOT met")}** ({memory.PeakRssBytes / 1e6:F1} MB)");
+        yield return ledger is null
+            ? "ledger scale: req/s with the seeded ledger ÷ with 1 account ≥ 0.9: n/a"
+            : Judge("ledger scale: req/s with the seeded ledger ÷ with 1 account ≥ 0.9",
+                ledger.Seeded.Zip(ledger.OneAccount, (many, one) => many.Result?.RequestsPerSecond / one.Result?.RequestsPerSecond).ToArray(), "", v => v >= 0.9);
     }
 
-    private static string Judge(string goal, (bool Met, string Detail)? outcome) =>
-        outcome is { } o ? $"{goal}: **{(o.Met ? "met" : "NOT met")}** ({o.Detail})" : $"{goal}: n/a";
+    /// <summary>A goal judged on the median of its per-round values; n/a when a round lacks one.</summary>
+    private static string Judge(string goal, double?[] perRound, string unit, Func<double, bool> met, string? context = null)
+    {
+        if (perRound.Length == 0 || perRound.Any(v => v is null or double.NaN or double.PositiveInfinity or double.NegativeInfinity)) return $"{goal}: n/a";
+        var median = Median(perRound.Select(v => v!.Value));
+        var detail = Invariant($"median {median:F3}{(unit.Length > 0 ? " " + unit : "")}; rounds {Values(perRound, unit)}");
+        return $"{goal}: **{(met(median) ? "met" : "NOT met")}** ({detail}{(context is null ? "" : "; " + context)})";
+    }
 
-    private static Point? Find(IReadOnlyList<Point> points, string scenario, int connections) =>
-        points.FirstOrDefault(p => p.Scenario == scenario && p.Connections == connections);
+    private static string Values(double?[] values, string unit, string format = "F3") =>
+        "[" + string.Join(", ", values.Select(v => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "n/a")) + "]" + (unit.Length > 0 ? " " + unit : "");
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static Point? Find(IReadOnlyList<Point> points, string scenario, int connections, int round) =>
+        points.FirstOrDefault(p => p.Scenario == scenario && p.Connections == connections && p.Round == round);
 
     private static string Row(string name, Point point)
     {
-        if (point.Result is not { } r) return $"| {name} | {point.Connections} | n/a: {point.NotAvailable} | | | | | | | |";
+        if (point.Result is not { } r) return $"| – | {name} | {point.Connections} | n/a: {point.NotAvailable} | | | | | | | | |";
+        var steal = point.StealPercent is { } st ? Invariant($"{st:F0}") : "–";
         // A run too short for the slowest requests completes none: no latencies then, rather than zeros.
-        if (r.Requests == 0) return Invariant($"| {name} | {point.Connections} | 0 | – | – | – | {r.StatusErrors} | {r.SocketErrors} | {point.CpuSeconds:F2} | – |");
+        if (r.Requests == 0) return Invariant($"| {point.Round} | {name} | {point.Connections} | 0 | – | – | – | {r.StatusErrors} | {r.SocketErrors} | {point.CpuSeconds:F2} | – | {steal} |");
         var perRequest = Invariant($"{point.CpuSeconds * 1000 / r.Requests:F2}");
-        return Invariant($"| {name} | {point.Connections} | {r.RequestsPerSecond:F1} | {r.P50Us / 1000:F3} | {r.P90Us / 1000:F3} | {r.P99Us / 1000:F3} | {r.StatusErrors} | {r.SocketErrors} | {point.CpuSeconds:F2} | {perRequest} |");
+        return Invariant($"| {point.Round} | {name} | {point.Connections} | {r.RequestsPerSecond:F1} | {r.P50Us / 1000:F3} | {r.P90Us / 1000:F3} | {r.P99Us / 1000:F3} | {r.StatusErrors} | {r.SocketErrors} | {point.CpuSeconds:F2} | {perRequest} | {steal} |");
     }
 
     private static string Rps(Point point) => point.Result is { } r ? Invariant($"{r.RequestsPerSecond:F0}") : "n/a";

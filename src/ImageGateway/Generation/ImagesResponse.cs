@@ -58,7 +58,7 @@ public sealed class Base64ImageConverter : JsonConverter<GeneratedImage>
 
     public override void Write(Utf8JsonWriter writer, GeneratedImage value, JsonSerializerOptions options)
     {
-        var base64 = value.Base64Utf8;
+        var base64 = value.Base64Utf8();
         var token = System.Buffers.ArrayPool<byte>.Shared.Rent(base64.Length + 2);
         try
         {

@@ -44,7 +44,7 @@ public sealed class GeneratedImage
     public byte[] Bytes => _bytes ??= DecodeBase64(_base64!);
 
     /// <summary>The image as plain base64 in UTF-8 (encoded on first use when the image came as bytes).</summary>
-    public ReadOnlySpan<byte> Base64Utf8 => _base64 ??= EncodeBase64(_bytes!);
+    public ReadOnlySpan<byte> Base64Utf8() => _base64 ??= EncodeBase64(_bytes!);
 
     public string Extension => MediaType switch
     {

@@ -37,7 +37,7 @@ public sealed class GeneratedImageTests
 
         Assert.Equal("image/png", image.MediaType);
         Assert.Equal("revised", image.RevisedPrompt);
-        Assert.Equal(base64, Encoding.ASCII.GetString(image.Base64Utf8));
+        Assert.Equal(base64, Encoding.ASCII.GetString(image.Base64Utf8()));
         Assert.Equal(Png, image.Bytes);
         Assert.Equal(base64, ResponseB64(image));
     }
