@@ -105,6 +105,8 @@ public static class Extensions
         app.UseRouting();
         if (!string.IsNullOrWhiteSpace(options.Cors.AllowedOrigins)) app.UseCors();
         app.UseGatewayAuthentication();
+        // Only endpoints that ask for it are cached: the OpenAPI document (see Telemetry).
+        app.UseOutputCache();
 
         // The OpenAI-shaped API under both base URLs the SDKs may be given.
         foreach (var prefix in new[] { "/api/v1/llm", "/v1" })

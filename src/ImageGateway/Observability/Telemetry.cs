@@ -25,6 +25,7 @@ public static class Telemetry
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddOtlpExporter());
+        builder.Services.AddOutputCache();
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "ImageGateway API";
@@ -37,7 +38,8 @@ public static class Telemetry
     public static WebApplication MapGatewayTelemetry(this WebApplication app)
     {
         app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapOpenApi("/openapi/{documentName}.json");
+        // The document only changes with the code, and building it takes a few hundred milliseconds.
+        app.MapOpenApi("/openapi/{documentName}.json").CacheOutput(p => p.Expire(TimeSpan.FromHours(24)));
         app.MapScalarApiReference("/docs", o => o.WithOpenApiRoutePattern("/openapi/{documentName}.json"));
         return app;
     }
