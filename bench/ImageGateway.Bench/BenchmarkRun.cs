@@ -10,7 +10,7 @@ namespace ImageGateway.Bench;
 /// <summary>One measured point of the table: a scenario at a number of connections.</summary>
 /// <summary>One measured load point. <see cref="StealPercent"/> is the share of the machine's CPU time the hypervisor took during it.</summary>
 public sealed record Point(string Scenario, string Title, int Connections, WrkResult? Result, double? CpuSeconds, string? NotAvailable = null,
-    int Round = 1, double? StealPercent = null);
+    int Round = 1, double? StealPercent = null, int Attempts = 1);
 
 public sealed record MemoryResult(Point Load, long PeakRssBytes, long MaxSampledRssBytes);
 
@@ -205,21 +205,32 @@ public sealed class BenchmarkRun
 
     /// <summary>
     /// Warm-up run, then the measured run, with the CPU time <paramref name="cpuOf"/> used during
-    /// the latter and the machine's steal time over it.
+    /// the latter and the machine's steal time over it. A run during which the hypervisor took
+    /// more than <see cref="Options.MaxStealPercent"/> of the CPU is measured again, at most twice
+    /// more, and the attempt with the least steal is kept: the choice looks only at steal, never at
+    /// the result, and the report shows the steal and the number of attempts of every point.
     /// </summary>
     private async Task<Point> MeasureAsync(string scenario, string title, LoadSpec spec, ChildProcess cpuOf, int round = 1)
     {
-        if (_options.WarmupSeconds > 0) await Wrk.RunAsync(spec, _options.WarmupSeconds, _work);
-        var cpuBefore = cpuOf.CpuSeconds();
-        var stealBefore = StealTicks();
-        var result = await Wrk.RunAsync(spec, _options.DurationSeconds, _work);
-        var cpu = cpuOf.CpuSeconds() - cpuBefore;
-        var stealAfter = StealTicks();
-        double? steal = stealBefore is { } s0 && stealAfter is { } s1 && s1.Total > s0.Total
-            ? 100.0 * (s1.Steal - s0.Steal) / (s1.Total - s0.Total) : null;
-        Console.WriteLine(FormattableString.Invariant(
-            $"[{round}] ({scenario}) {title} @{spec.Connections}: {result.RequestsPerSecond:F0} req/s, p50 {result.P50Us / 1000:F3} ms, p99 {result.P99Us / 1000:F3} ms, errors {result.StatusErrors}+{result.SocketErrors}, CPU {cpu:F2} s, steal {steal:F0} %"));
-        return new Point(scenario, title, spec.Connections, result, cpu, Round: round, StealPercent: steal);
+        Point? kept = null;
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            if (_options.WarmupSeconds > 0) await Wrk.RunAsync(spec, _options.WarmupSeconds, _work);
+            var cpuBefore = cpuOf.CpuSeconds();
+            var stealBefore = StealTicks();
+            var result = await Wrk.RunAsync(spec, _options.DurationSeconds, _work);
+            var cpu = cpuOf.CpuSeconds() - cpuBefore;
+            var stealAfter = StealTicks();
+            double? steal = stealBefore is { } s0 && stealAfter is { } s1 && s1.Total > s0.Total
+                ? 100.0 * (s1.Steal - s0.Steal) / (s1.Total - s0.Total) : null;
+            Console.WriteLine(FormattableString.Invariant(
+                $"[{round}] ({scenario}) {title} @{spec.Connections}: {result.RequestsPerSecond:F0} req/s, p50 {result.P50Us / 1000:F3} ms, p99 {result.P99Us / 1000:F3} ms, errors {result.StatusErrors}+{result.SocketErrors}, CPU {cpu:F2} s, steal {steal:F0} %{(attempt > 1 ? $" (attempt {attempt})" : "")}"));
+            var point = new Point(scenario, title, spec.Connections, result, cpu, Round: round, StealPercent: steal, Attempts: attempt);
+            if (kept is null || (point.StealPercent ?? 0) < (kept.StealPercent ?? 0)) kept = point;
+            kept = kept with { Attempts = attempt };
+            if (steal is null || steal <= _options.MaxStealPercent) break;
+        }
+        return kept!;
     }
 
     /// <summary>The steal and total ticks of the first line of /proc/stat; null where there is none.</summary>

@@ -23,7 +23,7 @@ static int Usage()
     Console.Error.WriteLine("""
         usage:
           ImageGateway.Bench fake-upstream --port P
-          ImageGateway.Bench run [--smoke] [--rounds N] [--duration SECONDS] [--warmup SECONDS] [--gateway-warmup SECONDS] [--out FILE]
+          ImageGateway.Bench run [--smoke] [--rounds N] [--max-steal PERCENT] [--duration SECONDS] [--warmup SECONDS] [--gateway-warmup SECONDS] [--out FILE]
                                  [--skip-portkey] [--skip-ledger] [--ledger-accounts N] [--ledger-entries M]
         """);
     return 2;
@@ -32,12 +32,12 @@ static int Usage()
 namespace ImageGateway.Bench
 {
     public sealed record Options(
-        bool Smoke, int Rounds, int DurationSeconds, int WarmupSeconds, int GatewayWarmupSeconds, string OutFile,
+        bool Smoke, int Rounds, double MaxStealPercent, int DurationSeconds, int WarmupSeconds, int GatewayWarmupSeconds, string OutFile,
         bool SkipPortkey, bool SkipLedger, long LedgerAccounts, long LedgerEntries)
     {
         public static Options Parse(string[] args)
         {
-            var known = new HashSet<string> { "--smoke", "--rounds", "--duration", "--warmup", "--gateway-warmup", "--out", "--skip-portkey", "--skip-ledger", "--ledger-accounts", "--ledger-entries" };
+            var known = new HashSet<string> { "--smoke", "--rounds", "--max-steal", "--duration", "--warmup", "--gateway-warmup", "--out", "--skip-portkey", "--skip-ledger", "--ledger-accounts", "--ledger-entries" };
             foreach (var arg in args.Where(a => a.StartsWith("--")))
                 if (!known.Contains(arg)) throw new ArgumentException($"unknown option {arg}");
 
@@ -46,6 +46,8 @@ namespace ImageGateway.Bench
             var options = new Options(
                 Smoke: smoke,
                 Rounds: IntOption(args, "--rounds") ?? (smoke ? 1 : 3),
+                // Smoke runs check that everything answers, not how fast: never repeated.
+                MaxStealPercent: IntOption(args, "--max-steal") ?? (smoke ? 100 : 15),
                 DurationSeconds: IntOption(args, "--duration") ?? (smoke ? 1 : 10),
                 WarmupSeconds: IntOption(args, "--warmup") ?? (smoke ? 1 : 3),
                 GatewayWarmupSeconds: IntOption(args, "--gateway-warmup") ?? (smoke ? 1 : 30),

@@ -40,15 +40,15 @@ public static class Report
         md.AppendLine();
         md.AppendLine("## Results");
         md.AppendLine();
-        md.AppendLine("| round | scenario | conns | req/s | p50 ms | p90 ms | p99 ms | non-2xx | socket errors | CPU s | CPU ms/req | steal % |");
-        md.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine("| round | scenario | conns | req/s | p50 ms | p90 ms | p99 ms | non-2xx | socket errors | CPU s | CPU ms/req | steal % | attempts |");
+        md.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var point in points.OrderBy(p => p.Round)) md.AppendLine(Row($"({point.Scenario}) {point.Title}", point));
         if (memory is not null) md.AppendLine(Row($"memory: {memory.Load.Title}", memory.Load));
         if (ledger is not null)
             foreach (var point in ledger.OneAccount.Zip(ledger.Seeded).SelectMany(pair => new[] { pair.First, pair.Second }))
                 md.AppendLine(Row($"ledger: {point.Title}", point));
         md.AppendLine();
-        md.AppendLine("CPU s: CPU time (user + system) of the process in front during the measured run: the fake upstream for (a), the gateway for (b)–(d), memory and ledger, Portkey's node process for (e); CPU ms/req divides it by the requests completed. Latencies from wrk's Lua API; non-2xx is wrk's count of answers with status ≥ 400. Steal %: the share of the machine's CPU time the hypervisor took during the point (/proc/stat), which slows everything measured then.");
+        md.AppendLine(Invariant($"CPU s: CPU time (user + system) of the process in front during the measured run: the fake upstream for (a), the gateway for (b)–(d), memory and ledger, Portkey's node process for (e); CPU ms/req divides it by the requests completed. Latencies from wrk's Lua API; non-2xx is wrk's count of answers with status ≥ 400. Steal %: the share of the machine's CPU time the hypervisor took during the point (/proc/stat), which slows everything measured then; a point with more than {options.MaxStealPercent:F0} % steal was measured again (at most 3 attempts) and the attempt with the least steal is shown."));
         md.AppendLine();
 
         if (memory is not null)
@@ -114,12 +114,12 @@ public static class Report
 
     private static string Row(string name, Point point)
     {
-        if (point.Result is not { } r) return $"| – | {name} | {point.Connections} | n/a: {point.NotAvailable} | | | | | | | | |";
+        if (point.Result is not { } r) return $"| – | {name} | {point.Connections} | n/a: {point.NotAvailable} | | | | | | | | | |";
         var steal = point.StealPercent is { } st ? Invariant($"{st:F0}") : "–";
         // A run too short for the slowest requests completes none: no latencies then, rather than zeros.
-        if (r.Requests == 0) return Invariant($"| {point.Round} | {name} | {point.Connections} | 0 | – | – | – | {r.StatusErrors} | {r.SocketErrors} | {point.CpuSeconds:F2} | – | {steal} |");
+        if (r.Requests == 0) return Invariant($"| {point.Round} | {name} | {point.Connections} | 0 | – | – | – | {r.StatusErrors} | {r.SocketErrors} | {point.CpuSeconds:F2} | – | {steal} | {point.Attempts} |");
         var perRequest = Invariant($"{point.CpuSeconds * 1000 / r.Requests:F2}");
-        return Invariant($"| {point.Round} | {name} | {point.Connections} | {r.RequestsPerSecond:F1} | {r.P50Us / 1000:F3} | {r.P90Us / 1000:F3} | {r.P99Us / 1000:F3} | {r.StatusErrors} | {r.SocketErrors} | {point.CpuSeconds:F2} | {perRequest} | {steal} |");
+        return Invariant($"| {point.Round} | {name} | {point.Connections} | {r.RequestsPerSecond:F1} | {r.P50Us / 1000:F3} | {r.P90Us / 1000:F3} | {r.P99Us / 1000:F3} | {r.StatusErrors} | {r.SocketErrors} | {point.CpuSeconds:F2} | {perRequest} | {steal} | {point.Attempts} |");
     }
 
     private static string Rps(Point point) => point.Result is { } r ? Invariant($"{r.RequestsPerSecond:F0}") : "n/a";
