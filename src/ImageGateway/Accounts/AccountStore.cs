@@ -42,6 +42,12 @@ public sealed class AccountStore(Database db, TimeProvider time, TimeSpan keyCac
 
     private readonly ConcurrentDictionary<string, (CallerRow Row, long Until)> _callers = new(StringComparer.Ordinal);
 
+    /// <summary>Bumped by every change made through this store, before it empties the cache.</summary>
+    private long _generation;
+
+    /// <summary>Test seam: runs between reading a key's row and caching it, where a change can race the lookup.</summary>
+    internal Func<Task>? BeforeCaching { get; set; }
+
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
     public Task<Account> CreateAccountAsync(string name, string tier, CancellationToken ct = default) =>
@@ -100,7 +106,7 @@ public sealed class AccountStore(Database db, TimeProvider time, TimeSpan keyCac
     {
         var changed = await db.WriteAsync(async scope => await scope.Connection.ExecuteAsync(
             "UPDATE accounts SET tier = @tier WHERE id = @id", new { id, tier }, scope.Transaction) == 1, ct);
-        _callers.Clear();
+        Invalidate();
         return changed;
     }
 
@@ -135,7 +141,7 @@ public sealed class AccountStore(Database db, TimeProvider time, TimeSpan keyCac
         var revoked = await db.WriteAsync(async scope => await scope.Connection.ExecuteAsync(
             "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, @Now) WHERE id = @keyId AND account_id = @accountId",
             new { keyId, accountId, Now }, scope.Transaction) == 1, ct);
-        _callers.Clear();
+        Invalidate();
         return revoked;
     }
 
@@ -145,17 +151,29 @@ public sealed class AccountStore(Database db, TimeProvider time, TimeSpan keyCac
         var nowTicks = time.GetTimestamp();
         if (!_callers.TryGetValue(hash, out var cached) || cached.Until < nowTicks)
         {
+            var generation = Interlocked.Read(ref _generation);
             // Only keys that exist are cached: a key created by another process must work at once.
             var row = await ReadCallerAsync(hash, ct);
             if (row is null) return (KeyLookupStatus.Unknown, null);
             cached = (row, nowTicks + (long)(keyCacheTtl.TotalSeconds * time.TimestampFrequency));
             if (keyCacheTtl > TimeSpan.Zero)
             {
+                if (BeforeCaching is { } beforeCaching) await beforeCaching();
                 if (_callers.Count >= MaxCachedKeys) _callers.Clear();
                 _callers[hash] = cached;
+                // A change made since the read may have emptied the cache before this entry went in:
+                // take it out again, so a key revoked here is never served from a row read before.
+                if (Interlocked.Read(ref _generation) != generation) _callers.TryRemove(new KeyValuePair<string, (CallerRow, long)>(hash, cached));
             }
         }
         return ToCaller(cached.Row);
+    }
+
+    /// <summary>After a change through this store: later lookups read the database again.</summary>
+    private void Invalidate()
+    {
+        Interlocked.Increment(ref _generation);
+        _callers.Clear();
     }
 
     private (KeyLookupStatus Status, Caller? Caller) ToCaller(CallerRow row)
@@ -212,7 +230,7 @@ public sealed class AccountStore(Database db, TimeProvider time, TimeSpan keyCac
                     """, new { accountId, limits.PerMinute, limits.PerHour, limits.PerDay, limits.PerMonth, limits.MonthlyCapMc }, scope.Transaction);
             return 0;
         }, ct);
-        _callers.Clear();
+        Invalidate();
     }
 
     private static int? ToInt(long? value) => value is null ? null : (int)value.Value;

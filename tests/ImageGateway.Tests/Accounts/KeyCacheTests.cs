@@ -98,6 +98,25 @@ public abstract class KeyCacheTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task A_revocation_that_lands_between_a_lookups_read_and_its_caching_is_not_undone_by_it()
+    {
+        var a = StoreA();
+        var (accountId, keyId, key) = await KeyAsync(a);
+        var revokes = 0;
+        // The lookup has read the row (not yet revoked); the revocation commits and empties the
+        // cache before the lookup stores what it read.
+        a.BeforeCaching = async () =>
+        {
+            if (revokes++ == 0) Assert.True(await a.RevokeKeyAsync(accountId, keyId));
+        };
+
+        Assert.Equal(KeyLookupStatus.Found, await StatusAsync(a, key)); // answered from the row it read before
+        Assert.Equal(1, revokes);
+        Assert.Equal(KeyLookupStatus.Revoked, await StatusAsync(a, key)); // not from a stale cache entry
+        Assert.Equal(KeyLookupStatus.Revoked, await StatusAsync(a, key));
+    }
+
+    [SkippableFact]
     public async Task A_key_created_by_another_process_works_at_once_because_unknown_keys_are_not_cached()
     {
         var a = StoreA();
