@@ -122,11 +122,6 @@ public static class Report
         return Invariant($"| {point.Round} | {name} | {point.Connections} | {r.RequestsPerSecond:F1} | {r.P50Us / 1000:F3} | {r.P90Us / 1000:F3} | {r.P99Us / 1000:F3} | {r.StatusErrors} | {r.SocketErrors} | {point.CpuSeconds:F2} | {perRequest} | {steal} | {point.Attempts} |");
     }
 
-    private static string Rps(Point point) => point.Result is { } r ? Invariant($"{r.RequestsPerSecond:F0}") : "n/a";
-
-    private static string Ratio(Point numerator, Point denominator) =>
-        numerator.Result is { } n && denominator.Result is { } d && d.RequestsPerSecond > 0 ? Invariant($"{n.RequestsPerSecond / d.RequestsPerSecond:F3}") : "n/a";
-
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     private static string Run(string program, string folder, params string[] arguments)

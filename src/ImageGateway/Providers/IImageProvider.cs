@@ -68,11 +68,13 @@ public sealed class GeneratedImage
         return mediaType is null ? null : new GeneratedImage(mediaType, revisedPrompt, base64.ToArray());
     }
 
+    /// <summary>Decodes text <see cref="FromStrictBase64"/> accepted: padded, so its length gives the exact size.</summary>
     private static byte[] DecodeBase64(byte[] base64)
     {
-        var bytes = new byte[System.Buffers.Text.Base64.GetMaxDecodedFromUtf8Length(base64.Length)];
-        System.Buffers.Text.Base64.DecodeFromUtf8(base64, bytes, out _, out var written);
-        return written == bytes.Length ? bytes : bytes[..written];
+        var padding = base64.AsSpan().EndsWith("=="u8) ? 2 : base64.AsSpan().EndsWith("="u8) ? 1 : 0;
+        var bytes = new byte[base64.Length / 4 * 3 - padding];
+        System.Buffers.Text.Base64.DecodeFromUtf8(base64, bytes, out _, out _);
+        return bytes;
     }
 
     private static byte[] EncodeBase64(byte[] bytes)
