@@ -17,7 +17,9 @@ public static partial class ErrorHandling
                 var collapsed = new System.Text.StringBuilder(path.Length);
                 foreach (var c in path)
                     if (c != '/' || collapsed.Length == 0 || collapsed[^1] != '/') collapsed.Append(c);
-                context.Request.Path = collapsed.ToString();
+                // The constructor, not the implicit conversion: Path is already decoded, and decoding
+                // it again would turn an escaped "%2500" into a NUL and throw.
+                context.Request.Path = new PathString(collapsed.ToString());
             }
             return next(context);
         });

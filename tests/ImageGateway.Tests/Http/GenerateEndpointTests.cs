@@ -37,6 +37,19 @@ public sealed class GenerateEndpointTests : IDisposable
         Assert.Equal(8.8m, (await client.CreditsAsync()).Dec("credits_remaining"));
     }
 
+    [Theory]
+    [InlineData("/v1//%2500x")]            // an escaped "%00": decoding the path twice made it a NUL (500)
+    [InlineData("/api/v1/llm//%25zz%2F")]  // escapes that only mean something once
+    public async Task A_doubled_slash_path_with_escaped_percent_signs_is_a_404_not_a_500(string path)
+    {
+        var (_, key) = await _gateway.CreateUserAsync("managed", 1m);
+        using var client = _gateway.ClientWithKey(key);
+
+        var response = await client.GetAsync(path);
+
+        await Api.AssertErrorAsync(response, HttpStatusCode.NotFound, "not_found_error", "not_found");
+    }
+
     [Fact]
     public async Task Url_format_returns_a_fetchable_png_url_and_an_integer_created()
     {
