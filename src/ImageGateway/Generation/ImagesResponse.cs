@@ -56,20 +56,6 @@ public sealed class Base64ImageConverter : JsonConverter<GeneratedImage>
     public override GeneratedImage Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
         throw new NotSupportedException("Images are only written.");
 
-    public override void Write(Utf8JsonWriter writer, GeneratedImage value, JsonSerializerOptions options)
-    {
-        var base64 = value.Base64Utf8();
-        var token = System.Buffers.ArrayPool<byte>.Shared.Rent(base64.Length + 2);
-        try
-        {
-            token[0] = (byte)'"';
-            base64.CopyTo(token.AsSpan(1));
-            token[base64.Length + 1] = (byte)'"';
-            writer.WriteRawValue(token.AsSpan(0, base64.Length + 2), skipInputValidation: true);
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(token);
-        }
-    }
+    public override void Write(Utf8JsonWriter writer, GeneratedImage value, JsonSerializerOptions options) =>
+        writer.WriteRawValue(value.QuotedBase64Utf8(), skipInputValidation: true);
 }

@@ -37,12 +37,17 @@ public static partial class UpstreamText
     /// The image in a JSON string of base64 (a <c>data:</c> URL prefix is stripped); null when it is
     /// not a PNG, JPEG or WebP. Strict base64, what upstreams send, is kept as the text it came as.
     /// </summary>
-    public static GeneratedImage? DecodeImage(JsonElement base64, string? revisedPrompt)
+    /// <paramref name="body"/>, when given, is the buffer the element was parsed from: a strict
+    /// image then keeps its slice of it instead of a copy.
+    public static GeneratedImage? DecodeImage(JsonElement base64, string? revisedPrompt, ReadOnlyMemory<byte> body = default)
     {
         if (base64.ValueKind != JsonValueKind.String) return null;
         // The raw token is the string as sent, quotes included; escapes inside it make it non-strict.
         var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(base64);
-        if (raw is [(byte)'"', .., (byte)'"'] && GeneratedImage.FromStrictBase64(raw[1..^1], revisedPrompt) is { } asSent) return asSent;
+        var asSent = body.Span.Overlaps(raw, out var offset)
+            ? GeneratedImage.FromStrictBase64Token(body.Slice(offset, raw.Length), revisedPrompt)
+            : raw is [(byte)'"', .., (byte)'"'] ? GeneratedImage.FromStrictBase64(raw[1..^1], revisedPrompt) : null;
+        if (asSent is not null) return asSent;
         byte[] bytes;
         if (!base64.TryGetBytesFromBase64(out bytes!))
         {
@@ -74,16 +79,23 @@ public static partial class UpstreamText
         };
     }
 
-    public static async Task<JsonDocument?> TryParseJsonAsync(HttpResponseMessage response, CancellationToken ct)
+    public static async Task<JsonDocument?> TryParseJsonAsync(HttpResponseMessage response, CancellationToken ct) =>
+        (await ReadJsonAsync(response, ct)).Json;
+
+    /// <summary>
+    /// The (already buffered) body as one array and the JSON parsed over it, null when it is not
+    /// JSON. The document reads the array in place, so the array must not change while it is used.
+    /// </summary>
+    public static async Task<(JsonDocument? Json, byte[] Body)> ReadJsonAsync(HttpResponseMessage response, CancellationToken ct)
     {
+        var body = await response.Content.ReadAsByteArrayAsync(ct);
         try
         {
-            await using var stream = await response.Content.ReadAsStreamAsync(ct);
-            return await JsonDocument.ParseAsync(stream, default, ct);
+            return (JsonDocument.Parse(body), body);
         }
         catch (JsonException)
         {
-            return null;
+            return (null, body);
         }
     }
 

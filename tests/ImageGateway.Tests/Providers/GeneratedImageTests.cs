@@ -43,6 +43,27 @@ public sealed class GeneratedImageTests
     }
 
     [Fact]
+    public void Strict_base64_parsed_from_an_answer_buffer_is_kept_as_a_slice_of_it_not_copied()
+    {
+        var base64 = Convert.ToBase64String(Png);
+        var body = Encoding.UTF8.GetBytes($$"""{"data":[{"b64_json":"{{base64}}"}]}""");
+        using var json = JsonDocument.Parse(body);
+        var element = json.RootElement.GetProperty("data")[0].GetProperty("b64_json");
+
+        var image = UpstreamText.DecodeImage(element, null, body)!;
+
+        Assert.Equal(base64, Encoding.ASCII.GetString(image.Base64Utf8()));
+        Assert.Equal(base64, ResponseB64(image));
+        // The same memory: a change to the buffer shows through (the adapter never changes it).
+        var at = body.AsSpan().IndexOf(Encoding.ASCII.GetBytes(base64)) + 30;
+        body[at] = body[at] == (byte)'A' ? (byte)'B' : (byte)'A';
+        Assert.NotEqual(base64, Encoding.ASCII.GetString(image.Base64Utf8()));
+        // Without the buffer the text is copied.
+        var copied = UpstreamText.DecodeImage(B64Json($"\"{base64}\""), null)!;
+        Assert.Equal(base64, ResponseB64(copied));
+    }
+
+    [Fact]
     public void Escaped_slashes_and_a_data_url_prefix_are_decoded_the_lenient_way()
     {
         // Some JSON encoders write "/" as "\/": the raw text is then not base64, the value is.

@@ -41,10 +41,13 @@ public sealed class OpenAiProvider : IImageProvider
 
         using (response)
         {
-            using var json = await UpstreamText.TryParseJsonAsync(response!, ct);
-            if (!response!.IsSuccessStatusCode) return ProviderResult.Failed(MapError(response, json));
-            if (json is null) return ProviderResult.Failed(UpstreamText.NotImages("openai", "malformed JSON"));
-            return await ReadImagesAsync(json.RootElement, credential, ct);
+            var (json, answer) = await UpstreamText.ReadJsonAsync(response!, ct);
+            using (json)
+            {
+                if (!response!.IsSuccessStatusCode) return ProviderResult.Failed(MapError(response, json));
+                if (json is null) return ProviderResult.Failed(UpstreamText.NotImages("openai", "malformed JSON"));
+                return await ReadImagesAsync(json.RootElement, answer, credential, ct);
+            }
         }
     }
 
@@ -85,7 +88,7 @@ public sealed class OpenAiProvider : IImageProvider
         return body;
     }
 
-    private static async Task<ProviderResult> ReadImagesAsync(JsonElement root, ProviderCredential credential, CancellationToken ct)
+    private static async Task<ProviderResult> ReadImagesAsync(JsonElement root, byte[] body, ProviderCredential credential, CancellationToken ct)
     {
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
             return ProviderResult.Failed(UpstreamText.NotImages("openai", "JSON without a data array"));
@@ -96,7 +99,7 @@ public sealed class OpenAiProvider : IImageProvider
             var revised = item.TryGetProperty("revised_prompt", out var rp) && rp.ValueKind == JsonValueKind.String ? rp.GetString() : null;
             if (item.TryGetProperty("b64_json", out var b64))
             {
-                var image = UpstreamText.DecodeImage(b64, revised);
+                var image = UpstreamText.DecodeImage(b64, revised, body);
                 if (image is null) return ProviderResult.Failed(UpstreamText.NotImages("openai", "data that is not a valid base64 image"));
                 images.Add(image);
             }
