@@ -17,6 +17,13 @@ public static class Telemetry
                 .AddMeter(GatewayMetrics.MeterName)
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
+                // Recorded on every request (or every buffer rent) and of little use for a gateway:
+                // not subscribed, so the framework skips them. Durations, errors and ours stay.
+                .AddView("aspnetcore.memory_pool.*", MetricStreamConfiguration.Drop)
+                .AddView("aspnetcore.routing.match_attempts", MetricStreamConfiguration.Drop)
+                .AddView("http.server.active_requests", MetricStreamConfiguration.Drop)
+                .AddView("http.client.active_requests", MetricStreamConfiguration.Drop)
+                .AddView("http.client.request.time_in_queue", MetricStreamConfiguration.Drop)
                 .AddPrometheusExporter());
         // Traces cost something per request: only when an OTLP endpoint is configured (standard env var).
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))

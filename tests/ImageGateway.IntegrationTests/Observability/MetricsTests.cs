@@ -49,5 +49,10 @@ public sealed class MetricsTests
         Assert.Equal(7, Sample(metrics, "imagegateway_generate_duration_seconds_count", "part=\"gateway\"", "model=\"builtin-preview\"")); // + the 429
         Assert.Equal(6, Sample(metrics, "imagegateway_generate_duration_seconds_count", "part=\"upstream\"", "model=\"builtin-preview\""));
         Assert.Equal(0, Sample(metrics, "imagegateway_provider_circuit_state", "provider=\"openai\""));
+        // The framework's request durations are exported; its per-request counters that cost more than they tell are not.
+        Assert.True(Sample(metrics, "http_server_request_duration_seconds_count", "http_route=\"/v1/images/generations\"", "http_response_status_code=\"200\"") >= 6);
+        Assert.DoesNotContain("aspnetcore_routing_match_attempts", metrics);
+        Assert.DoesNotContain("aspnetcore_memory_pool", metrics);
+        Assert.DoesNotContain("http_server_active_requests", metrics);
     }
 }
