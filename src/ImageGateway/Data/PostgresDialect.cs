@@ -181,8 +181,5 @@ public sealed class PostgresDialect : IDbDialect, IDisposable, IAsyncDisposable
             DROP INDEX IF EXISTS ix_reservations_open;
             CREATE INDEX ix_reservations_open ON reservations(expires_at) WHERE state = 'open';
             """),
-        // SQLite's version rebuilds its tables without rowid/AUTOINCREMENT; PostgreSQL's layout has
-        // neither, so there is nothing to change here. Kept so both databases count the same versions.
-        new(7, "compact per-request tables", "SELECT 1;"),
     ];
 }

@@ -4,7 +4,6 @@ using ImageGateway.Accounts;
 using ImageGateway.Billing;
 using ImageGateway.Data;
 using ImageGateway.Tests.Support;
-using ImageGateway.Usage;
 using Microsoft.Data.Sqlite;
 
 namespace ImageGateway.Tests.Data;
@@ -365,70 +364,5 @@ public sealed class GroupCommitTests : IAsyncLifetime
             "SELECT id FROM reservations INDEXED BY ix_reservations_open WHERE state = 'open' AND expires_at > 0"));
         Assert.Equal([open.Id], indexed);
         await ((SqliteDialect)migrated.Dialect).DisposeAsync();
-    }
-
-    [Fact]
-    public async Task Migration_7_rebuilds_the_per_request_tables_keeping_every_row_and_the_ledger_sound()
-    {
-        var directory = Path.Combine(Path.GetTempPath(), "igw-db-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        var path = Path.Combine(directory, "v6.db");
-        var dialect = SqliteDialect.ForFile(path);
-        try
-        {
-            // A database as version 6 left it: migrations 1-6 only.
-            await using (var raw = new SqliteConnection($"Data Source={path};Pooling=False"))
-            {
-                await raw.OpenAsync();
-                await raw.ExecuteAsync("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
-                foreach (var m in dialect.Migrations.Where(m => m.Version <= 6))
-                {
-                    await raw.ExecuteAsync(m.Sql);
-                    await raw.ExecuteAsync("INSERT INTO schema_migrations VALUES (@Version, @Name, 0)", new { m.Version, m.Name });
-                }
-                Assert.Contains("AUTOINCREMENT", await raw.ExecuteScalarAsync<string>("SELECT sql FROM sqlite_master WHERE name = 'ledger_entries'"));
-            }
-            var db = new Database(dialect);
-            var ledger = new CreditLedger(db, TimeProvider.System);
-            var usage = new UsageStore(db, TimeProvider.System);
-            var id = (await new AccountStore(db, TimeProvider.System).CreateAccountAsync("v6", "managed")).Id;
-            await ledger.AdjustAsync(id, C(100), LedgerKind.Grant, null);
-            await ledger.SettleAsync((await ledger.ReserveAsync(id, C(10), Hold, null)).Reservation!, C(10), "settled before");
-            var open = (await ledger.ReserveAsync(id, C(5), Hold, null)).Reservation!;
-            await usage.RecordAsync(new UsageEvent(id, "key_1", "dall-e-3", "openai", "managed", "1024x1024", "standard", 1, 10_000, false, 200, "end-user", 12));
-            var before = (await ledger.HistoryAsync(id, 100, 0)).Entries;
-            var seqBefore = await db.ReadAsync(c => c.QueryAsync<long>("SELECT seq FROM ledger_entries ORDER BY seq"));
-
-            await db.MigrateAsync(TimeProvider.System);
-
-            var schema = (await db.ReadAsync(c => c.QueryAsync<(string Name, string Sql)>(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name IN ('reservations', 'ledger_entries', 'usage_events')"))).ToDictionary(t => t.Name, t => t.Sql);
-            Assert.EndsWith("WITHOUT ROWID", schema["reservations"]);
-            Assert.EndsWith("WITHOUT ROWID", schema["usage_events"]);
-            Assert.DoesNotContain("AUTOINCREMENT", schema["ledger_entries"]);
-            Assert.Contains(7L, await db.ReadAsync(c => c.QueryAsync<long>("SELECT version FROM schema_migrations")));
-            Assert.Equal(before, (await ledger.HistoryAsync(id, 100, 0)).Entries);
-            Assert.Equal(seqBefore, await db.ReadAsync(c => c.QueryAsync<long>("SELECT seq FROM ledger_entries ORDER BY seq")));
-            var recorded = Assert.Single(await usage.RecentAsync(id, 10));
-            Assert.Equal(("end-user", 10_000L), (recorded.EndUser, recorded.CostMc));
-
-            // The hold made before still settles once, new entries count on from the old ones, the sums hold.
-            await ledger.SettleAsync(open, C(5), "settled after");
-            await Assert.ThrowsAsync<ReservationClosedException>(() => ledger.SettleAsync(open, C(5), "again"));
-            await ledger.SettleAsync((await ledger.ReserveAsync(id, C(1), Hold, null)).Reservation!, C(1), null);
-            var seqAfter = (await db.ReadAsync(c => c.QueryAsync<long>("SELECT seq FROM ledger_entries ORDER BY seq"))).ToArray();
-            Assert.Equal(seqBefore.Count() + 3, seqAfter.Length);
-            Assert.True(seqAfter[^3] > seqBefore.Max());
-            Assert.Empty(await ledger.VerifyAsync(id));
-            Assert.Equal(C(84), (await ledger.GetBalanceAsync(id))!.Total);
-            var indexes = await db.ReadAsync(c => c.QueryAsync<string>("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%'"));
-            Assert.Equal(["ix_api_keys_account", "ix_idempotency_created", "ix_ledger_account", "ix_reservations_open", "ix_usage_account_time", "ix_usage_time"], indexes.Order());
-        }
-        finally
-        {
-            await dialect.DisposeAsync();
-            SqliteConnection.ClearAllPools();
-            try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
-        }
     }
 }
