@@ -37,8 +37,9 @@ public static class Extensions
         if (stock.Count == 0) return; // console logging was not asked for
         foreach (var descriptor in stock) builder.Services.Remove(descriptor);
         var interval = builder.Configuration.GetValue("Logging:Console:FlushIntervalMs", 20);
+        var includeScopes = builder.Configuration.GetValue("Logging:Console:FormatterOptions:IncludeScopes", false);
         builder.Services.AddSingleton<ILoggerProvider>(_ =>
-            new BatchedConsoleLoggerProvider(Console.OpenStandardOutput(), TimeSpan.FromMilliseconds(Math.Clamp(interval, 0, 1000))));
+            new BatchedConsoleLoggerProvider(Console.OpenStandardOutput(), TimeSpan.FromMilliseconds(Math.Clamp(interval, 0, 1000)), includeScopes));
     }
 
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)

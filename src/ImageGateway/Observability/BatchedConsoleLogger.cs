@@ -10,10 +10,11 @@ namespace ImageGateway.Observability;
 /// line per request that was ~8 % of the gateway's CPU at a few thousand requests a second
 /// (BENCHMARKS.md). Everything is written out when the provider is disposed (host shutdown) or the
 /// process exits. Log levels and filters are the usual <c>Logging</c> configuration; the provider
-/// answers to the <c>Console</c> alias, so <c>Logging:Console:LogLevel</c> still applies.
+/// answers to the <c>Console</c> alias, so <c>Logging:Console:LogLevel</c> still applies. Scopes
+/// (the request id) are printed as the stock formatter does when <c>includeScopes</c> is set.
 /// </summary>
 [ProviderAlias("Console")]
-public sealed class BatchedConsoleLoggerProvider : ILoggerProvider
+public sealed class BatchedConsoleLoggerProvider : ILoggerProvider, ISupportExternalScope
 {
     /// <summary>Text waiting beyond this is dropped (and counted) rather than grow without bound when stdout blocks.</summary>
     private const int MaxPendingChars = 4 * 1024 * 1024;
@@ -21,6 +22,8 @@ public sealed class BatchedConsoleLoggerProvider : ILoggerProvider
 
     private readonly StreamWriter _out;
     private readonly TimeSpan _flushInterval;
+    private readonly bool _includeScopes;
+    private IExternalScopeProvider? _scopes;
     private readonly Lock _gate = new();
     private readonly Lock _writeGate = new();
     private readonly SemaphoreSlim _signal = new(0);
@@ -31,18 +34,29 @@ public sealed class BatchedConsoleLoggerProvider : ILoggerProvider
     private long _dropped;
     private volatile bool _disposed;
 
-    public BatchedConsoleLoggerProvider(Stream output, TimeSpan flushInterval)
+    public BatchedConsoleLoggerProvider(Stream output, TimeSpan flushInterval, bool includeScopes = false)
     {
         _out = new StreamWriter(output, new UTF8Encoding(false), 32 * 1024) { AutoFlush = false };
         _flushInterval = flushInterval;
+        _includeScopes = includeScopes;
         _writer = Task.Run(WriteLoopAsync);
         AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
     }
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
+    public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
+
     internal void Append(LogLevel level, string category, EventId eventId, string message, Exception? exception)
     {
+        // Scopes live on the logging thread (async-local), so they are read here, not under the lock.
+        string? scopes = null;
+        if (_includeScopes && _scopes is { } provider)
+        {
+            var text = new StringBuilder();
+            provider.ForEachScope(static (scope, builder) => builder.Append(builder.Length == 0 ? "=> " : " => ").Append(scope), text);
+            if (text.Length > 0) scopes = text.ToString();
+        }
         bool wake;
         lock (_gate)
         {
@@ -52,6 +66,7 @@ public sealed class BatchedConsoleLoggerProvider : ILoggerProvider
                 return;
             }
             _pending.Append(Label(level)).Append(": ").Append(category).Append('[').Append(eventId.Id).Append(']').Append('\n');
+            if (scopes is not null) AppendIndented(_pending, scopes);
             AppendIndented(_pending, message);
             if (exception is not null) AppendIndented(_pending, exception.ToString());
             wake = !_scheduled;

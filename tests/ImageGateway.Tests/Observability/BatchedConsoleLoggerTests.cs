@@ -70,6 +70,28 @@ public sealed class BatchedConsoleLoggerTests
     }
 
     [Fact]
+    public void Scopes_are_printed_like_the_stock_formatter_does_only_when_asked_for()
+    {
+        foreach (var include in new[] { false, true })
+        {
+            var stdout = new CountingStream();
+            using (var provider = new BatchedConsoleLoggerProvider(stdout, TimeSpan.FromSeconds(30), includeScopes: include))
+            using (var factory = LoggerFactory.Create(b => b.AddProvider(provider)))
+            {
+                var logger = factory.CreateLogger("Scoped");
+                using (logger.BeginScope("RequestId:{RequestId}", "req_1"))
+                using (logger.BeginScope("inner"))
+                    logger.LogInformation("inside");
+                logger.LogInformation("outside");
+            }
+            var expected = include
+                ? "info: Scoped[0]\n      => RequestId:req_1 => inner\n      inside\ninfo: Scoped[0]\n      outside\n"
+                : "info: Scoped[0]\n      inside\ninfo: Scoped[0]\n      outside\n";
+            Assert.Equal(expected, stdout.Text);
+        }
+    }
+
+    [Fact]
     public void After_disposal_a_line_is_written_at_once()
     {
         var stdout = new CountingStream();
