@@ -24,9 +24,7 @@ public sealed class RateLimitRetryTests(CompatGateway fixture) : IClassFixture<C
     {
         _ = TestServices.NodeModules;
         // Exhausting the window and the SDK's first call must fall in the same minute.
-        var now = DateTimeOffset.UtcNow;
-        var left = TimeSpan.FromSeconds(60 - now.Second) - TimeSpan.FromMilliseconds(now.Millisecond);
-        if (left < TimeSpan.FromSeconds(6)) await Task.Delay(left + TimeSpan.FromMilliseconds(300));
+        await MinuteWindow.EnsureLeftAsync(TimeSpan.FromSeconds(15));
 
         await Task.WhenAll(NodeRetriesAsync(), DotnetRetriesAsync());
     }
