@@ -17,6 +17,8 @@ public sealed record UpstreamFailure(DateTimeOffset At, string Reason);
 public sealed class UpstreamClient
 {
     private const int RecentFailureCount = 20;
+    /// <summary>The largest answer read from an upstream (ten 4096x4096 PNGs as base64 fit).</summary>
+    private const long MaxAnswerBytes = 256L * 1024 * 1024;
     private static readonly ResiliencePropertyKey<Func<HttpResponseMessage, ValueTask<bool>>> PermanentFailureKey = new("ImageGateway.PermanentFailure");
     private readonly HttpClient _http;
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
@@ -29,11 +31,7 @@ public sealed class UpstreamClient
         Name = name;
         _time = time;
         Options = options;
-        _http = new HttpClient(handler, disposeHandler: false)
-        {
-            Timeout = Timeout.InfiniteTimeSpan,
-            MaxResponseContentBufferSize = 256L * 1024 * 1024,
-        };
+        _http = new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
 
         var transient = new PredicateBuilder<HttpResponseMessage>()
             .Handle<HttpRequestException>()
@@ -80,7 +78,8 @@ public sealed class UpstreamClient
     }
 
     /// <summary>
-    /// Sends a request built fresh for every attempt and returns the buffered final response, or a
+    /// Sends a request built fresh for every attempt and returns the final response, its body read
+    /// into a <see cref="BufferedBody"/> inside the pipeline (so the timeout covers it), or a
     /// typed failure when no response could be had (timeout, connection, open circuit).
     /// <paramref name="isPermanent"/> marks a 429/5xx answer (already buffered) that retrying cannot fix.
     /// </summary>
@@ -95,7 +94,16 @@ public sealed class UpstreamClient
             {
                 using var request = state.buildRequest();
                 foreach (var (header, value) in state.Options.Headers) request.Headers.TryAddWithoutValidation(header, value);
-                var answer = await state._http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ctx.CancellationToken);
+                var answer = await state._http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ctx.CancellationToken);
+                try
+                {
+                    await BufferedBody.LoadAsync(answer, MaxAnswerBytes, ctx.CancellationToken);
+                }
+                catch
+                {
+                    answer.Dispose();
+                    throw;
+                }
                 return answer;
             }, context, (buildRequest, Options, _http));
             if (response.StatusCode == HttpStatusCode.TooManyRequests || (int)response.StatusCode >= 500)
@@ -137,7 +145,7 @@ public sealed class UpstreamClient
         if (failure is not null) return (null, failure);
         using (download)
         {
-            var bytes = download!.IsSuccessStatusCode ? await download.Content.ReadAsByteArrayAsync(ct) : [];
+            var bytes = download!.IsSuccessStatusCode ? ((BufferedBody)download.Content).Memory.ToArray() : [];
             var mediaType = UpstreamText.SniffImage(bytes);
             return mediaType is null
                 ? (null, UpstreamText.NotImages(Name, "an image URL that did not return an image"))

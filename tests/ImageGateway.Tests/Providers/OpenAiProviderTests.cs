@@ -207,6 +207,25 @@ public sealed class OpenAiProviderTests : IAsyncLifetime
         Assert.Equal(288m, json.GetProperty("_metadata").Dec("cost_incurred")); // hd 1792x1024 = 120 × 1.2 × 2
     }
 
+    [Theory]
+    [InlineData(null, false)]            // the shipped default: Microsoft.AspNetCore.Hosting.Diagnostics = None
+    [InlineData("Information", true)]
+    public async Task No_per_request_activity_and_no_traceparent_upstream_unless_request_logging_or_tracing_asks(string? hostingLogLevel, bool expected)
+    {
+        // With the hosting category off and no tracing, ASP.NET Core starts no Activity for the
+        // request, so HttpClient has none to continue and sends no traceparent to the upstream.
+        if (hostingLogLevel is not null) _gateway.Settings["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = hostingLogLevel;
+        _gateway.UseOpenAi("openai", _openai);
+        _openai.Handler = OpenAiKit.Success;
+        var (client, _) = await UserAsync();
+
+        var (response, text) = await client.GenerateAsync(new { model = "dall-e-3", prompt = "a lighthouse", response_format = "b64_json" });
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        var call = Assert.Single(_openai.Generations());
+        Assert.Equal(expected, call.Headers.ContainsKey("traceparent"));
+    }
+
     [Fact]
     public async Task Dall_e_3_without_style_sends_no_style_and_the_default_quality()
     {

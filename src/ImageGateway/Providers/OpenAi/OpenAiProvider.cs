@@ -88,7 +88,7 @@ public sealed class OpenAiProvider : IImageProvider
         return body;
     }
 
-    private static async Task<ProviderResult> ReadImagesAsync(JsonElement root, byte[] body, ProviderCredential credential, CancellationToken ct)
+    private static async Task<ProviderResult> ReadImagesAsync(JsonElement root, ReadOnlyMemory<byte> body, ProviderCredential credential, CancellationToken ct)
     {
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
             return ProviderResult.Failed(UpstreamText.NotImages("openai", "JSON without a data array"));
