@@ -42,7 +42,7 @@ public sealed class BufferedBody : HttpContent
             if (announced is { } exact)
             {
                 // Not zeroed first: every byte is overwritten by the read or the read fails.
-                array = GC.AllocateUninitializedArray<byte>((int)exact);
+                array = GC.AllocateUninitializedArray<byte>(checked((int)exact));
                 await stream.ReadExactlyAsync(array, ct);
                 length = array.Length;
             }

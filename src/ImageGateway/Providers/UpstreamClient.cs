@@ -17,7 +17,7 @@ public sealed record UpstreamFailure(DateTimeOffset At, string Reason);
 public sealed class UpstreamClient
 {
     private const int RecentFailureCount = 20;
-    /// <summary>The largest answer read from an upstream (ten 4096x4096 PNGs as base64 fit).</summary>
+    /// <summary>The largest answer read from an upstream (HttpClient's buffer limit the gateway used before reading bodies itself).</summary>
     private const long MaxAnswerBytes = 256L * 1024 * 1024;
     private static readonly ResiliencePropertyKey<Func<HttpResponseMessage, ValueTask<bool>>> PermanentFailureKey = new("ImageGateway.PermanentFailure");
     private readonly HttpClient _http;
