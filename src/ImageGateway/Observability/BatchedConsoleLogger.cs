@@ -8,8 +8,8 @@ namespace ImageGateway.Observability;
 /// and a background task writes whatever has gathered at most every <c>flushInterval</c>, in one
 /// write call. The stock console logger wakes its thread and makes one write call per line; with a
 /// line per request, switching logging off saved ~0.05 of ~0.48 ms of CPU per request at a few
-/// thousand requests a second (BENCHMARKS.md, change 12). Everything is written out when the provider is disposed (host shutdown) or the
-/// process exits. Log levels and filters are the usual <c>Logging</c> configuration; the provider
+/// thousand requests a second (BENCHMARKS.md, change 12). Everything is written out when the
+/// provider is disposed (host shutdown) or the process exits. Log levels and filters are the usual <c>Logging</c> configuration; the provider
 /// answers to the <c>Console</c> alias, so <c>Logging:Console:LogLevel</c> still applies. Scopes
 /// (the request id) are printed as the stock formatter does when <c>includeScopes</c> is set.
 /// </summary>

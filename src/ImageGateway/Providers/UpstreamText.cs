@@ -79,17 +79,15 @@ public static partial class UpstreamText
         };
     }
 
-    public static async Task<JsonDocument?> TryParseJsonAsync(HttpResponseMessage response, CancellationToken ct) =>
-        (await ReadJsonAsync(response, ct)).Json;
+    public static JsonDocument? TryParseJson(HttpResponseMessage response) => ReadJson(response).Json;
 
     /// <summary>
-    /// The body as one array and the JSON parsed over it, null when it is not JSON. The document
-    /// reads the array in place, so the array must not change while it is used.
+    /// The body of an answer from <see cref="UpstreamClient.SendAsync"/> (already read into a
+    /// <see cref="BufferedBody"/>) and the JSON parsed over it in place, null when it is not JSON.
     /// </summary>
-    public static async Task<(JsonDocument? Json, ReadOnlyMemory<byte> Body)> ReadJsonAsync(HttpResponseMessage response, CancellationToken ct)
+    public static (JsonDocument? Json, ReadOnlyMemory<byte> Body) ReadJson(HttpResponseMessage response)
     {
-        // UpstreamClient leaves every answer read into a BufferedBody: parsed where it lies.
-        ReadOnlyMemory<byte> body = response.Content is BufferedBody buffered ? buffered.Memory : await response.Content.ReadAsByteArrayAsync(ct);
+        var body = ((BufferedBody)response.Content).Memory;
         try
         {
             return (JsonDocument.Parse(body), body);

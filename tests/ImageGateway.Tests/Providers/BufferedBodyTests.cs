@@ -103,7 +103,7 @@ public sealed class BufferedBodyTests
         using var response = Streamed(bytes, bytes.Length);
         await BufferedBody.LoadAsync(response, 1_000_000, CancellationToken.None);
 
-        var (json, body) = await UpstreamText.ReadJsonAsync(response, CancellationToken.None);
+        var (json, body) = UpstreamText.ReadJson(response);
 
         using (json)
         {

@@ -42,7 +42,7 @@ public sealed class Automatic1111Provider : IImageProvider
 
         using (response)
         {
-            using var json = await UpstreamText.TryParseJsonAsync(response!, ct);
+            using var json = UpstreamText.TryParseJson(response!);
             if (!response!.IsSuccessStatusCode) return ProviderResult.Failed(MapError(response, json));
             if (json is null) return ProviderResult.Failed(UpstreamText.NotImages(Name, "malformed JSON"));
             return ReadImages(json.RootElement, job.N);

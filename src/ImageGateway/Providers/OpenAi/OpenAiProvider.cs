@@ -41,7 +41,7 @@ public sealed class OpenAiProvider : IImageProvider
 
         using (response)
         {
-            var (json, answer) = await UpstreamText.ReadJsonAsync(response!, ct);
+            var (json, answer) = UpstreamText.ReadJson(response!);
             using (json)
             {
                 if (!response!.IsSuccessStatusCode) return ProviderResult.Failed(MapError(response, json));

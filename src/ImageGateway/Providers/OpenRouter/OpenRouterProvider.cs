@@ -51,7 +51,7 @@ public sealed class OpenRouterProvider : IImageProvider
 
         using (response)
         {
-            using var json = await UpstreamText.TryParseJsonAsync(response!, ct);
+            using var json = UpstreamText.TryParseJson(response!);
             if (!response!.IsSuccessStatusCode) return ProviderResult.Failed(MapError(response.StatusCode, json, response.Headers.RetryAfter?.Delta));
             if (json is null) return ProviderResult.Failed(UpstreamText.NotImages(Name, "malformed JSON"));
             return await ReadImagesAsync(json.RootElement, credential, ct);

@@ -63,7 +63,7 @@ public sealed class StabilityProvider : IImageProvider
             if (response!.IsSuccessStatusCode && response.Content.Headers.ContentType?.MediaType?.StartsWith("image/", StringComparison.OrdinalIgnoreCase) == true)
                 return await ReadRawImageAsync(response, ct);
 
-            using var json = await UpstreamText.TryParseJsonAsync(response, ct);
+            using var json = UpstreamText.TryParseJson(response);
             if (!response.IsSuccessStatusCode) return ProviderResult.Failed(MapError(response, json));
             if (json is null) return ProviderResult.Failed(UpstreamText.NotImages("stability", "malformed JSON"));
             return ReadImage(json.RootElement);
