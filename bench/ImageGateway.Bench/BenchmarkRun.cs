@@ -113,6 +113,7 @@ public sealed class BenchmarkRun
             var key = await gateway.CreateBenchUserAsync();
             await WarmUpGatewayAsync(gateway, key);
             var portkey = await StartPortkeyAsync();
+            var floor = await StartFloorProxyAsync();
             try
             {
                 var scenarios = new List<Scenario>
@@ -124,6 +125,7 @@ public sealed class BenchmarkRun
                     new("d", "gateway, builtin-preview", gateway.Process, c => GatewaySpec(gateway, key, ImageBody("builtin-preview", "b64_json"), c), "b64_json", FirstRoundOnly: true),
                 };
                 if (portkey is not null) scenarios.Add(new("e", PortkeyTitle, portkey.Process, PortkeySpec(portkey), "b64_json"));
+                scenarios.Add(new("f", FloorTitle, floor.Process, c => FloorSpec(floor, c), "b64_json"));
                 foreach (var scenario in scenarios) await PreflightAsync(scenario.Name, scenario.Spec(1), scenario.Expect);
                 for (var round = 1; round <= _options.Rounds; round++)
                     foreach (var scenario in scenarios.Where(x => round == 1 || !x.FirstRoundOnly))
@@ -133,6 +135,7 @@ public sealed class BenchmarkRun
             finally
             {
                 portkey?.Process.Stop();
+                floor.Process.Stop();
             }
             gateway.Stop();
         }
@@ -317,6 +320,30 @@ public sealed class BenchmarkRun
     private Func<int, LoadSpec> PortkeySpec(Portkey portkey) => connections =>
         Spec($"{portkey.Url}/v1/images/generations", ImageBody("dall-e-3", "b64_json"), _upstreamKey, connections,
             new Dictionary<string, string> { ["x-portkey-provider"] = "openai", ["x-portkey-custom-host"] = _fakeUrl });
+
+    private const string FloorTitle = "floor: bare ASP.NET Core proxy";
+
+    /// <summary>
+    /// (f) <see cref="FloorProxy"/>, this assembly's own minimal forwarder, with the gateway's GC
+    /// settings (workstation, concurrent). Warmed up like the gateway, for a third of the time.
+    /// </summary>
+    private async Task<(ChildProcess Process, string Url)> StartFloorProxyAsync()
+    {
+        var port = ChildProcess.FreePort();
+        var url = $"http://127.0.0.1:{port}";
+        var process = ChildProcess.Start("floor proxy", Path.Combine(_work, "floor-proxy.log"), "dotnet",
+            [typeof(BenchmarkRun).Assembly.Location, "floor-proxy", "--port", port.ToString(CultureInfo.InvariantCulture), "--upstream", _fakeUrl],
+            new Dictionary<string, string> { ["DOTNET_gcServer"] = "0", ["DOTNET_gcConcurrent"] = "1" });
+        await process.WaitForHttpAsync($"{url}/", TimeSpan.FromSeconds(30));
+        var floor = (process, url);
+        await PreflightAsync("f", FloorSpec(floor, 1), "b64_json");
+        if (_options.GatewayWarmupSeconds > 0)
+            await Wrk.RunAsync(FloorSpec(floor, 32), Math.Max(1, _options.GatewayWarmupSeconds / 3), _work);
+        return floor;
+    }
+
+    private LoadSpec FloorSpec((ChildProcess Process, string Url) floor, int connections) =>
+        Spec($"{floor.Url}/v1/images/generations", ImageBody("dall-e-3", "b64_json"), "unused", connections);
 
     private void AddNotAvailable(string scenario, string title, string reason)
     {

@@ -61,6 +61,10 @@ public static class Report
         md.AppendLine("Each ratio is taken within a round (points measured minutes apart at most), and a goal is judged on the median over the rounds; the per-round values are in brackets.");
         md.AppendLine();
         foreach (var line in Goals(options.Rounds, points, memory, ledger)) md.AppendLine($"- {line}");
+        md.AppendLine();
+        md.AppendLine("For context, not goals: the same ratios for (f), the least any ASP.NET Core gateway does (Kestrel in, HttpClient out, the answer copied back).");
+        md.AppendLine();
+        foreach (var line in FloorContext(options.Rounds, points)) md.AppendLine($"- {line}");
         return md.ToString();
     }
 
@@ -90,6 +94,21 @@ public static class Report
             : Judge("ledger scale: req/s with the seeded ledger ÷ with 1 account ≥ 0.9",
                 ledger.Seeded.Zip(ledger.OneAccount, (many, one) => many.Result?.RequestsPerSecond / one.Result?.RequestsPerSecond).ToArray(), "", v => v >= 0.9);
     }
+
+    private static IEnumerable<string> FloorContext(int rounds, IReadOnlyList<Point> points)
+    {
+        var all = Enumerable.Range(1, rounds).ToArray();
+        double? P50(string s, int c, int r) => Find(points, s, c, r)?.Result?.P50Us / 1000;
+        double? Throughput(string s, int c, int r) => Find(points, s, c, r)?.Result?.RequestsPerSecond;
+        yield return Context("overhead at 1 connection, p50(f) − p50(a)", all.Select(r => P50("f", 1, r) - P50("a", 1, r)).ToArray(), "ms");
+        yield return Context("32 connections: req/s (f) ÷ (a)", all.Select(r => Throughput("f", 32, r) / Throughput("a", 32, r)).ToArray(), "");
+        yield return Context("32 connections: req/s (b) ÷ (f)", all.Select(r => Throughput("b", 32, r) / Throughput("f", 32, r)).ToArray(), "");
+    }
+
+    private static string Context(string what, double?[] perRound, string unit) =>
+        perRound.Length == 0 || perRound.Any(v => v is null or double.NaN or double.PositiveInfinity or double.NegativeInfinity)
+            ? $"{what}: n/a"
+            : Invariant($"{what}: median {Median(perRound.Select(v => v!.Value)):F3}{(unit.Length > 0 ? " " + unit : "")}; rounds {Values(perRound, unit)}");
 
     /// <summary>A goal judged on the median of its per-round values; n/a when a round lacks one.</summary>
     private static string Judge(string goal, double?[] perRound, string unit, Func<double, bool> met, string? context = null)

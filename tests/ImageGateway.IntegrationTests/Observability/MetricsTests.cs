@@ -46,6 +46,11 @@ public sealed class MetricsTests
         Assert.Equal(3000, Sample(metrics, "imagegateway_credits_charged_total", "tier=\"free\""));
         Assert.Equal(1, Sample(metrics, "imagegateway_ratelimit_rejections_total", "tier=\"free\"", "reason=\"window\""));
         Assert.Equal(0, Sample(metrics, "imagegateway_reservations_open"));
+        // Each delivered request wrote its reserve and its settle; one SQLite commit may carry several writes.
+        var writes = Sample(metrics, "imagegateway_db_writes_total");
+        var commits = Sample(metrics, "imagegateway_db_commits_total");
+        Assert.True(writes >= 2 * 6, $"{writes} writes");
+        Assert.InRange(commits, 1, writes);
         Assert.True(Sample(metrics, "imagegateway_storage_written_bytes_total") > 1000);
         Assert.Equal(7, Sample(metrics, "imagegateway_generate_duration_seconds_count", "part=\"gateway\"", "model=\"builtin-preview\"")); // + the 429
         Assert.Equal(6, Sample(metrics, "imagegateway_generate_duration_seconds_count", "part=\"upstream\"", "model=\"builtin-preview\""));
