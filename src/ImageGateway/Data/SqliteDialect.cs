@@ -184,10 +184,12 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
             await using var transaction = connection.BeginTransaction(deferred: false);
             var scope = new WriteScope(connection, transaction, null, _groupCommands);
             // A lone write needs no savepoint: if it throws, the whole transaction is rolled back.
+            // The savepoint statements are kept prepared like the ledger's (SqliteTransaction.Save
+            // and Release parse theirs anew each time, two per write of every group).
             var savepoints = group.Count > 1;
             foreach (var write in group)
             {
-                if (savepoints) transaction.Save("w");
+                if (savepoints) scope.Command("SAVEPOINT w").ExecuteNonQuery();
                 try
                 {
                     await write.RunAsync(scope);
@@ -198,15 +200,15 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
                     // this throws and the outer handler fails the group.
                     if (savepoints)
                     {
-                        transaction.Rollback("w");
-                        transaction.Release("w");
+                        scope.Command("ROLLBACK TO w").ExecuteNonQuery();
+                        scope.Command("RELEASE w").ExecuteNonQuery();
                     }
                     else transaction.Rollback();
                     write.Fail(e);
                     if (!savepoints) return;
                     continue;
                 }
-                if (savepoints) transaction.Release("w");
+                if (savepoints) scope.Command("RELEASE w").ExecuteNonQuery();
                 succeeded.Add(write);
             }
             transaction.Commit();
