@@ -15,6 +15,9 @@ public static class Telemetry
             .ConfigureResource(r => r.AddService("image-gateway"))
             .WithMetrics(m => m
                 .AddMeter(GatewayMetrics.MeterName)
+                // .NET's own runtime meter: GC collections, pause time and allocated bytes, heap
+                // size, thread pool and lock contention. Read at scrape time, nothing per request.
+                .AddMeter("System.Runtime")
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 // Recorded on every request (or every buffer rent) and of little use for a gateway:

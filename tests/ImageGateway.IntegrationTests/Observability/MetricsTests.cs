@@ -57,6 +57,9 @@ public sealed class MetricsTests
         Assert.Equal(0, Sample(metrics, "imagegateway_provider_circuit_state", "provider=\"openai\""));
         // The framework's request durations are exported; its per-request counters that cost more than they tell are not.
         Assert.True(Sample(metrics, "http_server_request_duration_seconds_count", "http_route=\"/v1/images/generations\"", "http_response_status_code=\"200\"") >= 6);
+        // The runtime's own meter: collections happened while the gateway started and served these requests.
+        Assert.True(Sample(metrics, "dotnet_gc_heap_total_allocated_bytes_total") > 1_000_000);
+        Assert.Contains("dotnet_gc_pause_time_seconds_total{", metrics);
         Assert.DoesNotContain("aspnetcore_routing_match_attempts", metrics);
         Assert.DoesNotContain("aspnetcore_memory_pool", metrics);
         Assert.DoesNotContain("http_server_active_requests", metrics);
