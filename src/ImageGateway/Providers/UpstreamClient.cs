@@ -16,6 +16,19 @@ public sealed record UpstreamFailure(DateTimeOffset At, string Reason);
 /// </summary>
 public sealed class UpstreamClient
 {
+    /// <summary>
+    /// A JSON request body sent with its Content-Length. HttpClient sends content of unknown length
+    /// (such as <c>JsonContent</c>) chunked, which costs both ends a framing pass and which some
+    /// OpenAI-compatible servers and proxies refuse. Serialize once per call; each attempt wraps
+    /// the same bytes.
+    /// </summary>
+    public static HttpContent JsonBody(byte[] utf8Json)
+    {
+        var content = new ByteArrayContent(utf8Json);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        return content;
+    }
+
     private const int RecentFailureCount = 20;
     /// <summary>The largest answer read from an upstream (HttpClient's buffer limit the gateway used before reading bodies itself).</summary>
     private const long MaxAnswerBytes = 256L * 1024 * 1024;

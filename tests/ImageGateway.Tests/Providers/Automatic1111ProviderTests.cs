@@ -102,6 +102,7 @@ public sealed class Automatic1111ProviderTests : IAsyncLifetime
         Assert.Equal("/sdapi/v1/txt2img", request.Path);
         Assert.Null(request.Authorization); // no key configured: no auth header
         Assert.Equal("application/json", request.ContentType?.Split(';')[0]);
+        request.AssertSentWithLength();
         using var body = JsonDocument.Parse(request.BodyText);
         var root = body.RootElement;
         Assert.Equal(["batch_size", "cfg_scale", "height", "negative_prompt", "prompt", "seed", "steps", "width"], root.Names());

@@ -190,6 +190,7 @@ public sealed class OpenAiProviderTests : IAsyncLifetime
         {
             Assert.Equal("Bearer " + OpenAiKit.PlatformKey, call.Authorization);
             Assert.StartsWith("application/json", call.ContentType);
+            call.AssertSentWithLength();
             Assert.Contains("application/json", call.Accept);
             var body = call.BodyJson();
             Assert.Equal(["model", "n", "prompt", "quality", "response_format", "size", "style", "user"], body.Names());

@@ -130,6 +130,7 @@ public sealed class OpenRouterProviderTests : IAsyncLifetime
         Assert.Equal("/api/v1/chat/completions", request.Path);
         Assert.Equal("Bearer " + Key, request.Authorization);
         Assert.Equal("application/json", request.ContentType?.Split(';')[0]);
+        request.AssertSentWithLength();
         using var body = JsonDocument.Parse(request.BodyText);
         var root = body.RootElement;
         Assert.Equal(["image_config", "messages", "modalities", "model"], root.Names());

@@ -14,6 +14,16 @@ public sealed record RecordedRequest(string Method, string Path, string? Authori
     byte[] Body, IReadOnlyDictionary<string, string> Headers)
 {
     public string BodyText => System.Text.Encoding.UTF8.GetString(Body);
+
+    /// <summary>
+    /// The body came with its Content-Length, not chunked: cheaper for both ends, and some
+    /// OpenAI-compatible servers and proxies refuse chunked request bodies.
+    /// </summary>
+    public void AssertSentWithLength()
+    {
+        Assert.False(Headers.ContainsKey("Transfer-Encoding"), $"Transfer-Encoding: {Headers.GetValueOrDefault("Transfer-Encoding")}");
+        Assert.Equal(Body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), Headers.GetValueOrDefault("Content-Length"));
+    }
 }
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -29,11 +28,11 @@ public sealed class Automatic1111Provider : IImageProvider
     public async Task<ProviderResult> GenerateAsync(ImageJob job, ProviderCredential credential, CancellationToken ct)
     {
         var url = $"{credential.BaseUrl}/sdapi/v1/txt2img";
-        var body = RequestBody(job);
+        var body = JsonSerializer.SerializeToUtf8Bytes(RequestBody(job), Automatic1111Json.Default.JsonObject);
         var authorization = Authorization(credential.ApiKey);
         var (response, failure) = await credential.Http.SendAsync(() =>
         {
-            var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = JsonContent.Create(body, Automatic1111Json.Default.JsonObject) };
+            var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = UpstreamClient.JsonBody(body) };
             if (authorization is not null) request.Headers.Authorization = authorization;
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
             return request;

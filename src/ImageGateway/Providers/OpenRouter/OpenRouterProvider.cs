@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -39,10 +38,10 @@ public sealed class OpenRouterProvider : IImageProvider
     public async Task<ProviderResult> GenerateAsync(ImageJob job, ProviderCredential credential, CancellationToken ct)
     {
         var url = $"{credential.BaseUrl ?? DefaultBaseUrl}/chat/completions";
-        var body = RequestBody(job);
+        var body = JsonSerializer.SerializeToUtf8Bytes(RequestBody(job), OpenRouterJson.Default.JsonObject);
         var (response, failure) = await credential.Http.SendAsync(() =>
         {
-            var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = JsonContent.Create(body, OpenRouterJson.Default.JsonObject) };
+            var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = UpstreamClient.JsonBody(body) };
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential.ApiKey);
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
             return request;
