@@ -158,7 +158,7 @@ public sealed class DotnetOpenAiTests(CompatGateway fixture) : IClassFixture<Com
         var (_, key) = await Gateway.CreateUserAsync("managed", 100m);
         var (images, wire) = Images("stable-diffusion-xl", key, basePath);
         var path = basePath + "/images/generations";
-        var before = fixture.FinishedPosts(path);
+        var before = await fixture.FinishedPostsWhenQuietAsync(path);
 
         var error = await Assert.ThrowsAsync<ClientResultException>(() => images.GenerateImageAsync("hello"));
 

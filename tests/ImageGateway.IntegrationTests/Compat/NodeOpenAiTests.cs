@@ -112,7 +112,7 @@ public sealed class NodeOpenAiTests(CompatGateway fixture) : IClassFixture<Compa
     {
         var (_, key) = await Gateway.CreateUserAsync("managed", 100m);
         var path = basePath + "/images/generations";
-        var before = fixture.FinishedPosts(path);
+        var before = await fixture.FinishedPostsWhenQuietAsync(path);
 
         var outcome = await NodeOpenAi.GenerateAsync(Base(basePath), key, new { model = "stable-diffusion-xl", prompt = "hello" });
 

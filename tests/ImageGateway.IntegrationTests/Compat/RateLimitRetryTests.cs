@@ -32,7 +32,7 @@ public sealed class RateLimitRetryTests(CompatGateway fixture) : IClassFixture<C
     private async Task NodeRetriesAsync()
     {
         const string path = "/v1/images/generations";
-        var before = fixture.FinishedPosts(path);
+        var before = await fixture.FinishedPostsWhenQuietAsync(path);
         var key = await ExhaustedFreeUserAsync(path);
 
         var outcome = await NodeOpenAi.GenerateAsync(new Uri(Gateway.BaseUrl, "/v1"), key,
@@ -57,7 +57,7 @@ public sealed class RateLimitRetryTests(CompatGateway fixture) : IClassFixture<C
     private async Task DotnetRetriesAsync()
     {
         const string path = "/api/v1/llm/images/generations";
-        var before = fixture.FinishedPosts(path);
+        var before = await fixture.FinishedPostsWhenQuietAsync(path);
         var key = await ExhaustedFreeUserAsync(path);
         var wire = new RecordingHandler();
         var images = new ImageClient("builtin-preview", new ApiKeyCredential(key), new OpenAIClientOptions

@@ -45,6 +45,24 @@ public sealed class CompatGateway : IAsyncLifetime
     }
 
     /// <summary>
+    /// <see cref="FinishedPosts"/> once the log has stopped growing: the line of a request a previous
+    /// test made can arrive after its answer (the console logger writes in batches), and must not be
+    /// counted as the next test's.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<int, int>> FinishedPostsWhenQuietAsync(string path)
+    {
+        var last = FinishedPosts(path);
+        for (var i = 0; i < 20; i++)
+        {
+            await Task.Delay(150);
+            var now = FinishedPosts(path);
+            if (now.Sum(kv => kv.Value) == last.Sum(kv => kv.Value)) return now;
+            last = now;
+        }
+        return last;
+    }
+
+    /// <summary>
     /// The requests to <paramref name="path"/> finished since <paramref name="before"/>, once the log
     /// has been quiet for a moment (the line is written just after the response).
     /// </summary>
