@@ -49,18 +49,7 @@ public sealed class CompatGateway : IAsyncLifetime
     /// test made can arrive after its answer (the console logger writes in batches), and must not be
     /// counted as the next test's.
     /// </summary>
-    public async Task<IReadOnlyDictionary<int, int>> FinishedPostsWhenQuietAsync(string path)
-    {
-        var last = FinishedPosts(path);
-        for (var i = 0; i < 20; i++)
-        {
-            await Task.Delay(150);
-            var now = FinishedPosts(path);
-            if (now.Sum(kv => kv.Value) == last.Sum(kv => kv.Value)) return now;
-            last = now;
-        }
-        return last;
-    }
+    public Task<IReadOnlyDictionary<int, int>> FinishedPostsWhenQuietAsync(string path) => QuietPostsAsync(path, atLeast: 0, tries: 20);
 
     /// <summary>
     /// The requests to <paramref name="path"/> finished since <paramref name="before"/>, once the log
@@ -68,15 +57,24 @@ public sealed class CompatGateway : IAsyncLifetime
     /// </summary>
     public async Task<Dictionary<int, int>> PostsSinceAsync(string path, IReadOnlyDictionary<int, int> before)
     {
-        Dictionary<int, int> Delta() => FinishedPosts(path)
-            .Select(kv => (kv.Key, Count: kv.Value - before.GetValueOrDefault(kv.Key)))
+        var now = await QuietPostsAsync(path, atLeast: before.Values.Sum() + 1, tries: 10);
+        return now.Select(kv => (kv.Key, Count: kv.Value - before.GetValueOrDefault(kv.Key)))
             .Where(kv => kv.Count > 0).ToDictionary(kv => kv.Key, kv => kv.Count);
-        var last = Delta();
-        for (var i = 0; i < 10; i++)
+    }
+
+    /// <summary>
+    /// Reads <see cref="FinishedPosts"/> every 150 ms until two reads agree and hold at least
+    /// <paramref name="atLeast"/> lines, or <paramref name="tries"/> run out (then the last read).
+    /// </summary>
+    private async Task<IReadOnlyDictionary<int, int>> QuietPostsAsync(string path, int atLeast, int tries)
+    {
+        var last = FinishedPosts(path);
+        for (var i = 0; i < tries; i++)
         {
             await Task.Delay(150);
-            var now = Delta();
-            if (now.Sum(kv => kv.Value) == last.Sum(kv => kv.Value) && now.Count > 0) return now;
+            var now = FinishedPosts(path);
+            var total = now.Values.Sum();
+            if (total == last.Values.Sum() && total >= atLeast) return now;
             last = now;
         }
         return last;
