@@ -57,12 +57,16 @@ public sealed class CreditLedger(Database db, TimeProvider time)
     /// Holds <paramref name="amount"/> if the available balance covers it and, when a cap is given,
     /// this month's settled spend plus every open hold plus this amount stays within the cap. Both
     /// conditions are in the one UPDATE, so concurrent requests cannot overspend either.
+    /// The hold is a deferred write (<see cref="Database.WriteDeferredAsync{T}"/>): every later write
+    /// and read sees it at once, and it is committed with the request's settle or release, or within
+    /// milliseconds by itself, whichever comes first. A crash before that commit loses the hold
+    /// whole, which is what the start-up sweep would have done with it anyway.
     /// </summary>
     public Task<ReserveOutcome> ReserveAsync(string accountId, Millicredits amount, TimeSpan holdTimeout,
         string? description, Millicredits? monthlyCap, CancellationToken ct = default)
     {
         if (amount.Value <= 0) throw new ArgumentOutOfRangeException(nameof(amount), "A reservation must be positive.");
-        return db.WriteAsync(async scope =>
+        return db.WriteDeferredAsync(async scope =>
         {
             var now = Now;
             var month = MonthKey(now);

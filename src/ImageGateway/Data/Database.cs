@@ -16,8 +16,10 @@ public sealed class Database(IDbDialect dialect)
         return connection.ExecuteScalar<long>("SELECT COUNT(*) FROM reservations WHERE state = 'open'");
     }
 
+    /// <summary>Runs <paramref name="read"/> on its own connection; it sees every write that has returned (deferred ones are flushed first).</summary>
     public async Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken ct = default)
     {
+        await dialect.FlushAsync();
         await using var connection = dialect.CreateConnection();
         await connection.OpenAsync(ct);
         return await read(connection);
@@ -26,6 +28,10 @@ public sealed class Database(IDbDialect dialect)
     /// <summary>Runs <paramref name="write"/> in a transaction and commits it unless it throws.</summary>
     public Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct = default) =>
         dialect.WriteAsync(write, ct);
+
+    /// <summary>Runs <paramref name="write"/> atomically; it may be committed just after it returns (see <see cref="IDbDialect.WriteDeferredAsync"/>).</summary>
+    public Task<T> WriteDeferredAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct = default) =>
+        dialect.WriteDeferredAsync(write, ct);
 
     /// <summary>
     /// Applies every migration not yet recorded in <c>schema_migrations</c>, each in its own

@@ -29,6 +29,18 @@ public interface IDbDialect
     /// </summary>
     Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct);
 
+    /// <summary>
+    /// Runs <paramref name="write"/> atomically, but may return before it is committed: it is then
+    /// committed with the next write that commits, or by <see cref="FlushAsync"/>, within
+    /// milliseconds. Every later write sees it; a crash before its commit loses it whole. For a
+    /// write that is only worth keeping once a later write builds on it (a credit hold, settled or
+    /// released by the same request). Dialects that cannot defer commit it as <see cref="WriteAsync"/> does.
+    /// </summary>
+    Task<T> WriteDeferredAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct);
+
+    /// <summary>Commits every deferred write that has returned, so a read that follows sees it.</summary>
+    Task FlushAsync();
+
     /// <summary>True when only this process can use the database, so every open hold at start-up is an orphan.</summary>
     bool IsSingleProcess { get; }
 

@@ -59,6 +59,10 @@ public sealed class PostgresDialect : IDbDialect, IDisposable, IAsyncDisposable
         return result;
     }
 
+    public Task<T> WriteDeferredAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct) => WriteAsync(write, ct);
+
+    public Task FlushAsync() => Task.CompletedTask;
+
     public void Dispose() => _source.Dispose();
 
     public ValueTask DisposeAsync() => _source.DisposeAsync();

@@ -23,8 +23,21 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
     private readonly string _synchronous;
     private readonly int _pageSize;
     private bool _walEnabled;
-    private SqliteConnection? _groupConnection; // these two are used only under _writer
+    private SqliteConnection? _groupConnection; // these three are used only under _writer
     private readonly Dictionary<string, DbCommand> _groupCommands = new(StringComparer.Ordinal);
+    private SqliteTransaction? _uncommitted; // the group connection's open transaction, and the writes in it
+    private int _uncommittedWrites;
+    private volatile bool _hasUncommitted;
+    private readonly Timer _flushTimer;
+
+    private readonly TimeSpan _flushDelay;
+
+    /// <summary>
+    /// The longest a deferred write stays uncommitted when no other write commits it first. Reads
+    /// flush before they run, so this bounds only what a crash can undo; long enough that a
+    /// request's own settle, against a fast upstream, usually commits its hold with it.
+    /// </summary>
+    public static readonly TimeSpan DefaultFlushDelay = TimeSpan.FromMilliseconds(50);
 
     /// <param name="synchronous">
     /// SQLite's <c>PRAGMA synchronous</c> for writes. NORMAL (the default) does not fsync each commit:
@@ -36,7 +49,8 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
     /// writes each page it touched to the WAL, and a generate request touches about twenty (one per
     /// table or index row it adds), so 1 KiB pages write a quarter of the bytes that 4 KiB pages do.
     /// </param>
-    public SqliteDialect(string connectionString, string synchronous = "NORMAL", int pageSize = DefaultPageSize)
+    /// <param name="flushDelay">How long a deferred write may wait for another commit; <see cref="DefaultFlushDelay"/> when null.</param>
+    public SqliteDialect(string connectionString, string synchronous = "NORMAL", int pageSize = DefaultPageSize, TimeSpan? flushDelay = null)
     {
         var builder = new SqliteConnectionStringBuilder(connectionString)
         {
@@ -52,6 +66,8 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
         if (pageSize is < 512 or > 65536 || (pageSize & (pageSize - 1)) != 0)
             throw new ArgumentException($"SQLite page size must be a power of two from 512 to 65536, not {pageSize}.", nameof(pageSize));
         _pageSize = pageSize;
+        _flushDelay = flushDelay ?? DefaultFlushDelay;
+        _flushTimer = new Timer(static state => _ = ((SqliteDialect)state!).FlushQuietlyAsync(), this, Timeout.Infinite, Timeout.Infinite);
     }
 
     public const int DefaultPageSize = 1024;
@@ -79,6 +95,8 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
         SqliteConnection? connection = null;
         try
         {
+            // The group connection's open transaction holds the file's write lock.
+            await CommitUncommittedAsync();
             connection = await OpenWriterAsync(ct);
             // BEGIN IMMEDIATE: takes the write lock up front, so a read inside the transaction
             // cannot be invalidated by another process's write before our own.
@@ -105,10 +123,40 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
     /// requests share one commit instead of queueing for 32, and that a lone writer commits on its
     /// own thread without waking another.
     /// </summary>
-    public async Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct)
+    public Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct) => EnqueueAsync(write, deferred: false, ct);
+
+    /// <summary>
+    /// A write that returns as soon as it has run, before it is committed. A group made only of
+    /// deferred writes leaves its transaction open; the next group that holds a committing write
+    /// (or <see cref="FlushAsync"/>, called by every read through <see cref="Database"/> and by a
+    /// timer a moment (<see cref="DefaultFlushDelay"/>) after the transaction was left open) commits it with its own.
+    /// Every later write sees it, since there is one writer connection; a crash before that commit
+    /// loses it whole, as if it had never run.
+    /// </summary>
+    public Task<T> WriteDeferredAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct) => EnqueueAsync(write, deferred: true, ct);
+
+    public bool HasUncommittedWrites => _hasUncommitted;
+
+    /// <summary>Commits deferred writes still left open; done at once when there are none.</summary>
+    public Task FlushAsync() => _hasUncommitted ? WriteAsync(static _ => Task.FromResult(0), CancellationToken.None) : Task.CompletedTask;
+
+    // The timer's flush: a failed commit fails the writes it carried, and their callers see that
+    // at their next step (a settle finds no hold); there is nobody here to tell.
+    private async Task FlushQuietlyAsync()
+    {
+        try
+        {
+            await FlushAsync();
+        }
+        catch (Exception e) when (e is SqliteException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+    }
+
+    private async Task<T> EnqueueAsync<T>(Func<WriteScope, Task<T>> write, bool deferred, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        var pending = new PendingWrite<T>(write, ct);
+        var pending = new PendingWrite<T>(write, deferred, ct);
         bool lead;
         lock (_queue)
         {
@@ -178,15 +226,19 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
     private async Task CommitGroupAsync(List<PendingWrite> group)
     {
         var succeeded = new List<PendingWrite>(group.Count);
+        var commit = false;
         try
         {
             var connection = _groupConnection ??= await OpenGroupConnectionAsync();
-            await using var transaction = connection.BeginTransaction(deferred: false);
+            // Deferred writes of earlier groups may still be uncommitted in this transaction.
+            var carried = _uncommitted is not null;
+            var transaction = _uncommitted ?? (SqliteTransaction)connection.BeginTransaction(deferred: false);
+            _uncommitted = transaction;
             var scope = new WriteScope(connection, transaction, null, _groupCommands);
-            // A lone write needs no savepoint: if it throws, the whole transaction is rolled back.
-            // The savepoint statements are kept prepared like the ledger's (SqliteTransaction.Save
-            // and Release parse theirs anew each time, two per write of every group).
-            var savepoints = group.Count > 1;
+            // A lone write in a fresh transaction needs no savepoint: if it throws, the whole
+            // transaction is rolled back. The savepoint statements are kept prepared like the
+            // ledger's (SqliteTransaction.Save and Release parse theirs anew each time).
+            var savepoints = group.Count > 1 || carried;
             foreach (var write in group)
             {
                 if (savepoints) scope.Command("SAVEPOINT w").ExecuteNonQuery();
@@ -203,17 +255,22 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
                         scope.Command("ROLLBACK TO w").ExecuteNonQuery();
                         scope.Command("RELEASE w").ExecuteNonQuery();
                     }
-                    else transaction.Rollback();
+                    else EndUncommitted(commit: false);
                     write.Fail(e);
                     if (!savepoints) return;
                     continue;
                 }
                 if (savepoints) scope.Command("RELEASE w").ExecuteNonQuery();
                 succeeded.Add(write);
+                commit |= !write.Deferred;
             }
-            transaction.Commit();
-            Interlocked.Increment(ref _groups);
-            Interlocked.Add(ref _writes, succeeded.Count);
+            _uncommittedWrites += succeeded.Count;
+            if (commit || _uncommittedWrites == 0) EndUncommitted(commit);
+            else if (!carried)
+            {
+                _hasUncommitted = true;
+                _flushTimer.Change(_flushDelay, Timeout.InfiniteTimeSpan);
+            }
         }
         catch (Exception e)
         {
@@ -225,8 +282,48 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
         foreach (var write in succeeded) write.Complete();
     }
 
-    private async Task CloseGroupConnectionAsync()
+    /// <summary>Commits (or rolls back) the group connection's open transaction; called under _writer.</summary>
+    private void EndUncommitted(bool commit)
     {
+        if (_uncommitted is not { } transaction) return;
+        var writes = _uncommittedWrites;
+        (_uncommitted, _uncommittedWrites, _hasUncommitted) = (null, 0, false);
+        try
+        {
+            if (commit) transaction.Commit();
+            else transaction.Rollback();
+        }
+        finally
+        {
+            transaction.Dispose();
+        }
+        if (!commit) return;
+        Interlocked.Increment(ref _groups);
+        Interlocked.Add(ref _writes, writes);
+    }
+
+    /// <summary>Commits deferred writes before the write lock is wanted elsewhere; called under _writer.</summary>
+    private async ValueTask CommitUncommittedAsync()
+    {
+        try
+        {
+            EndUncommitted(commit: true);
+        }
+        catch
+        {
+            // Their callers find out at their next step, as with a failed group commit.
+            await CloseGroupConnectionAsync();
+            throw;
+        }
+    }
+
+    private async ValueTask CloseGroupConnectionAsync()
+    {
+        if (_uncommitted is { } transaction)
+        {
+            (_uncommitted, _uncommittedWrites, _hasUncommitted) = (null, 0, false);
+            await transaction.DisposeAsync(); // rolls back what was left
+        }
         foreach (var command in _groupCommands.Values) await command.DisposeAsync();
         _groupCommands.Clear();
         if (_groupConnection is { } connection) await connection.DisposeAsync();
@@ -286,9 +383,18 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
                 if (!_committing) break;
             await Task.Delay(10);
         }
+        await _flushTimer.DisposeAsync();
         await _writer.WaitAsync();
         try
         {
+            try
+            {
+                await CommitUncommittedAsync();
+            }
+            catch (SqliteException)
+            {
+                // Nothing more can be done at shutdown; the writes are lost as in a crash.
+            }
             await CloseGroupConnectionAsync();
         }
         finally
@@ -297,15 +403,17 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
         }
     }
 
-    private abstract class PendingWrite(CancellationToken cancellation)
+    private abstract class PendingWrite(bool deferred, CancellationToken cancellation)
     {
+        public bool Deferred { get; } = deferred;
         public CancellationToken Cancellation { get; } = cancellation;
         public abstract Task RunAsync(WriteScope scope);
         public abstract void Complete();
         public abstract void Fail(Exception error);
     }
 
-    private sealed class PendingWrite<T>(Func<WriteScope, Task<T>> write, CancellationToken cancellation) : PendingWrite(cancellation)
+    private sealed class PendingWrite<T>(Func<WriteScope, Task<T>> write, bool deferred, CancellationToken cancellation)
+        : PendingWrite(deferred, cancellation)
     {
         private readonly TaskCompletionSource<T> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T? _value;

@@ -365,4 +365,142 @@ public sealed class GroupCommitTests : IAsyncLifetime
         Assert.Equal([open.Id], indexed);
         await ((SqliteDialect)migrated.Dialect).DisposeAsync();
     }
+
+    /// <summary>
+    /// A dialect on its own file with an <c>items</c> table, whose deferred writes wait
+    /// <paramref name="flushDelay"/> for another commit, and a plain connection on the same file
+    /// that sees only what is committed (as a second process would).
+    /// </summary>
+    private static async Task<DeferredFixture> DeferredAsync(TimeSpan flushDelay)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "igw-db-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, "deferred.db");
+        var dialect = new SqliteDialect(new SqliteConnectionStringBuilder { DataSource = path }.ToString(), flushDelay: flushDelay);
+        var database = new Database(dialect);
+        await database.WriteAsync(s =>
+            s.Connection.ExecuteAsync("CREATE TABLE items (id INTEGER PRIMARY KEY, v TEXT NOT NULL)", transaction: s.Transaction));
+        return new DeferredFixture(directory, path, dialect, database);
+    }
+
+    private sealed record DeferredFixture(string Directory, string Path, SqliteDialect Dialect, Database Database) : IAsyncDisposable
+    {
+        public Task<int> InsertDeferredAsync(long id) =>
+            Database.WriteDeferredAsync(s => s.ExecuteAsync("INSERT INTO items (id, v) VALUES (@id, @v)", ("@id", id), ("@v", "deferred")));
+
+        public Task<int> InsertAsync(long id) =>
+            Database.WriteAsync(s => s.ExecuteAsync("INSERT INTO items (id, v) VALUES (@id, @v)", ("@id", id), ("@v", "x")));
+
+        /// <summary>What another process sees: committed rows only.</summary>
+        public async Task<long[]> CommittedIdsAsync()
+        {
+            await using var connection = new SqliteConnection($"Data Source={Path};Pooling=False");
+            await connection.OpenAsync();
+            return (await connection.QueryAsync<long>("SELECT id FROM items ORDER BY id")).ToArray();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Dialect.DisposeAsync();
+            SqliteConnection.ClearAllPools();
+            try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
+    public async Task A_deferred_write_returns_before_its_commit_and_the_next_committing_write_commits_both_at_once()
+    {
+        await using var f = await DeferredAsync(TimeSpan.FromMinutes(10));
+        var groupsBefore = f.Dialect.GroupsCommitted;
+        var writesBefore = f.Dialect.WritesCommitted;
+
+        Assert.Equal(1, await f.InsertDeferredAsync(1));
+        Assert.Equal(1, await f.InsertDeferredAsync(2));
+        Assert.True(f.Dialect.HasUncommittedWrites);
+        Assert.Empty(await f.CommittedIdsAsync());
+        Assert.Equal(groupsBefore, f.Dialect.GroupsCommitted);
+
+        // A later write sees them (one writer connection): this one fails on their primary key.
+        var duplicate = await Assert.ThrowsAsync<SqliteException>(() => f.InsertAsync(2));
+        Assert.Equal(19, duplicate.SqliteErrorCode);
+        // Rolled back to its savepoint alone: the deferred writes are still there, still uncommitted.
+        Assert.True(f.Dialect.HasUncommittedWrites);
+        Assert.Empty(await f.CommittedIdsAsync());
+
+        Assert.Equal(1, await f.InsertAsync(3));
+        Assert.False(f.Dialect.HasUncommittedWrites);
+        Assert.Equal(new long[] { 1, 2, 3 }, await f.CommittedIdsAsync());
+        Assert.Equal(groupsBefore + 1, f.Dialect.GroupsCommitted);
+        Assert.Equal(writesBefore + 3, f.Dialect.WritesCommitted);
+    }
+
+    [Fact]
+    public async Task A_read_through_the_database_sees_a_deferred_write_by_committing_it_first()
+    {
+        await using var f = await DeferredAsync(TimeSpan.FromMinutes(10));
+        await f.InsertDeferredAsync(7);
+        Assert.Empty(await f.CommittedIdsAsync());
+
+        Assert.Equal(new long[] { 7 }, await f.Database.ReadAsync(c => c.QueryAsync<long>("SELECT id FROM items")));
+        Assert.False(f.Dialect.HasUncommittedWrites);
+        Assert.Equal(new long[] { 7 }, await f.CommittedIdsAsync());
+    }
+
+    [Fact]
+    public async Task A_deferred_write_with_nothing_after_it_is_committed_by_the_timer()
+    {
+        await using var f = await DeferredAsync(TimeSpan.FromMilliseconds(20));
+        var groupsBefore = f.Dialect.GroupsCommitted;
+        await f.InsertDeferredAsync(1);
+        await WaitUntilAsync(() => !f.Dialect.HasUncommittedWrites, "the timer to commit the deferred write");
+        Assert.Equal(new long[] { 1 }, await f.CommittedIdsAsync());
+        Assert.Equal(groupsBefore + 1, f.Dialect.GroupsCommitted);
+    }
+
+    [Fact]
+    public async Task A_lone_deferred_write_that_throws_leaves_nothing_and_earlier_deferred_writes_survive_a_later_one_that_throws()
+    {
+        await using var f = await DeferredAsync(TimeSpan.FromMinutes(10));
+        var boom = new InvalidOperationException("boom");
+        Task<int> Throwing(long id) => f.Database.WriteDeferredAsync<int>(async s =>
+        {
+            await s.ExecuteAsync("INSERT INTO items (id, v) VALUES (@id, @v)", ("@id", id), ("@v", "x"));
+            throw boom;
+        });
+
+        Assert.Same(boom, await Assert.ThrowsAsync<InvalidOperationException>(() => Throwing(1)));
+        Assert.False(f.Dialect.HasUncommittedWrites);
+        await f.InsertDeferredAsync(2);
+        Assert.Same(boom, await Assert.ThrowsAsync<InvalidOperationException>(() => Throwing(3)));
+        await f.Dialect.FlushAsync();
+        Assert.Equal(new long[] { 2 }, await f.CommittedIdsAsync());
+    }
+
+    [Fact]
+    public async Task A_write_transaction_of_its_own_commits_the_deferred_writes_first_instead_of_waiting_on_their_lock()
+    {
+        await using var f = await DeferredAsync(TimeSpan.FromMinutes(10));
+        await f.InsertDeferredAsync(1);
+        // BeginWriteAsync opens a second connection (migrations); the open transaction would hold
+        // the file's write lock against it until SQLite's 30 s busy timeout.
+        var began = f.Dialect.BeginWriteAsync(CancellationToken.None).AsTask();
+        await using (var scope = await began.WaitAsync(TimeSpan.FromSeconds(10)))
+        {
+            await scope.Connection.ExecuteAsync("INSERT INTO items (id, v) VALUES (2, 'own')", transaction: scope.Transaction);
+            await scope.CommitAsync();
+        }
+        Assert.Equal(new long[] { 1, 2 }, await f.CommittedIdsAsync());
+    }
+
+    [Fact]
+    public async Task Disposing_the_dialect_commits_deferred_writes()
+    {
+        var f = await DeferredAsync(TimeSpan.FromMinutes(10));
+        await using (f)
+        {
+            await f.InsertDeferredAsync(1);
+            await f.Dialect.DisposeAsync();
+            Assert.Equal(new long[] { 1 }, await f.CommittedIdsAsync());
+        }
+    }
 }
