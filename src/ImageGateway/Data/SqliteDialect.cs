@@ -28,8 +28,12 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
     private SqliteTransaction? _uncommitted; // the group connection's open transaction, and the writes in it
     private int _uncommittedWrites;
     private volatile bool _hasUncommitted;
+    // Ticks every _flushDelay while deferred writes keep coming, and stops at a tick that finds
+    // nothing to commit: re-arming a timer for every deferred write would wake the timer thread
+    // for every request.
     private readonly Timer _flushTimer;
-
+    private readonly Lock _flushTimerLock = new();
+    private bool _flushTimerRunning; // guarded by _flushTimerLock
     private readonly TimeSpan _flushDelay;
 
     /// <summary>
@@ -67,7 +71,7 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
             throw new ArgumentException($"SQLite page size must be a power of two from 512 to 65536, not {pageSize}.", nameof(pageSize));
         _pageSize = pageSize;
         _flushDelay = flushDelay ?? DefaultFlushDelay;
-        _flushTimer = new Timer(static state => _ = ((SqliteDialect)state!).FlushQuietlyAsync(), this, Timeout.Infinite, Timeout.Infinite);
+        _flushTimer = new Timer(static state => ((SqliteDialect)state!).OnFlushTick(), this, Timeout.Infinite, Timeout.Infinite);
     }
 
     public const int DefaultPageSize = 1024;
@@ -129,7 +133,7 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
     /// A write that returns as soon as it has run, before it is committed. A group made only of
     /// deferred writes leaves its transaction open; the next group that holds a committing write
     /// (or <see cref="FlushAsync"/>, called by every read through <see cref="Database"/> and by a
-    /// timer a moment (<see cref="DefaultFlushDelay"/>) after the transaction was left open) commits it with its own.
+    /// timer at most <see cref="DefaultFlushDelay"/> later) commits it with its own.
     /// Every later write sees it, since there is one writer connection; a crash before that commit
     /// loses it whole, as if it had never run.
     /// </summary>
@@ -139,6 +143,20 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
 
     /// <summary>Commits deferred writes still left open; done at once when there are none.</summary>
     public Task FlushAsync() => _hasUncommitted ? WriteAsync(static _ => Task.FromResult(0), CancellationToken.None) : Task.CompletedTask;
+
+    private void OnFlushTick()
+    {
+        lock (_flushTimerLock)
+        {
+            if (!_hasUncommitted)
+            {
+                _flushTimer.Change(Timeout.Infinite, Timeout.Infinite);
+                _flushTimerRunning = false;
+                return;
+            }
+        }
+        _ = FlushQuietlyAsync();
+    }
 
     // The timer's flush: a failed commit fails the writes it carried, and their callers see that
     // at their next step (a settle finds no hold); there is nobody here to tell.
@@ -268,8 +286,12 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
             if (commit || _uncommittedWrites == 0) EndUncommitted(commit);
             else if (!carried)
             {
-                _hasUncommitted = true;
-                _flushTimer.Change(_flushDelay, Timeout.InfiniteTimeSpan);
+                _hasUncommitted = true; // before the timer's lock: a tick that stops the timer has not seen it yet
+                lock (_flushTimerLock)
+                {
+                    if (!_flushTimerRunning) _flushTimer.Change(_flushDelay, _flushDelay);
+                    _flushTimerRunning = true;
+                }
             }
         }
         catch (Exception e)
