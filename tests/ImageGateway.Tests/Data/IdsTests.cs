@@ -51,4 +51,34 @@ public sealed partial class IdsTests
         Assert.Single(ids.Select(id => id[..12]).Distinct());
         Assert.All(ids, id => Assert.Matches(OrderedShape(), id));
     }
+
+    [Fact]
+    public void Random_characters_are_spread_evenly_over_the_whole_alphabet()
+    {
+        // 620,000 characters: 10,000 expected per character, a standard deviation of ~99.
+        var counts = new int[Ids.Base62.Length];
+        for (var i = 0; i < 20_000; i++)
+            foreach (var c in Ids.New("x", 31).AsSpan(2)) counts[Ids.Base62.IndexOf(c)]++;
+        Assert.All(counts, n => Assert.InRange(n, 9_000, 11_000));
+    }
+
+    [Fact]
+    public async Task Ids_made_on_many_threads_at_once_never_repeat()
+    {
+        var perThread = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+            Enumerable.Range(0, 20_000).Select(_ => Ids.New("req", 20)).ToArray())));
+        var all = perThread.SelectMany(ids => ids).ToArray();
+        Assert.Equal(all.Length, all.Distinct(StringComparer.Ordinal).Count());
+    }
+
+    [Fact]
+    public void The_first_id_made_on_a_new_thread_is_random_too()
+    {
+        var ids = new string[16];
+        var threads = Enumerable.Range(0, ids.Length).Select(i => new Thread(() => ids[i] = Ids.New("x", 24))).ToArray();
+        foreach (var thread in threads) thread.Start();
+        foreach (var thread in threads) thread.Join();
+        Assert.Equal(ids.Length, ids.Distinct(StringComparer.Ordinal).Count());
+        Assert.All(ids, id => Assert.True(id[2..].Distinct().Count() > 8, id));
+    }
 }
