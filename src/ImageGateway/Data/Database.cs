@@ -8,7 +8,10 @@ public sealed class Database(IDbDialect dialect)
 {
     public IDbDialect Dialect => dialect;
 
-    /// <summary>Synchronous on purpose: called from a metrics scrape callback, which cannot await.</summary>
+    /// <summary>
+    /// Synchronous on purpose: called from a metrics scrape callback, which cannot await. So it does
+    /// not flush deferred writes first: holds younger than the SQLite flush delay may be missing.
+    /// </summary>
     public long CountOpenReservations()
     {
         using var connection = dialect.CreateConnection();

@@ -23,11 +23,11 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
     private readonly string _synchronous;
     private readonly int _pageSize;
     private bool _walEnabled;
-    private SqliteConnection? _groupConnection; // these three are used only under _writer
+    private SqliteConnection? _groupConnection; // these four are used only under _writer
     private readonly Dictionary<string, DbCommand> _groupCommands = new(StringComparer.Ordinal);
     private SqliteTransaction? _uncommitted; // the group connection's open transaction, and the writes in it
     private int _uncommittedWrites;
-    private volatile bool _hasUncommitted;
+    private volatile bool _hasUncommitted; // _uncommitted is not null; read without the lock
     // Ticks every _flushDelay while deferred writes keep coming, and stops at a tick that finds
     // nothing to commit: re-arming a timer for every deferred write would wake the timer thread
     // for every request.
