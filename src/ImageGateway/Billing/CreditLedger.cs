@@ -59,7 +59,7 @@ public sealed class CreditLedger(Database db, TimeProvider time)
     /// conditions are in the one UPDATE, so concurrent requests cannot overspend either.
     /// The hold is a deferred write (<see cref="Database.WriteDeferredAsync{T}"/>): every later write
     /// and read sees it at once, and it is committed with the request's settle or release, or within
-    /// milliseconds by itself, whichever comes first. A crash before that commit loses the hold
+    /// 50 ms by itself (SQLite's flush timer), whichever comes first. A crash before that commit loses the hold
     /// whole, which is what the start-up sweep would have done with it anyway.
     /// </summary>
     public Task<ReserveOutcome> ReserveAsync(string accountId, Millicredits amount, TimeSpan holdTimeout,
