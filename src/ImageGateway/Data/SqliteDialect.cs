@@ -27,7 +27,7 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
     private readonly Dictionary<string, DbCommand> _groupCommands = new(StringComparer.Ordinal);
     private SqliteTransaction? _uncommitted; // the group connection's open transaction, and the writes in it
     private int _uncommittedWrites;
-    private volatile bool _hasUncommitted; // _uncommitted is not null; read without the lock
+    private volatile bool _hasUncommitted; // deferred writes wait in _uncommitted between groups; read without the lock
     // Ticks every _flushDelay while deferred writes keep coming, and stops at a tick that finds
     // nothing to commit: re-arming a timer for every deferred write would wake the timer thread
     // for every request.
