@@ -127,7 +127,7 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
     /// requests share one commit instead of queueing for 32, and that a lone writer commits on its
     /// own thread without waking another.
     /// </summary>
-    public Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct) => EnqueueAsync(write, deferred: false, ct);
+    public Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct) => EnqueueAsync(write, deferred: false, counted: true, ct);
 
     /// <summary>
     /// A write that returns as soon as it has run, before it is committed. A group made only of
@@ -137,12 +137,18 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
     /// Every later write sees it, since there is one writer connection; a crash before that commit
     /// loses it whole, as if it had never run.
     /// </summary>
-    public Task<T> WriteDeferredAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct) => EnqueueAsync(write, deferred: true, ct);
+    public Task<T> WriteDeferredAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct) => EnqueueAsync(write, deferred: true, counted: true, ct);
 
     public bool HasUncommittedWrites => _hasUncommitted;
 
-    /// <summary>Commits deferred writes still left open; done at once when there are none.</summary>
-    public Task FlushAsync() => _hasUncommitted ? WriteAsync(static _ => Task.FromResult(0), CancellationToken.None) : Task.CompletedTask;
+    /// <summary>
+    /// Commits deferred writes still left open; done at once when there are none. The flush itself
+    /// is an empty write that is not counted in <see cref="WritesCommitted"/>, and a commit that
+    /// carries no counted write (another group got there first) is not counted in <see cref="GroupsCommitted"/>.
+    /// </summary>
+    public Task FlushAsync() => _hasUncommitted
+        ? EnqueueAsync(static _ => Task.FromResult(0), deferred: false, counted: false, CancellationToken.None)
+        : Task.CompletedTask;
 
     private void OnFlushTick()
     {
@@ -171,10 +177,10 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
         }
     }
 
-    private async Task<T> EnqueueAsync<T>(Func<WriteScope, Task<T>> write, bool deferred, CancellationToken ct)
+    private async Task<T> EnqueueAsync<T>(Func<WriteScope, Task<T>> write, bool deferred, bool counted, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        var pending = new PendingWrite<T>(write, deferred, ct);
+        var pending = new PendingWrite<T>(write, deferred, counted, ct);
         bool lead;
         lock (_queue)
         {
@@ -281,8 +287,8 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
                 if (savepoints) scope.Command("RELEASE w").ExecuteNonQuery();
                 succeeded.Add(write);
                 commit |= !write.Deferred;
+                if (write.Counted) _uncommittedWrites++;
             }
-            _uncommittedWrites += succeeded.Count;
             if (commit || _uncommittedWrites == 0) EndUncommitted(commit);
             else if (!carried)
             {
@@ -319,7 +325,7 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
         {
             transaction.Dispose();
         }
-        if (!commit) return;
+        if (!commit || writes == 0) return;
         Interlocked.Increment(ref _groups);
         Interlocked.Add(ref _writes, writes);
     }
@@ -425,17 +431,19 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
         }
     }
 
-    private abstract class PendingWrite(bool deferred, CancellationToken cancellation)
+    private abstract class PendingWrite(bool deferred, bool counted, CancellationToken cancellation)
     {
         public bool Deferred { get; } = deferred;
+        /// <summary>False for a flush: it commits other writes and is not one itself.</summary>
+        public bool Counted { get; } = counted;
         public CancellationToken Cancellation { get; } = cancellation;
         public abstract Task RunAsync(WriteScope scope);
         public abstract void Complete();
         public abstract void Fail(Exception error);
     }
 
-    private sealed class PendingWrite<T>(Func<WriteScope, Task<T>> write, bool deferred, CancellationToken cancellation)
-        : PendingWrite(deferred, cancellation)
+    private sealed class PendingWrite<T>(Func<WriteScope, Task<T>> write, bool deferred, bool counted, CancellationToken cancellation)
+        : PendingWrite(deferred, counted, cancellation)
     {
         private readonly TaskCompletionSource<T> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T? _value;

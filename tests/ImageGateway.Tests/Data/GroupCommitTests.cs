@@ -458,6 +458,26 @@ public sealed class GroupCommitTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_flush_counts_the_deferred_writes_it_commits_and_not_itself()
+    {
+        await using var f = await DeferredAsync(TimeSpan.FromMinutes(10));
+        var groupsBefore = f.Dialect.GroupsCommitted;
+        var writesBefore = f.Dialect.WritesCommitted;
+        await f.InsertDeferredAsync(1);
+        await f.InsertDeferredAsync(2);
+
+        await f.Dialect.FlushAsync();
+        Assert.Equal(new long[] { 1, 2 }, await f.CommittedIdsAsync());
+        Assert.Equal(groupsBefore + 1, f.Dialect.GroupsCommitted);
+        Assert.Equal(writesBefore + 2, f.Dialect.WritesCommitted);
+
+        // Nothing left to commit: a second flush changes no counter.
+        await f.Dialect.FlushAsync();
+        Assert.Equal(groupsBefore + 1, f.Dialect.GroupsCommitted);
+        Assert.Equal(writesBefore + 2, f.Dialect.WritesCommitted);
+    }
+
+    [Fact]
     public async Task A_lone_deferred_write_that_throws_leaves_nothing_and_earlier_deferred_writes_survive_a_later_one_that_throws()
     {
         await using var f = await DeferredAsync(TimeSpan.FromMinutes(10));
