@@ -471,8 +471,32 @@ public sealed class GroupCommitTests : IAsyncLifetime
         Assert.Equal(groupsBefore + 1, f.Dialect.GroupsCommitted);
         Assert.Equal(writesBefore + 2, f.Dialect.WritesCommitted);
 
-        // Nothing left to commit: a second flush changes no counter.
-        await f.Dialect.FlushAsync();
+    }
+
+    [Fact]
+    public async Task A_flush_that_finds_its_writes_already_committed_by_another_group_counts_nothing()
+    {
+        await using var f = await DeferredAsync(TimeSpan.FromMinutes(10));
+        await f.InsertDeferredAsync(1);
+        var groupsBefore = f.Dialect.GroupsCommitted;
+        var writesBefore = f.Dialect.WritesCommitted;
+
+        // A committing write holds the committer while the flush queues up behind it.
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var committing = f.Database.WriteAsync(async s =>
+        {
+            await gate.Task;
+            return await s.ExecuteAsync("INSERT INTO items (id, v) VALUES (@id, @v)", ("@id", 2L), ("@v", "x"));
+        });
+        Assert.True(f.Dialect.HasUncommittedWrites);
+        var flush = f.Dialect.FlushAsync();
+        Assert.False(flush.IsCompleted);
+        gate.SetResult();
+        await committing;
+        await flush;
+
+        // The committing write's group carried the deferred write; the flush then committed nothing.
+        Assert.Equal(new long[] { 1, 2 }, await f.CommittedIdsAsync());
         Assert.Equal(groupsBefore + 1, f.Dialect.GroupsCommitted);
         Assert.Equal(writesBefore + 2, f.Dialect.WritesCommitted);
     }
