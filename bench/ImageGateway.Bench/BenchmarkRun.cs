@@ -113,7 +113,8 @@ public sealed class BenchmarkRun
             var key = await gateway.CreateBenchUserAsync();
             await WarmUpGatewayAsync(gateway, key);
             var portkey = await StartPortkeyAsync();
-            var floor = await StartFloorProxyAsync();
+            var floor = await StartFloorProxyAsync("f", withLedger: false);
+            var floorLedger = await StartFloorProxyAsync("g", withLedger: true);
             try
             {
                 var scenarios = new List<Scenario>
@@ -126,6 +127,7 @@ public sealed class BenchmarkRun
                 };
                 if (portkey is not null) scenarios.Add(new("e", PortkeyTitle, portkey.Process, PortkeySpec(portkey), "b64_json"));
                 scenarios.Add(new("f", FloorTitle, floor.Process, c => FloorSpec(floor, c), "b64_json"));
+                scenarios.Add(new("g", FloorLedgerTitle, floorLedger.Process, c => FloorSpec(floorLedger, c), "b64_json"));
                 foreach (var scenario in scenarios) await PreflightAsync(scenario.Name, scenario.Spec(1), scenario.Expect);
                 for (var round = 1; round <= _options.Rounds; round++)
                     foreach (var scenario in scenarios.Where(x => round == 1 || !x.FirstRoundOnly))
@@ -136,6 +138,7 @@ public sealed class BenchmarkRun
             {
                 portkey?.Process.Stop();
                 floor.Process.Stop();
+                floorLedger.Process.Stop();
             }
             gateway.Stop();
         }
@@ -322,21 +325,24 @@ public sealed class BenchmarkRun
             new Dictionary<string, string> { ["x-portkey-provider"] = "openai", ["x-portkey-custom-host"] = _fakeUrl });
 
     private const string FloorTitle = "floor: bare ASP.NET Core proxy";
+    private const string FloorLedgerTitle = "floor + the gateway's ledger";
 
     /// <summary>
-    /// (f) <see cref="FloorProxy"/>, this assembly's own minimal forwarder, with the gateway's GC
+    /// (f) <see cref="FloorProxy"/>, this assembly's own minimal forwarder, and (g) the same with the
+    /// gateway's ledger work per request on an SQLite file of its own, both with the gateway's GC
     /// settings (workstation, concurrent). Warmed up like the gateway, for a third of the time.
     /// </summary>
-    private async Task<(ChildProcess Process, string Url)> StartFloorProxyAsync()
+    private async Task<(ChildProcess Process, string Url)> StartFloorProxyAsync(string scenario, bool withLedger)
     {
         var port = ChildProcess.FreePort();
         var url = $"http://127.0.0.1:{port}";
-        var process = ChildProcess.Start("floor proxy", Path.Combine(_work, "floor-proxy.log"), "dotnet",
-            [typeof(BenchmarkRun).Assembly.Location, "floor-proxy", "--port", port.ToString(CultureInfo.InvariantCulture), "--upstream", _fakeUrl],
-            new Dictionary<string, string> { ["DOTNET_gcServer"] = "0", ["DOTNET_gcConcurrent"] = "1" });
+        string[] args = [typeof(BenchmarkRun).Assembly.Location, "floor-proxy", "--port", port.ToString(CultureInfo.InvariantCulture), "--upstream", _fakeUrl];
+        if (withLedger) args = [.. args, "--ledger", Path.Combine(_work, "floor-ledger")];
+        var process = ChildProcess.Start(withLedger ? "floor proxy with ledger" : "floor proxy", Path.Combine(_work, $"floor-proxy-{scenario}.log"), "dotnet",
+            args, new Dictionary<string, string> { ["DOTNET_gcServer"] = "0", ["DOTNET_gcConcurrent"] = "1" });
         await process.WaitForHttpAsync($"{url}/", TimeSpan.FromSeconds(30));
         var floor = (process, url);
-        await PreflightAsync("f", FloorSpec(floor, 1), "b64_json");
+        await PreflightAsync(scenario, FloorSpec(floor, 1), "b64_json");
         if (_options.GatewayWarmupSeconds > 0)
             await Wrk.RunAsync(FloorSpec(floor, 32), Math.Max(1, _options.GatewayWarmupSeconds / 3), _work);
         return floor;

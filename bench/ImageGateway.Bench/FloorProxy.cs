@@ -1,4 +1,8 @@
 using System.Net;
+using ImageGateway.Accounts;
+using ImageGateway.Billing;
+using ImageGateway.Data;
+using ImageGateway.Usage;
 
 namespace ImageGateway.Bench;
 
@@ -8,10 +12,14 @@ namespace ImageGateway.Bench;
 /// check, validation, rate limit, ledger, JSON parsing or logging. Measured beside the gateway it
 /// shows how much of the gateway's cost per request is the framework's HTTP in and out, which no
 /// change to the gateway's own code can remove. Scenario (f) of the benchmark; not part of any goal.
+/// With a ledger folder it is scenario (g): the same, plus the gateway's own ledger work for each
+/// request (a hold before the upstream call; the settle and its usage event in one write after
+/// it, or a release when the upstream failed), through the gateway's <see cref="CreditLedger"/>
+/// on an SQLite file of its own. What (g) costs over (f) is what the durable ledger costs.
 /// </summary>
 public static class FloorProxy
 {
-    public static async Task<int> RunAsync(int port, Uri upstream)
+    public static async Task<int> RunAsync(int port, Uri upstream, string? ledgerFolder = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -21,10 +29,12 @@ public static class FloorProxy
         {
             BaseAddress = new Uri(upstream.ToString().TrimEnd('/') + "/"),
         };
+        var ledger = ledgerFolder is null ? null : await FloorLedger.OpenAsync(ledgerFolder);
 
         app.MapGet("/", () => "floor proxy");
         app.MapPost("/v1/images/generations", async (HttpContext http) =>
         {
+            var hold = ledger is null ? null : await ledger.HoldAsync();
             var length = (int)(http.Request.ContentLength ?? 0);
             var body = new byte[length];
             await http.Request.Body.ReadExactlyAsync(body);
@@ -33,6 +43,7 @@ public static class FloorProxy
             request.Headers.TryAddWithoutValidation("Authorization", "Bearer sk-floor");
             using var answer = await client.SendAsync(request, http.RequestAborted);
             var bytes = await answer.Content.ReadAsByteArrayAsync(http.RequestAborted);
+            if (hold is not null) await ledger!.CloseAsync(hold, answer.IsSuccessStatusCode);
             http.Response.StatusCode = (int)answer.StatusCode;
             http.Response.ContentType = "application/json";
             http.Response.ContentLength = bytes.Length;
@@ -40,8 +51,43 @@ public static class FloorProxy
         });
 
         await app.StartAsync();
-        Console.WriteLine($"floor proxy on http://127.0.0.1:{port} → {upstream}");
+        Console.WriteLine($"floor proxy on http://127.0.0.1:{port} → {upstream}{(ledger is null ? "" : $", ledger in {ledgerFolder}")}");
         await app.WaitForShutdownAsync();
+        if (ledger is not null) await ledger.DisposeAsync();
         return 0;
+    }
+
+    /// <summary>One account on a fresh database file, charged as the gateway charges a dall-e-3 1024x1024 image.</summary>
+    private sealed class FloorLedger(SqliteDialect dialect, Database db, CreditLedger ledger, UsageStore usage, string accountId) : IAsyncDisposable
+    {
+        private static readonly Millicredits Price = new(48_000);
+
+        public static async Task<FloorLedger> OpenAsync(string folder)
+        {
+            Directory.CreateDirectory(folder);
+            var dialect = SqliteDialect.ForFile(Path.Combine(folder, "floor-ledger.db"));
+            var db = new Database(dialect);
+            await db.MigrateAsync(TimeProvider.System);
+            var account = await new AccountStore(db, TimeProvider.System).CreateAccountAsync("floor", "managed");
+            var ledger = new CreditLedger(db, TimeProvider.System);
+            await ledger.AdjustAsync(account.Id, new Millicredits(1_000_000_000_000_000), LedgerKind.Grant, "floor bench");
+            return new FloorLedger(dialect, db, ledger, new UsageStore(db, TimeProvider.System), account.Id);
+        }
+
+        public async Task<Reservation> HoldAsync() =>
+            (await ledger.ReserveAsync(accountId, Price, TimeSpan.FromMinutes(5), "dall-e-3 x1")).Reservation
+            ?? throw new InvalidOperationException("the floor's account ran out of credits");
+
+        public Task CloseAsync(Reservation hold, bool served) => served
+            ? db.WriteAsync(async scope =>
+            {
+                var settled = await ledger.SettleAsync(scope, hold, Price, "dall-e-3 via openai");
+                await usage.RecordAsync(scope, new UsageEvent(accountId, "key_floor", "dall-e-3", "openai", "managed", "1024x1024",
+                    "standard", 1, Price.Value, false, 200, null, 1));
+                return settled;
+            })
+            : ledger.ReleaseAsync(hold, "upstream failed");
+
+        public ValueTask DisposeAsync() => dialect.DisposeAsync();
     }
 }

@@ -9,7 +9,8 @@ try
     {
         "fake-upstream" => await FakeUpstream.RunAsync(Options.IntOption(args, "--port") ?? throw new ArgumentException("fake-upstream needs --port P")),
         "floor-proxy" => await FloorProxy.RunAsync(Options.IntOption(args, "--port") ?? throw new ArgumentException("floor-proxy needs --port P"),
-            new Uri(Options.StringOption(args, "--upstream") ?? throw new ArgumentException("floor-proxy needs --upstream URL"))),
+            new Uri(Options.StringOption(args, "--upstream") ?? throw new ArgumentException("floor-proxy needs --upstream URL")),
+            Options.StringOption(args, "--ledger")),
         "run" => await BenchmarkRun.RunAsync(Options.Parse(args[1..])),
         _ => Usage(),
     };
@@ -25,7 +26,7 @@ static int Usage()
     Console.Error.WriteLine("""
         usage:
           ImageGateway.Bench fake-upstream --port P
-          ImageGateway.Bench floor-proxy --port P --upstream http://127.0.0.1:PORT/v1
+          ImageGateway.Bench floor-proxy --port P --upstream http://127.0.0.1:PORT/v1 [--ledger FOLDER]
           ImageGateway.Bench run [--smoke] [--rounds N] [--max-steal PERCENT] [--duration SECONDS] [--warmup SECONDS] [--gateway-warmup SECONDS] [--out FILE]
                                  [--skip-portkey] [--skip-ledger] [--ledger-accounts N] [--ledger-entries M]
         """);

@@ -48,7 +48,7 @@ public static class Report
             foreach (var point in ledger.OneAccount.Zip(ledger.Seeded).SelectMany(pair => new[] { pair.First, pair.Second }))
                 md.AppendLine(Row($"ledger: {point.Title}", point));
         md.AppendLine();
-        md.AppendLine(Invariant($"CPU s: CPU time (user + system) of the process in front during the measured run: the fake upstream for (a), the gateway for (b)–(d), memory and ledger, Portkey's node process for (e); CPU ms/req divides it by the requests completed. Latencies from wrk's Lua API; non-2xx is wrk's count of answers with status ≥ 400. Steal %: the share of the machine's CPU time the hypervisor took during the point (/proc/stat), which slows everything measured then; a point with more than {options.MaxStealPercent:F0} % steal was measured again (at most 3 attempts) and the attempt with the least steal is shown."));
+        md.AppendLine(Invariant($"CPU s: CPU time (user + system) of the process in front during the measured run: the fake upstream for (a), the gateway for (b)–(d), memory and ledger, Portkey's node process for (e), the floor proxy for (f) and (g); CPU ms/req divides it by the requests completed. Latencies from wrk's Lua API; non-2xx is wrk's count of answers with status ≥ 400. Steal %: the share of the machine's CPU time the hypervisor took during the point (/proc/stat), which slows everything measured then; a point with more than {options.MaxStealPercent:F0} % steal was measured again (at most 3 attempts) and the attempt with the least steal is shown."));
         md.AppendLine();
 
         if (memory is not null)
@@ -62,7 +62,7 @@ public static class Report
         md.AppendLine();
         foreach (var line in Goals(options.Rounds, points, memory, ledger)) md.AppendLine($"- {line}");
         md.AppendLine();
-        md.AppendLine("For context, not goals: the same ratios for (f), the least any ASP.NET Core gateway does (Kestrel in, HttpClient out, the answer copied back).");
+        md.AppendLine("For context, not goals: the same ratios for (f), the least any ASP.NET Core gateway does (Kestrel in, HttpClient out, the answer copied back), and for (g), that floor plus the gateway's own ledger work per request (a hold, then the settle and its usage event in one write, on an SQLite file).");
         md.AppendLine();
         foreach (var line in FloorContext(options.Rounds, points)) md.AppendLine($"- {line}");
         return md.ToString();
@@ -103,6 +103,9 @@ public static class Report
         yield return Context("overhead at 1 connection, p50(f) − p50(a)", all.Select(r => P50("f", 1, r) - P50("a", 1, r)).ToArray(), "ms");
         yield return Context("32 connections: req/s (f) ÷ (a)", all.Select(r => Throughput("f", 32, r) / Throughput("a", 32, r)).ToArray(), "");
         yield return Context("32 connections: req/s (b) ÷ (f)", all.Select(r => Throughput("b", 32, r) / Throughput("f", 32, r)).ToArray(), "");
+        yield return Context("overhead at 1 connection, p50(g) − p50(a)", all.Select(r => P50("g", 1, r) - P50("a", 1, r)).ToArray(), "ms");
+        yield return Context("32 connections: req/s (g) ÷ (a)", all.Select(r => Throughput("g", 32, r) / Throughput("a", 32, r)).ToArray(), "");
+        yield return Context("32 connections: req/s (b) ÷ (g)", all.Select(r => Throughput("b", 32, r) / Throughput("g", 32, r)).ToArray(), "");
     }
 
     private static string Context(string what, double?[] perRound, string unit) =>
