@@ -35,14 +35,26 @@ public static class FloorProxy
         app.MapPost("/v1/images/generations", async (HttpContext http) =>
         {
             var hold = ledger is null ? null : await ledger.HoldAsync();
-            var length = (int)(http.Request.ContentLength ?? 0);
-            var body = new byte[length];
-            await http.Request.Body.ReadExactlyAsync(body);
-            using var request = new HttpRequestMessage(HttpMethod.Post, "images/generations") { Content = new ByteArrayContent(body) };
-            request.Content.Headers.ContentType = new("application/json");
-            request.Headers.TryAddWithoutValidation("Authorization", "Bearer sk-floor");
-            using var answer = await client.SendAsync(request, http.RequestAborted);
-            var bytes = await answer.Content.ReadAsByteArrayAsync(http.RequestAborted);
+            HttpResponseMessage? answer = null;
+            byte[] bytes;
+            try
+            {
+                var length = (int)(http.Request.ContentLength ?? 0);
+                var body = new byte[length];
+                await http.Request.Body.ReadExactlyAsync(body);
+                using var request = new HttpRequestMessage(HttpMethod.Post, "images/generations") { Content = new ByteArrayContent(body) };
+                request.Content.Headers.ContentType = new("application/json");
+                request.Headers.TryAddWithoutValidation("Authorization", "Bearer sk-floor");
+                answer = await client.SendAsync(request, http.RequestAborted);
+                bytes = await answer.Content.ReadAsByteArrayAsync(http.RequestAborted);
+            }
+            catch
+            {
+                answer?.Dispose();
+                if (hold is not null) await ledger!.CloseAsync(hold, served: false);
+                throw;
+            }
+            using var _ = answer;
             if (hold is not null) await ledger!.CloseAsync(hold, answer.IsSuccessStatusCode);
             http.Response.StatusCode = (int)answer.StatusCode;
             http.Response.ContentType = "application/json";
