@@ -69,9 +69,12 @@ public static class FloorProxy
         return 0;
     }
 
-    /// <summary>One account on a fresh database file, charged as the gateway charges a dall-e-3 1024x1024 image.</summary>
+    /// <summary>One account on a fresh database file, charged what the gateway charges the bench user for a dall-e-3 1024x1024 image.</summary>
     private sealed class FloorLedger(SqliteDialect dialect, Database db, CreditLedger ledger, UsageStore usage, string accountId) : IAsyncDisposable
     {
+        // 40 credits (dall-e-3, standard, 1024x1024) × 1.2 (tier managed), DESIGN.md §2. The gateway's
+        // catalog is not used: it is built from the gateway's configuration, which this process does not load.
+        // The amount does not change what a hold or a settle costs to write.
         private static readonly Millicredits Price = new(48_000);
 
         public static async Task<FloorLedger> OpenAsync(string folder)
