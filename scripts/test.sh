@@ -138,7 +138,7 @@ if command -v wrk >/dev/null 2>&1; then
   say "Benchmark smoke run"
   dotnet bench/ImageGateway.Bench/bin/Release/net10.0/ImageGateway.Bench.dll run --smoke --out "$WORK/bench-smoke.md" \
     >"$WORK/bench-smoke.log" 2>&1 || { status=1; echo "benchmark smoke run FAILED:"; tail -n 40 "$WORK/bench-smoke.log"; }
-  [ -f "$WORK/bench-smoke.md" ] && sed -n '/^| scenario/,/^$/p' "$WORK/bench-smoke.md"
+  [ -f "$WORK/bench-smoke.md" ] && sed -n '/^| round | scenario/,/^$/p' "$WORK/bench-smoke.md"
 else
   fail_or_skip "benchmark smoke run" "wrk not installed (apt package wrk)"
 fi
