@@ -35,7 +35,7 @@ public static class FloorProxy
         app.MapPost("/v1/images/generations", async (HttpContext http) =>
         {
             var hold = ledger is null ? null : await ledger.HoldAsync();
-            HttpResponseMessage? answer = null;
+            int status;
             byte[] bytes;
             try
             {
@@ -45,18 +45,17 @@ public static class FloorProxy
                 using var request = new HttpRequestMessage(HttpMethod.Post, "images/generations") { Content = new ByteArrayContent(body) };
                 request.Content.Headers.ContentType = new("application/json");
                 request.Headers.TryAddWithoutValidation("Authorization", "Bearer sk-floor");
-                answer = await client.SendAsync(request, http.RequestAborted);
+                using var answer = await client.SendAsync(request, http.RequestAborted);
                 bytes = await answer.Content.ReadAsByteArrayAsync(http.RequestAborted);
+                status = (int)answer.StatusCode;
             }
-            catch
+            catch when (hold is not null)
             {
-                answer?.Dispose();
-                if (hold is not null) await ledger!.CloseAsync(hold, served: false);
+                await ledger!.CloseAsync(hold, served: false);
                 throw;
             }
-            using var _ = answer;
-            if (hold is not null) await ledger!.CloseAsync(hold, answer.IsSuccessStatusCode);
-            http.Response.StatusCode = (int)answer.StatusCode;
+            if (hold is not null) await ledger!.CloseAsync(hold, served: status is >= 200 and < 300);
+            http.Response.StatusCode = status;
             http.Response.ContentType = "application/json";
             http.Response.ContentLength = bytes.Length;
             await http.Response.Body.WriteAsync(bytes, http.RequestAborted);
