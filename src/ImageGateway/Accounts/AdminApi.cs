@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using ImageGateway.Billing;
 using ImageGateway.Catalog;
 using ImageGateway.Http;
@@ -35,19 +36,19 @@ public static class AdminApi
 
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/api/v1/admin").RequireGatewayKey(KeyScope.Admin).WithErrorResponses();
-        admin.MapPost("/users", CreateUserAsync).Returns<CreatedUserResponse>(201).Accepts<CreateUserRequest>("application/json");
-        admin.MapGet("/users", ListUsersAsync).Returns<UserListResponse>();
-        admin.MapGet("/users/{id}", GetUserAsync).Returns<UserDetailResponse>();
-        admin.MapPatch("/users/{id}", UpdateUserAsync).Returns<UserDetailResponse>();
-        admin.MapPost("/users/{id}/credits", AdjustCreditsAsync).Returns<CreditAdjustmentResponse>();
-        admin.MapPost("/users/{id}/keys", CreateKeyAsync).Returns<CreatedKeyDto>(201);
-        admin.MapGet("/users/{id}/limits", GetLimitsAsync).Returns<LimitsResponse>();
-        admin.MapPut("/users/{id}/limits", SetLimitsAsync).Returns<LimitsResponse>();
+        var admin = app.MapGroup("/api/v1/admin").RequireGatewayKey(KeyScope.Admin);
+        admin.MapPost("/users", CreateUserAsync).Accepts<CreateUserRequest>("application/json").ProducesErrors(400);
+        admin.MapGet("/users", ListUsersAsync).ProducesErrors(400);
+        admin.MapGet("/users/{id}", GetUserAsync).ProducesErrors(404);
+        admin.MapPatch("/users/{id}", UpdateUserAsync).ProducesErrors(400, 404);
+        admin.MapPost("/users/{id}/credits", AdjustCreditsAsync).ProducesErrors(400, 404);
+        admin.MapPost("/users/{id}/keys", CreateKeyAsync).ProducesErrors(400, 404);
+        admin.MapGet("/users/{id}/limits", GetLimitsAsync).ProducesErrors(404);
+        admin.MapPut("/users/{id}/limits", SetLimitsAsync).ProducesErrors(400, 404);
         return app;
     }
 
-    public static async Task<IResult> CreateUserAsync(CreateUserRequest? request, AccountStore store, CreditLedger ledger,
+    public static async Task<Results<JsonCreated<CreatedUserResponse>, ApiError>> CreateUserAsync(CreateUserRequest? request, AccountStore store, CreditLedger ledger,
         ModelCatalog catalog, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(request?.Name)) return ApiError.Missing("name", "'name' is required.");
@@ -61,11 +62,11 @@ public static class AdminApi
         var account = await store.CreateAccountAsync(request.Name.Trim(), tier.Name, ct);
         if (credits.Value > 0) await ledger.AdjustAsync(account.Id, credits, LedgerKind.Grant, "initial credits", ct);
         var (_, key) = await store.CreateKeyAsync(account.Id, KeyScope.User, "default", null, ct);
-        return TypedResults.Json(new CreatedUserResponse(account.Id, account.Name, account.Tier, credits, key),
-            GatewayJson.Context.CreatedUserResponse, statusCode: StatusCodes.Status201Created);
+        return ApiResults.Created(new CreatedUserResponse(account.Id, account.Name, account.Tier, credits, key),
+            GatewayJson.Context.CreatedUserResponse);
     }
 
-    public static async Task<IResult> ListUsersAsync(AccountStore store, CancellationToken ct, int? limit = null, int? offset = null)
+    public static async Task<Results<JsonOk<UserListResponse>, ApiError>> ListUsersAsync(AccountStore store, CancellationToken ct, int? limit = null, int? offset = null)
     {
         var take = limit ?? 100;
         var skip = offset ?? 0;
@@ -74,20 +75,20 @@ public static class AdminApi
         var rows = await store.ListAccountsAsync(take, skip, ct);
         var users = rows.Select(r => new UserDto(r.Account.Id, r.Account.Name, r.Account.Tier, new(r.BalanceMc), new(r.ReservedMc),
             r.Account.CreatedAt.ToUnixTimeSeconds())).ToArray();
-        return TypedResults.Json(new UserListResponse(users, take, skip), GatewayJson.Context.UserListResponse);
+        return ApiResults.Ok(new UserListResponse(users, take, skip), GatewayJson.Context.UserListResponse);
     }
 
-    public static async Task<IResult> GetUserAsync(string id, AccountStore store, CreditLedger ledger, TimeProvider time, CancellationToken ct)
+    public static async Task<Results<JsonOk<UserDetailResponse>, ApiError>> GetUserAsync(string id, AccountStore store, CreditLedger ledger, TimeProvider time, CancellationToken ct)
     {
         var account = await store.GetAccountAsync(id, ct);
         if (account is null) return UserNotFound(id);
         var balance = (await ledger.GetBalanceAsync(id, ct))!;
         var keys = await store.ListKeysAsync(id, ct);
-        return TypedResults.Json(new UserDetailResponse(account.Id, account.Name, account.Tier, balance.Total, balance.Reserved,
+        return ApiResults.Ok(new UserDetailResponse(account.Id, account.Name, account.Tier, balance.Total, balance.Reserved,
             account.CreatedAt.ToUnixTimeSeconds(), keys.Select(k => KeysApi.ToDto(k, time.GetUtcNow())).ToArray()), GatewayJson.Context.UserDetailResponse);
     }
 
-    public static async Task<IResult> UpdateUserAsync(string id, UpdateUserRequest? request, AccountStore store, CreditLedger ledger,
+    public static async Task<Results<JsonOk<UserDetailResponse>, ApiError>> UpdateUserAsync(string id, UpdateUserRequest? request, AccountStore store, CreditLedger ledger,
         ModelCatalog catalog, TimeProvider time, CancellationToken ct)
     {
         if (request?.Tier is null) return ApiError.Missing("tier", "'tier' is required.");
@@ -97,7 +98,7 @@ public static class AdminApi
     }
 
     /// <summary>Adds credits; a negative amount removes them, but never below zero or below what open requests hold.</summary>
-    public static async Task<IResult> AdjustCreditsAsync(string id, CreditAdjustmentRequest? request, AccountStore store,
+    public static async Task<Results<JsonOk<CreditAdjustmentResponse>, ApiError>> AdjustCreditsAsync(string id, CreditAdjustmentRequest? request, AccountStore store,
         CreditLedger ledger, CancellationToken ct)
     {
         if (request?.Amount is not { } amount) return ApiError.Missing("amount", "'amount' is required.");
@@ -111,10 +112,10 @@ public static class AdminApi
             return ApiError.Invalid("amount", mc.Value < 0
                 ? "Removing that many credits would take the balance below zero (or below credits held by running requests)."
                 : $"Adding that many credits would take the balance above the maximum of {CreditLedger.MaxBalance.ToDisplay()}.");
-        return TypedResults.Json(new CreditAdjustmentResponse(id, balance.Total, balance.Reserved), GatewayJson.Context.CreditAdjustmentResponse);
+        return ApiResults.Ok(new CreditAdjustmentResponse(id, balance.Total, balance.Reserved), GatewayJson.Context.CreditAdjustmentResponse);
     }
 
-    public static async Task<IResult> CreateKeyAsync(string id, CreateKeyRequest? request, AccountStore store, TimeProvider time, CancellationToken ct)
+    public static async Task<Results<JsonCreated<CreatedKeyDto>, ApiError>> CreateKeyAsync(string id, CreateKeyRequest? request, AccountStore store, TimeProvider time, CancellationToken ct)
     {
         if (await store.GetAccountAsync(id, ct) is null) return UserNotFound(id);
         var (scope, expiresAt, error) = KeysApi.ValidateNewKey(request, callerIsAdmin: true, time);
@@ -123,7 +124,7 @@ public static class AdminApi
         return KeysApi.Created(info, key);
     }
 
-    public static async Task<IResult> GetLimitsAsync(string id, AccountStore store, ModelCatalog catalog, CancellationToken ct)
+    public static async Task<Results<JsonOk<LimitsResponse>, ApiError>> GetLimitsAsync(string id, AccountStore store, ModelCatalog catalog, CancellationToken ct)
     {
         var account = await store.GetAccountAsync(id, ct);
         if (account is null) return UserNotFound(id);
@@ -131,7 +132,7 @@ public static class AdminApi
     }
 
     /// <summary>Gives one user other limits than their tier's (a higher per-minute limit, say) without changing the tier.</summary>
-    public static async Task<IResult> SetLimitsAsync(string id, LimitsRequest? request, AccountStore store, ModelCatalog catalog, CancellationToken ct)
+    public static async Task<Results<JsonOk<LimitsResponse>, ApiError>> SetLimitsAsync(string id, LimitsRequest? request, AccountStore store, ModelCatalog catalog, CancellationToken ct)
     {
         var account = await store.GetAccountAsync(id, ct);
         if (account is null) return UserNotFound(id);
@@ -150,12 +151,12 @@ public static class AdminApi
         return LimitsResult(account, overrides.IsEmpty ? null : overrides, catalog);
     }
 
-    private static IResult LimitsResult(Account account, LimitOverrides? overrides, ModelCatalog catalog)
+    private static JsonOk<LimitsResponse> LimitsResult(Account account, LimitOverrides? overrides, ModelCatalog catalog)
     {
         var effective = RateLimits.EffectiveLimits.For(catalog.GetTier(account.Tier), overrides);
         var asRequest = new LimitsRequest(overrides?.PerMinute, overrides?.PerHour, overrides?.PerDay, overrides?.PerMonth,
             overrides?.MonthlyCapMc is { } mc ? new Millicredits(mc).Credits : null);
-        return TypedResults.Json(new LimitsResponse(account.Id, account.Tier, asRequest,
+        return ApiResults.Ok(new LimitsResponse(account.Id, account.Tier, asRequest,
             new LimitsDto(effective.PerMinute, effective.PerHour, effective.PerDay, effective.PerMonth, effective.MonthlyCap)),
             GatewayJson.Context.LimitsResponse);
     }

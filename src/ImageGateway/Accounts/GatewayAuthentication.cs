@@ -9,7 +9,8 @@ public static class GatewayAuthentication
 {
     public static TBuilder RequireGatewayKey<TBuilder>(this TBuilder builder, string scope = KeyScope.User)
         where TBuilder : IEndpointConventionBuilder =>
-        builder.WithMetadata(new RequireKeyMetadata(scope));
+        builder.WithMetadata(new RequireKeyMetadata(scope))
+            .ProducesErrors(scope == KeyScope.Admin ? [StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden] : [StatusCodes.Status401Unauthorized]);
 
     /// <summary>
     /// Resolves <c>Authorization: Bearer uc_…</c> for endpoints that ask for it, before any body is

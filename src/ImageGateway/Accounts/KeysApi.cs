@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using ImageGateway.Http;
 
 namespace ImageGateway.Accounts;
@@ -20,14 +21,14 @@ public static class KeysApi
 
     public static IEndpointRouteBuilder MapKeysApi(this IEndpointRouteBuilder app)
     {
-        var keys = app.MapGroup("/api/v1/keys").RequireGatewayKey().WithErrorResponses();
-        keys.MapPost("/", CreateAsync).Returns<CreatedKeyDto>(201);
-        keys.MapGet("/", ListAsync).Returns<KeyListResponse>();
-        keys.MapDelete("/{id}", RevokeAsync).Returns<RevokedKeyResponse>();
+        var keys = app.MapGroup("/api/v1/keys").RequireGatewayKey();
+        keys.MapPost("/", CreateAsync).ProducesErrors(400, 403);
+        keys.MapGet("/", ListAsync);
+        keys.MapDelete("/{id}", RevokeAsync).ProducesErrors(404);
         return app;
     }
 
-    public static async Task<IResult> CreateAsync(Caller caller, CreateKeyRequest? request, AccountStore store, TimeProvider time, CancellationToken ct)
+    public static async Task<Results<JsonCreated<CreatedKeyDto>, ApiError>> CreateAsync(Caller caller, CreateKeyRequest? request, AccountStore store, TimeProvider time, CancellationToken ct)
     {
         var (scope, expiresAt, error) = ValidateNewKey(request, caller.IsAdmin, time);
         if (error is not null) return error;
@@ -35,16 +36,16 @@ public static class KeysApi
         return Created(info, key);
     }
 
-    public static async Task<IResult> ListAsync(Caller caller, AccountStore store, TimeProvider time, CancellationToken ct)
+    public static async Task<JsonOk<KeyListResponse>> ListAsync(Caller caller, AccountStore store, TimeProvider time, CancellationToken ct)
     {
         var keys = await store.ListKeysAsync(caller.AccountId, ct);
         var now = time.GetUtcNow();
-        return TypedResults.Json(new KeyListResponse(keys.Select(k => ToDto(k, now)).ToArray()), GatewayJson.Context.KeyListResponse);
+        return ApiResults.Ok(new KeyListResponse(keys.Select(k => ToDto(k, now)).ToArray()), GatewayJson.Context.KeyListResponse);
     }
 
-    public static async Task<IResult> RevokeAsync(Caller caller, string id, AccountStore store, CancellationToken ct) =>
+    public static async Task<Results<JsonOk<RevokedKeyResponse>, ApiError>> RevokeAsync(Caller caller, string id, AccountStore store, CancellationToken ct) =>
         await store.RevokeKeyAsync(caller.AccountId, id, ct)
-            ? TypedResults.Json(new RevokedKeyResponse(id, true), GatewayJson.Context.RevokedKeyResponse)
+            ? ApiResults.Ok(new RevokedKeyResponse(id, true), GatewayJson.Context.RevokedKeyResponse)
             : ApiError.NotFound($"No API key '{id}' on this account.");
 
     /// <summary>Shared by self-service and admin issuance. Only an admin may mint an admin key.</summary>
@@ -63,9 +64,9 @@ public static class KeysApi
         return (scope, expiresAt, null);
     }
 
-    internal static IResult Created(ApiKeyInfo info, string key) =>
-        TypedResults.Json(new CreatedKeyDto(info.Id, key, info.Prefix, info.Name, info.Scope, info.CreatedAt.ToUnixTimeSeconds(),
-            info.ExpiresAt?.ToUnixTimeSeconds()), GatewayJson.Context.CreatedKeyDto, statusCode: StatusCodes.Status201Created);
+    internal static JsonCreated<CreatedKeyDto> Created(ApiKeyInfo info, string key) =>
+        ApiResults.Created(new CreatedKeyDto(info.Id, key, info.Prefix, info.Name, info.Scope, info.CreatedAt.ToUnixTimeSeconds(),
+            info.ExpiresAt?.ToUnixTimeSeconds()), GatewayJson.Context.CreatedKeyDto);
 
     internal static ApiKeyDto ToDto(ApiKeyInfo k, DateTimeOffset now) =>
         new(k.Id, k.Prefix, k.Name, k.Scope, k.CreatedAt.ToUnixTimeSeconds(), k.ExpiresAt?.ToUnixTimeSeconds(),

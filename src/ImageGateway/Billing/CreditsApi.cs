@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using ImageGateway.Accounts;
 using ImageGateway.Catalog;
 using ImageGateway.Http;
@@ -31,21 +32,21 @@ public static class CreditsApi
 
     public static IEndpointRouteBuilder MapCreditsApi(this IEndpointRouteBuilder group)
     {
-        group.MapGet("/credits", GetCreditsAsync).Returns<CreditsResponse>().RequireGatewayKey();
-        group.MapGet("/credits/history", GetHistoryAsync).Returns<TransactionsResponse>().RequireGatewayKey();
+        group.MapGet("/credits", GetCreditsAsync).RequireGatewayKey();
+        group.MapGet("/credits/history", GetHistoryAsync).RequireGatewayKey().ProducesErrors(400);
         return group;
     }
 
-    public static async Task<IResult> GetCreditsAsync(Caller caller, CreditLedger ledger, ModelCatalog catalog, CancellationToken ct)
+    public static async Task<JsonOk<CreditsResponse>> GetCreditsAsync(Caller caller, CreditLedger ledger, ModelCatalog catalog, CancellationToken ct)
     {
         var balance = await ledger.GetBalanceAsync(caller.AccountId, ct) ?? new Balance(Millicredits.Zero, Millicredits.Zero);
         var tier = catalog.GetTier(caller.Tier);
         var spent = await ledger.MonthSpentAsync(caller.AccountId, ct);
-        return TypedResults.Json(new CreditsResponse(caller.AccountId, balance.Total, balance.Reserved, balance.Available,
+        return ApiResults.Ok(new CreditsResponse(caller.AccountId, balance.Total, balance.Reserved, balance.Available,
             tier.Name, RateLimits.EffectiveLimits.For(tier, caller.Limits).MonthlyCap, spent), GatewayJson.Context.CreditsResponse);
     }
 
-    public static async Task<IResult> GetHistoryAsync(Caller caller, CreditLedger ledger, CancellationToken ct, int? limit = null, int? offset = null)
+    public static async Task<Results<JsonOk<TransactionsResponse>, ApiError>> GetHistoryAsync(Caller caller, CreditLedger ledger, CancellationToken ct, int? limit = null, int? offset = null)
     {
         var take = limit ?? 50;
         var skip = offset ?? 0;
@@ -54,7 +55,7 @@ public static class CreditsApi
         var (entries, total) = await ledger.HistoryAsync(caller.AccountId, take, skip, ct);
         var transactions = entries.Select(e => new TransactionDto(e.Id, e.Kind, e.Amount, e.Hold, e.BalanceAfter,
             e.ReservationId, e.Description, e.CreatedAt.ToUnixTimeSeconds())).ToArray();
-        return TypedResults.Json(new TransactionsResponse(transactions, total, take, skip), GatewayJson.Context.TransactionsResponse);
+        return ApiResults.Ok(new TransactionsResponse(transactions, total, take, skip), GatewayJson.Context.TransactionsResponse);
     }
 
 }

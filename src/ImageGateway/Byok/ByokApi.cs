@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Threading.RateLimiting;
@@ -42,15 +43,15 @@ public static partial class ByokApi
     public static IEndpointRouteBuilder MapByokApi(this IEndpointRouteBuilder group)
     {
         var byok = group.MapGroup("/byok/keys").RequireGatewayKey();
-        byok.MapPost("/", UpsertAsync).Returns<ByokKeyDto>();
-        byok.MapGet("/", ListAsync).Returns<ByokKeyList>();
-        byok.MapDelete("/{provider}", DeleteAsync).Returns<ByokDeleted>();
-        byok.MapPost("/{provider}/toggle", ToggleAsync).Returns<ByokKeyDto>();
-        byok.MapPost("/{provider}/test", TestAsync).Returns<ByokTestResult>();
+        byok.MapPost("/", UpsertAsync).ProducesErrors(400);
+        byok.MapGet("/", ListAsync);
+        byok.MapDelete("/{provider}", DeleteAsync).ProducesErrors(404);
+        byok.MapPost("/{provider}/toggle", ToggleAsync).ProducesErrors(400, 404);
+        byok.MapPost("/{provider}/test", TestAsync).ProducesErrors(404, 422, 429, 503);
         return group;
     }
 
-    public static async Task<IResult> UpsertAsync(Caller caller, ByokKeyRequest? request, ByokStore store, CancellationToken ct)
+    public static async Task<Results<JsonOk<ByokKeyDto>, ApiError>> UpsertAsync(Caller caller, ByokKeyRequest? request, ByokStore store, CancellationToken ct)
     {
         if (request?.Provider is null) return ApiError.Missing("provider", "'provider' is required: one of openai, openrouter, stability.");
         if (!Formats.TryGetValue(request.Provider, out var format))
@@ -66,25 +67,26 @@ public static partial class ByokApi
             if (metadata.Length > MaxMetadataBytes) return ApiError.Invalid("metadata", $"'metadata' may be at most {MaxMetadataBytes} bytes.");
         }
         var key = await store.UpsertAsync(caller.AccountId, request.Provider, request.ApiKey, metadata, ct);
-        return TypedResults.Json(ToDto(key), GatewayJson.Context.ByokKeyDto);
+        return ApiResults.Ok(ToDto(key), GatewayJson.Context.ByokKeyDto);
     }
 
-    public static async Task<IResult> ListAsync(Caller caller, ByokStore store, CancellationToken ct) =>
-        TypedResults.Json(new ByokKeyList((await store.ListAsync(caller.AccountId, ct)).Select(ToDto).ToArray()), GatewayJson.Context.ByokKeyList);
+    public static async Task<JsonOk<ByokKeyList>> ListAsync(Caller caller, ByokStore store, CancellationToken ct) =>
+        ApiResults.Ok(new ByokKeyList((await store.ListAsync(caller.AccountId, ct)).Select(ToDto).ToArray()), GatewayJson.Context.ByokKeyList);
 
-    public static async Task<IResult> DeleteAsync(Caller caller, string provider, ByokStore store, CancellationToken ct) =>
+    public static async Task<Results<JsonOk<ByokDeleted>, ApiError>> DeleteAsync(Caller caller, string provider, ByokStore store, CancellationToken ct) =>
         await store.DeleteAsync(caller.AccountId, provider, ct)
-            ? TypedResults.Json(new ByokDeleted(provider, true), GatewayJson.Context.ByokDeleted)
-            : NoKey(provider);
+            ? ApiResults.Ok(new ByokDeleted(provider, true), GatewayJson.Context.ByokDeleted)
+            : (Results<JsonOk<ByokDeleted>, ApiError>)NoKey(provider);
 
-    public static async Task<IResult> ToggleAsync(Caller caller, string provider, ByokToggleRequest? request, ByokStore store, CancellationToken ct)
+    public static async Task<Results<JsonOk<ByokKeyDto>, ApiError>> ToggleAsync(Caller caller, string provider, ByokToggleRequest? request, ByokStore store, CancellationToken ct)
     {
         if (request?.Enabled is not { } enabled) return ApiError.Missing("enabled", "'enabled' (true or false) is required.");
         var key = await store.SetEnabledAsync(caller.AccountId, provider, enabled, ct);
-        return key is null ? NoKey(provider) : TypedResults.Json(ToDto(key), GatewayJson.Context.ByokKeyDto);
+        if (key is null) return NoKey(provider);
+        return ApiResults.Ok(ToDto(key), GatewayJson.Context.ByokKeyDto);
     }
 
-    public static async Task<IResult> TestAsync(Caller caller, string provider, ByokStore store, ProviderRegistry providers, CancellationToken ct)
+    public static async Task<Results<JsonOk<ByokTestResult>, ApiError>> TestAsync(Caller caller, string provider, ByokStore store, ProviderRegistry providers, CancellationToken ct)
     {
         using var lease = TestLimiter.AttemptAcquire(caller.AccountId);
         if (!lease.IsAcquired)
@@ -104,7 +106,7 @@ public static partial class ByokApi
             return new ApiError(503, "api_error", "no_provider", $"The gateway has no '{provider}' provider configured.").WithHeader("x-should-retry", "false");
 
         var check = await endpoint.Adapter.CheckKeyAsync(endpoint.Credential with { ApiKey = secret.ApiKey }, ct);
-        return TypedResults.Json(new ByokTestResult(check.Ok, check.Status, check.Message), GatewayJson.Context.ByokTestResult);
+        return ApiResults.Ok(new ByokTestResult(check.Ok, check.Status, check.Message), GatewayJson.Context.ByokTestResult);
     }
 
     /// <summary>A stored key that cannot be decrypted is an explicit, permanent error, never a silent switch to billed credits.</summary>

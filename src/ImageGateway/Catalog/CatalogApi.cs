@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using ImageGateway.Accounts;
 using ImageGateway.Billing;
 using ImageGateway.Http;
@@ -30,13 +31,13 @@ public static class CatalogApi
 {
     public static IEndpointRouteBuilder MapCatalogApi(this IEndpointRouteBuilder group)
     {
-        group.MapGet("/image/models", GetImageModels).Returns<ModelCatalogResponse>().RequireGatewayKey();
-        group.MapGet("/models", GetModels).Returns<OpenAiModelList>().RequireGatewayKey();
+        group.MapGet("/image/models", GetImageModels).RequireGatewayKey();
+        group.MapGet("/models", GetModels).RequireGatewayKey();
         return group;
     }
 
     /// <summary>Every model with its options, the base price table and the caller's own prices (tier applied).</summary>
-    public static IResult GetImageModels(Caller caller, ModelCatalog catalog, ProviderRegistry providers)
+    public static JsonOk<ModelCatalogResponse> GetImageModels(Caller caller, ModelCatalog catalog, ProviderRegistry providers)
     {
         var tier = catalog.GetTier(caller.Tier);
         var data = catalog.Models.Select(m =>
@@ -46,15 +47,15 @@ public static class CatalogApi
                 PriceTable(m, price => price), PriceTable(m, price => ModelCatalog.Quote(price, 1, tier)),
                 tier.Name, tier.Multiplier, route.Count > 0, route.Select(r => r.Provider.Name).ToArray());
         }).ToArray();
-        return TypedResults.Json(new ModelCatalogResponse("list", data), GatewayJson.Context.ModelCatalogResponse);
+        return ApiResults.Ok(new ModelCatalogResponse("list", data), GatewayJson.Context.ModelCatalogResponse);
     }
 
     /// <summary>OpenAI's model list format, so SDK <c>models.list()</c> works.</summary>
-    public static IResult GetModels(ModelCatalog catalog, TimeProvider time)
+    public static JsonOk<OpenAiModelList> GetModels(ModelCatalog catalog, TimeProvider time)
     {
         var created = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds();
         var data = catalog.Models.Select(m => new OpenAiModel(m.Id, "model", created, m.OwnedBy)).ToArray();
-        return TypedResults.Json(new OpenAiModelList("list", data), GatewayJson.Context.OpenAiModelList);
+        return ApiResults.Ok(new OpenAiModelList("list", data), GatewayJson.Context.OpenAiModelList);
     }
 
     private static Dictionary<string, Dictionary<string, Millicredits>> PriceTable(ModelDefinition model, Func<Millicredits, Millicredits> price) =>

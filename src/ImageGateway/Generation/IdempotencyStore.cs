@@ -1,6 +1,5 @@
 using Dapper;
 using ImageGateway.Data;
-using ImageGateway.Http;
 
 namespace ImageGateway.Generation;
 
@@ -17,10 +16,8 @@ public sealed class IdempotencyStore(Database db, TimeProvider time)
     public const int MaxKeyLength = 255;
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
 
-    public sealed record Claim(bool Claimed, ApiError? Error, int? ReplayStatus, string? ReplayBody);
-
-    /// <summary>Claims the key for this request, or says why not (replay, 409, 422).</summary>
-    public Task<Claim> ClaimAsync(string accountId, string key, string requestHash, CancellationToken ct) =>
+    /// <summary>Claims the key for this request, or says why not: a stored answer to replay, a running twin, another body.</summary>
+    public Task<IdempotencyClaim> ClaimAsync(string accountId, string key, string requestHash, CancellationToken ct) =>
         db.WriteAsync(async scope =>
         {
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -45,7 +42,7 @@ public sealed class IdempotencyStore(Database db, TimeProvider time)
                     VALUES (@accountId, @key, @requestHash, 'running', @now)
                     ON CONFLICT (account_id, key) DO NOTHING
                     """, new { accountId, key, requestHash, now }, scope.Transaction);
-                if (inserted == 1) return new Claim(true, null, null, null);
+                if (inserted == 1) return new IdempotencyClaim(this, accountId, key, ClaimState.Claimed);
                 existing = await scope.Connection.QuerySingleOrDefaultAsync<Row>(
                     """
                     SELECT request_hash AS RequestHash, state AS State, status AS Status, response AS Response, created_at AS CreatedAt
@@ -54,13 +51,9 @@ public sealed class IdempotencyStore(Database db, TimeProvider time)
                     // The winner already gave its claim up again: treat it as still running, the client retries.
                     ?? new Row { RequestHash = requestHash, State = "running" };
             }
-            if (existing.RequestHash != requestHash)
-                return new Claim(false, new ApiError(422, "invalid_request_error", "idempotency_key_reused",
-                    "This Idempotency-Key was already used with a different request body. Use a new key for a new request.", "Idempotency-Key"), null, null);
-            if (existing.State == "running")
-                return new Claim(false, new ApiError(409, "invalid_request_error", "idempotency_key_in_use",
-                    "A request with this Idempotency-Key is still running; retry after it finishes.", "Idempotency-Key"), null, null);
-            return new Claim(false, null, (int)existing.Status!.Value, existing.Response);
+            if (existing.RequestHash != requestHash) return new IdempotencyClaim(this, accountId, key, ClaimState.OtherBody);
+            if (existing.State == "running") return new IdempotencyClaim(this, accountId, key, ClaimState.InUse);
+            return new IdempotencyClaim(this, accountId, key, ClaimState.Replay, (int)existing.Status!.Value, existing.Response);
         }, ct);
 
     public Task CompleteAsync(string accountId, string key, int status, string response) =>
@@ -85,5 +78,35 @@ public sealed class IdempotencyStore(Database db, TimeProvider time)
         public long? Status { get; set; }
         public string? Response { get; set; }
         public long CreatedAt { get; set; }
+    }
+}
+
+public enum ClaimState { Claimed, Replay, InUse, OtherBody }
+
+/// <summary>
+/// One request's hold on an Idempotency-Key. A claim that is disposed without <see cref="CompleteAsync"/>
+/// frees the key again, so a retry runs afresh; the other states only say what to answer.
+/// </summary>
+public sealed class IdempotencyClaim(IdempotencyStore store, string accountId, string key, ClaimState state,
+    int? replayStatus = null, string? replayBody = null) : IAsyncDisposable
+{
+    private bool _open = state == ClaimState.Claimed;
+
+    public ClaimState State { get; } = state;
+    public int? ReplayStatus { get; } = replayStatus;
+    public string? ReplayBody { get; } = replayBody;
+
+    /// <summary>Stores the answer as sent, for replays within 24 h.</summary>
+    public async Task CompleteAsync(int status, string response)
+    {
+        await store.CompleteAsync(accountId, key, status, response);
+        _open = false;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_open) return;
+        _open = false;
+        await store.ReleaseAsync(accountId, key);
     }
 }

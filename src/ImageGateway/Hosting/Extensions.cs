@@ -73,6 +73,8 @@ public static class Extensions
         services.AddSingleton<CreditLedger>();
         services.AddSingleton<UsageStore>();
         services.AddSingleton<IdempotencyStore>();
+        services.AddSingleton<ImageDelivery>();
+        services.AddSingleton<GenerationPipeline>();
         services.AddSingleton(sp => new KeyVault(sp.GetRequiredService<Secrets>().EncryptionKey));
         services.AddSingleton(sp => new ByokStore(sp.GetRequiredService<Database>(), sp.GetRequiredService<KeyVault>(),
             sp.GetRequiredService<TimeProvider>(), AuthCache(sp)));
@@ -128,7 +130,7 @@ public static class Extensions
         // The OpenAI-shaped API under both base URLs the SDKs may be given.
         foreach (var prefix in new[] { "/api/v1/llm", "/v1" })
         {
-            var llm = app.MapGroup(prefix).WithErrorResponses();
+            var llm = app.MapGroup(prefix);
             llm.MapGenerationApi();
             llm.MapCatalogApi();
             llm.MapCreditsApi();

@@ -1,18 +1,16 @@
 namespace ImageGateway.Http;
 
-/// <summary>OpenAPI metadata: the error responses every API endpoint may answer, in the one error shape.</summary>
+/// <summary>OpenAPI metadata for the error answers an operation really gives, all in the one error shape.</summary>
 public static class ApiDocs
 {
-    private static readonly int[] ErrorStatuses = [400, 401, 402, 403, 404, 413, 422, 429, 502, 503, 504];
-
-    public static TBuilder WithErrorResponses<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
+    /// <summary>
+    /// Lists <paramref name="statuses"/> as this operation's error answers. 401 (and 403 for admin
+    /// routes) come from <c>RequireGatewayKey</c>; success types come from the handler's return type.
+    /// </summary>
+    public static TBuilder ProducesErrors<TBuilder>(this TBuilder builder, params int[] statuses) where TBuilder : IEndpointConventionBuilder
     {
-        foreach (var status in ErrorStatuses)
+        foreach (var status in statuses)
             builder.WithMetadata(new ProducesResponseTypeMetadata(status, typeof(ErrorBody), ["application/json"]));
         return builder;
     }
-
-    /// <summary>The JSON body an endpoint answers on success.</summary>
-    public static RouteHandlerBuilder Returns<T>(this RouteHandlerBuilder builder, int status = StatusCodes.Status200OK) =>
-        builder.Produces<T>(status, "application/json");
 }

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using ImageGateway.Accounts;
 using ImageGateway.Http;
 using Polly.CircuitBreaker;
@@ -15,13 +16,13 @@ public static class ProvidersApi
 {
     public static IEndpointRouteBuilder MapProvidersApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/admin/providers", GetProviders).Returns<ProviderStatusList>().RequireGatewayKey(KeyScope.Admin).WithErrorResponses();
+        app.MapGet("/api/v1/admin/providers", GetProviders).RequireGatewayKey(KeyScope.Admin);
         return app;
     }
 
     /// <summary>Each provider's configured state, circuit state and recent failures. Never its key.</summary>
-    public static IResult GetProviders(ProviderRegistry registry) =>
-        TypedResults.Json(new ProviderStatusList(registry.Providers.OrderBy(p => p.Name, StringComparer.Ordinal).Select(p =>
+    public static JsonOk<ProviderStatusList> GetProviders(ProviderRegistry registry) =>
+        ApiResults.Ok(new ProviderStatusList(registry.Providers.OrderBy(p => p.Name, StringComparer.Ordinal).Select(p =>
             new ProviderStatusDto(p.Name, p.Adapter.Kind, p.IsConfigured, p.Credential.BaseUrl,
                 CircuitName(p.Credential.Upstream?.Circuit),
                 p.Credential.Upstream?.RecentFailures.Select(f => new ProviderFailureDto(f.At.ToUnixTimeSeconds(), f.Reason)).ToArray() ?? []))

@@ -1,7 +1,5 @@
-using System.Globalization;
 using ImageGateway.Accounts;
 using ImageGateway.Catalog;
-using ImageGateway.Http;
 
 namespace ImageGateway.RateLimits;
 
@@ -23,44 +21,65 @@ public sealed record EffectiveLimits(int PerMinute, int PerHour, int PerDay, int
     }
 }
 
-/// <summary>Per-account image limits (DESIGN §2/§7), with the response headers that describe them.</summary>
+/// <summary>Per-account image limits (DESIGN §2/§7). HTTP headers and the 429 are the caller's business.</summary>
 public sealed class ImageRateLimiter(IRateLimitStore store, TimeProvider time)
 {
-    public sealed record Admission(IReadOnlyList<WindowLimit> Windows, ApiError? Refusal);
-
-    /// <summary>Counts <paramref name="images"/> against every window, or refuses the whole request (429) and counts nothing.</summary>
-    public async Task<Admission> AdmitAsync(HttpContext http, Caller caller, EffectiveLimits limits, string tierName, int images, CancellationToken ct)
+    /// <summary>
+    /// Counts <paramref name="images"/> against every window, or refuses the whole request and counts
+    /// nothing. The admission gives the images back when it is disposed without <see cref="RateLimitAdmission.Keep"/>.
+    /// </summary>
+    public async Task<RateLimitAdmission> AdmitAsync(string accountId, EffectiveLimits limits, int images, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         var windows = limits.Windows(now);
-        if (windows.Count == 0) return new Admission(windows, null);
+        if (windows.Count == 0) return new RateLimitAdmission(store, accountId, windows, images, shown: null, refusal: null);
 
-        var decision = await store.TryConsumeAsync(caller.AccountId, windows, images, ct);
-        if (decision.Tightest is { } tightest) SetHeaders(http, tightest.Window, decision.Allowed ? tightest.Remaining : Math.Max(0, tightest.Remaining));
-        if (decision.Allowed) return new Admission(windows, null);
+        var decision = await store.TryConsumeAsync(accountId, windows, images, ct);
+        if (decision.Allowed) return new RateLimitAdmission(store, accountId, windows, images, decision.Tightest, refusal: null);
 
         var blocking = decision.Blocking!.Value;
         var used = decision.Windows.First(w => w.Window.Kind == blocking.Kind).Used;
-        var retryAfter = SecondsUntil(blocking.End, now);
-        SetHeaders(http, blocking, Math.Max(0, blocking.Limit - used));
-        var message = images > blocking.Limit
-            ? $"This request asks for {images} images but the {tierName} tier allows {blocking.Limit} per {blocking.Name}."
-            : $"Rate limit exceeded: {blocking.Limit} images per {blocking.Name} on the {tierName} tier; {used} used in this window. Retry after {retryAfter} s.";
-        return new Admission(windows, new ApiError(429, "rate_limit_error", "rate_limit_exceeded", message)
-            .WithHeader("Retry-After", retryAfter.ToString(CultureInfo.InvariantCulture)));
+        var refusal = new RateLimitRefusal(blocking, used, images, SecondsUntil(blocking.End, now));
+        return new RateLimitAdmission(null, accountId, windows, images, (blocking, Math.Max(0, blocking.Limit - used)), refusal);
     }
 
-    public ValueTask RefundAsync(Caller caller, Admission admission, int images) =>
-        admission.Windows.Count == 0 ? ValueTask.CompletedTask : store.RefundAsync(caller.AccountId, admission.Windows, images, CancellationToken.None);
-
     public static long SecondsUntil(DateTimeOffset end, DateTimeOffset now) => Math.Max(1, (long)Math.Ceiling((end - now).TotalSeconds));
+}
 
-    /// <summary>X-RateLimit-Reset is the window's end as unix seconds.</summary>
-    private static void SetHeaders(HttpContext http, WindowLimit window, int remaining)
+/// <summary>Why a request was refused: the window it would exceed, what that window has used, and when it frees.</summary>
+public sealed record RateLimitRefusal(WindowLimit Window, int Used, int Requested, long RetryAfterSeconds);
+
+/// <summary>
+/// The images one request counted against its windows. Unless <see cref="Keep"/> is called (the
+/// request reached a provider), disposing it gives them back.
+/// </summary>
+public sealed class RateLimitAdmission : IAsyncDisposable
+{
+    private readonly IRateLimitStore? _store;
+    private readonly string _accountId;
+    private readonly IReadOnlyList<WindowLimit> _windows;
+    private readonly int _images;
+    private bool _kept;
+
+    internal RateLimitAdmission(IRateLimitStore? store, string accountId, IReadOnlyList<WindowLimit> windows, int images,
+        (WindowLimit Window, int Remaining)? shown, RateLimitRefusal? refusal)
     {
-        var headers = http.Response.Headers;
-        headers["X-RateLimit-Limit"] = window.Limit.ToString(CultureInfo.InvariantCulture);
-        headers["X-RateLimit-Remaining"] = remaining.ToString(CultureInfo.InvariantCulture);
-        headers["X-RateLimit-Reset"] = window.End.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        (_store, _accountId, _windows, _images) = (store, accountId, windows, images);
+        (Shown, Refusal) = (shown, refusal);
+    }
+
+    /// <summary>Null when admitted.</summary>
+    public RateLimitRefusal? Refusal { get; }
+
+    /// <summary>The window the X-RateLimit headers describe and what it has left; null when the account has no limits.</summary>
+    public (WindowLimit Window, int Remaining)? Shown { get; }
+
+    public void Keep() => _kept = true;
+
+    public ValueTask DisposeAsync()
+    {
+        if (_kept || _store is null || Refusal is not null || _windows.Count == 0) return ValueTask.CompletedTask;
+        _kept = true;
+        return _store.RefundAsync(_accountId, _windows, _images, CancellationToken.None);
     }
 }

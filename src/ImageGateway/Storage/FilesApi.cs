@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using ImageGateway.Http;
 
 namespace ImageGateway.Storage;
@@ -7,11 +8,11 @@ public static class FilesApi
     public static IEndpointRouteBuilder MapFilesApi(this IEndpointRouteBuilder group)
     {
         // No API key: the signature is the credential, so the URL works in an <img> tag.
-        group.MapGet("/image/files/{file}", GetFileAsync).Produces(200, contentType: "image/png").WithErrorResponses();
+        group.MapGet("/image/files/{file}", GetFileAsync).Produces(200, contentType: "image/png").ProducesErrors(403, 404, 410);
         return group;
     }
 
-    public static async Task<IResult> GetFileAsync(string file, HttpContext http, SignedUrls urls, IImageStore store, TimeProvider time)
+    public static async Task<Results<FileStreamHttpResult, ApiError>> GetFileAsync(string file, HttpContext http, SignedUrls urls, IImageStore store, TimeProvider time)
     {
         if (!StoredImageName.TryParse(file, out var name)) return ApiError.NotFound("No such image.");
         var query = http.Request.Query;

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using ImageGateway.Accounts;
 using ImageGateway.Billing;
 using ImageGateway.Http;
@@ -22,23 +23,23 @@ public static class UsageApi
 
     public static IEndpointRouteBuilder MapUsageApi(this IEndpointRouteBuilder group)
     {
-        group.MapGet("/usage", GetOwnAsync).Returns<UsageResponse>().RequireGatewayKey();
+        group.MapGet("/usage", GetOwnAsync).RequireGatewayKey().ProducesErrors(400);
         return group;
     }
 
     public static IEndpointRouteBuilder MapAdminUsageApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/admin/usage", GetAnyAsync).Returns<UsageResponse>().RequireGatewayKey(KeyScope.Admin).WithErrorResponses();
+        app.MapGet("/api/v1/admin/usage", GetAnyAsync).RequireGatewayKey(KeyScope.Admin).ProducesErrors(400);
         return app;
     }
 
-    public static Task<IResult> GetOwnAsync(Caller caller, UsageStore usage, TimeProvider time, CancellationToken ct, int? days = null) =>
+    public static Task<Results<JsonOk<UsageResponse>, ApiError>> GetOwnAsync(Caller caller, UsageStore usage, TimeProvider time, CancellationToken ct, int? days = null) =>
         UsageAsync(caller.AccountId, usage, time, days, ct);
 
-    public static Task<IResult> GetAnyAsync(UsageStore usage, TimeProvider time, CancellationToken ct, int? days = null, string? user = null) =>
+    public static Task<Results<JsonOk<UsageResponse>, ApiError>> GetAnyAsync(UsageStore usage, TimeProvider time, CancellationToken ct, int? days = null, string? user = null) =>
         UsageAsync(string.IsNullOrEmpty(user) ? null : user, usage, time, days, ct);
 
-    private static async Task<IResult> UsageAsync(string? accountId, UsageStore usage, TimeProvider time, int? days, CancellationToken ct)
+    private static async Task<Results<JsonOk<UsageResponse>, ApiError>> UsageAsync(string? accountId, UsageStore usage, TimeProvider time, int? days, CancellationToken ct)
     {
         var span = days ?? 30;
         if (span is < 1 or > MaxDays) return ApiError.Invalid("days", $"'days' must be between 1 and {MaxDays}.");
@@ -51,6 +52,6 @@ public static class UsageApi
         var totals = new UsageTotals(rows.Sum(r => r.Requests), rows.Sum(r => r.Images), new Millicredits(rows.Sum(r => r.Credits.Value)),
             Split(false), Split(true));
         var data = rows.Select(r => new UsageRowDto(r.Day.ToString("yyyy-MM-dd"), r.Model, r.Provider, r.Tier, r.Byok, r.Requests, r.Images, r.Credits)).ToArray();
-        return TypedResults.Json(new UsageResponse(span, accountId, data, totals), GatewayJson.Context.UsageResponse);
+        return ApiResults.Ok(new UsageResponse(span, accountId, data, totals), GatewayJson.Context.UsageResponse);
     }
 }

@@ -366,7 +366,7 @@ public sealed class SecurityTests : IAsyncLifetime
         }
 
         var entries = _gateway.Logs.Lines.ToArray();
-        Assert.Contains(entries, e => e.StartsWith($"Information ImageGateway.Generation.GenerationServices: generate account={user.Id}", StringComparison.Ordinal));
+        Assert.Contains(entries, e => e.StartsWith($"Information ImageGateway.Generation.GenerationPipeline: generate account={user.Id}", StringComparison.Ordinal));
         foreach (var entry in entries)
         {
             Assert.False(entry.StartsWith(ForgedLine, StringComparison.Ordinal), $"forged entry: {entry}");

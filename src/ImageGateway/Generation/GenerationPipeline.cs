@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using ImageGateway.Accounts;
+using ImageGateway.Billing;
+using ImageGateway.Byok;
+using ImageGateway.Catalog;
+using ImageGateway.Data;
+using ImageGateway.Hosting;
+using ImageGateway.Http;
+using ImageGateway.Observability;
+using ImageGateway.Providers;
+using ImageGateway.RateLimits;
+using ImageGateway.Usage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace ImageGateway.Generation;
+
+/// <summary>The generate request, start to finish. Each step is a call into the folder that owns it.</summary>
+public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry providers, ProviderRouter router, Database database,
+    CreditLedger ledger, ByokStore byok, UsageStore usage, ImageRateLimiter rateLimiter, IdempotencyStore idempotency,
+    ImageDelivery delivery, GatewayMetrics metrics, TimeProvider time, IOptions<GatewayOptions> options, ILogger<GenerationPipeline> logger)
+{
+    /// <summary>
+    /// 1. Validate the body and the Idempotency-Key.
+    /// 2. Claim the Idempotency-Key, or answer what it stored.
+    /// 3. Price the request at the caller's tier.
+    /// 4. Admit it against the tier's image windows.
+    /// 5. BYOK: try the caller's own key first (free), if they have one for the model's route.
+    /// 6. Hold the credits (nothing for BYOK or a free model).
+    /// 7. Call the platform's providers, in route order.
+    /// 8. Store the images (url mode).
+    /// 9. Settle the charge with its usage event, in one write.
+    /// 10. Respond, and keep the answer for the Idempotency-Key.
+    /// The claim, the admission and the hold are given back when the request does not complete.
+    /// </summary>
+    public async Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError>> RunAsync(HttpContext http, Caller caller)
+    {
+        var ct = http.RequestAborted;
+        var trace = new GenerationTrace(caller, metrics, logger);
+        var key = http.Request.Headers[IdempotencyStore.Header].ToString() is { Length: > 0 } header ? header : null;
+
+        // :: Step 1: validate
+        var (spec, invalid, bodyHash) = await ValidateAsync(http.Request, key, ct);
+        if (invalid is not null) return trace.Done(invalid);
+        trace.Spec = spec!;
+
+        // :: Step 2: claim the Idempotency-Key
+        await using var claim = key is null ? null : await idempotency.ClaimAsync(caller.AccountId, key, bodyHash!, ct);
+        if (claim is { State: ClaimState.Replay })
+        {
+            http.Response.Headers["Idempotent-Replayed"] = "true";
+            return trace.Done(TypedResults.Text(claim.ReplayBody!, "application/json", Encoding.UTF8, claim.ReplayStatus));
+        }
+        if (claim is { State: not ClaimState.Claimed }) return trace.Done(GenerationErrors.ClaimRefused(claim));
+
+        // :: Step 3: price
+        var tier = trace.Tier = catalog.GetTier(caller.Tier);
+        var cost = ModelCatalog.Quote(spec!.BasePrice, spec.N, tier);
+
+        // :: Step 4: admit
+        var limits = EffectiveLimits.For(tier, caller.Limits);
+        await using var admission = await rateLimiter.AdmitAsync(caller.AccountId, limits, spec.N, ct);
+        GenerationErrors.SetRateLimitHeaders(http.Response, admission);
+        if (admission.Refusal is { } refusal)
+        {
+            metrics.RateLimited(tier.Name, "window");
+            return trace.Done(GenerationErrors.RateLimited(refusal, tier.Name));
+        }
+
+        // :: Step 5: BYOK
+        var platformRoute = providers.Route(spec.Model.Id);
+        var (byokRoute, byokError) = await ByokRouteAsync(caller, spec, ct);
+        if (byokError is not null) return trace.Done(byokError);
+        RouteOutcome? outcome = null;
+        if (byokRoute is not null)
+        {
+            outcome = await CallProvidersAsync(trace, byokRoute, ct);
+            admission.Keep(); // a provider was reached: the images stay counted
+            if (outcome.Result.Failure is { } failure)
+            {
+                if (!options.Value.Byok.FallbackToPlatform || platformRoute.Count == 0)
+                    return trace.Done(await FailAsync(trace, GenerationErrors.Byok(byokRoute[0].Provider.Name, failure), byok: true));
+                (outcome, trace.ByokFellBack) = (null, true);
+            }
+        }
+        var isByok = outcome is not null;
+        if (!isByok && platformRoute.Count == 0) return trace.Done(ApiError.NoProvider(providers.DescribeNoProvider(spec.Model.Id)));
+
+        // :: Step 6: hold the credits
+        var (held, holdRefusal) = isByok || cost.Value == 0 ? (CreditHold.None, null) : await HoldAsync(trace, cost, limits.MonthlyCap, ct);
+        if (holdRefusal is not null) return trace.Done(holdRefusal);
+        await using var hold = held!;
+
+        // :: Step 7: call the platform's providers
+        if (!isByok)
+        {
+            outcome = await CallProvidersAsync(trace, platformRoute, ct);
+            admission.Keep();
+            if (outcome.Result.Failure is { } failure)
+                return trace.Done(await FailAsync(trace, GenerationErrors.Provider(failure), byok: false));
+        }
+        var (images, servedBy) = (outcome!.Result.Images, outcome.ServedBy!);
+
+        // :: Step 8: store
+        var delivered = await delivery.DeliverAsync(http.Request, spec, images);
+        if (delivered is null)
+        {
+            await hold.ReleaseAsync("image storage failed");
+            return trace.Done(await FailAsync(trace, GenerationErrors.StorageFailed(), isByok));
+        }
+
+        // :: Step 9: settle
+        var charged = isByok ? Millicredits.Zero : ModelCatalog.Quote(spec.BasePrice, images.Count, tier);
+        var usageEvent = trace.UsageEvent(servedBy.Provider.Name, images.Count, charged, isByok, StatusCodes.Status200OK);
+        var (settlement, expired) = await SettleAsync(hold, charged, $"{spec.Model.Id} ×{images.Count} {spec.Size} {spec.Quality} via {servedBy.Provider.Name}", usageEvent);
+        if (expired) return trace.Done(await FailAsync(trace, GenerationErrors.HoldExpired(), isByok));
+        trace.Served(servedBy.Provider.Name, images.Count, charged, isByok);
+
+        // :: Step 10: respond
+        var metadata = new GenerationMetadata(servedBy.Provider.Name, servedBy.UpstreamModel, charged, settlement.Remaining, settlement.TransactionId,
+            tier.Name, UsingByok: isByok, ByokProvider: isByok ? servedBy.Provider.Name : null, images.Count, spec.Size, spec.Quality,
+            delivered.ExpiresAt, ByokFallback: trace.ByokFellBack ? true : null);
+        var body = new ImagesResponse(time.GetUtcNow().ToUnixTimeSeconds(), delivered.Data, metadata);
+        if (claim is null) return trace.Done(ApiResults.Ok(body, GatewayJson.Context.ImagesResponse));
+        var json = JsonSerializer.Serialize(body, GatewayJson.Context.ImagesResponse); // stored as sent: a replay is byte-identical
+        await claim.CompleteAsync(StatusCodes.Status200OK, json);
+        return trace.Done(TypedResults.Text(json, "application/json", Encoding.UTF8));
+    }
+
+    private async Task<(GenerationSpec? Spec, ApiError? Error, string? BodyHash)> ValidateAsync(HttpRequest request, string? key, CancellationToken ct)
+    {
+        using var _ = GatewayMetrics.Activities.StartActivity("generate.validate");
+        var (body, readError, bodyHash) = await GenerateRequestReader.ReadAsync(request, options.Value.MaxRequestBodyBytes, hashBody: key is not null, ct);
+        if (readError is not null) return (null, readError, null);
+        var (spec, invalid) = GenerationSpec.Validate(body!, catalog);
+        if (invalid is not null) return (null, invalid, null);
+        return key is { Length: > IdempotencyStore.MaxKeyLength } ? (null, GenerationErrors.KeyTooLong(), null) : (spec, null, bodyHash);
+    }
+
+    /// <summary>
+    /// The first step of the model's route for which the caller has an enabled key of their own,
+    /// with that key in place of the platform's. Null when the caller has none that applies.
+    /// </summary>
+    private async Task<(RouteStep[]? Route, ApiError? Error)> ByokRouteAsync(Caller caller, GenerationSpec spec, CancellationToken ct)
+    {
+        IReadOnlyList<ByokSecret> secrets;
+        try
+        {
+            secrets = await byok.EnabledSecretsAsync(caller.AccountId, ct);
+        }
+        catch (KeyDecryptionException e)
+        {
+            return (null, ByokApi.Unreadable("provider", e));
+        }
+        if (secrets.Count == 0) return (null, null);
+        foreach (var step in providers.FullRoute(spec.Model.Id))
+        {
+            var secret = secrets.FirstOrDefault(k => string.Equals(k.Provider, step.Provider.Name, StringComparison.OrdinalIgnoreCase));
+            if (secret is not null)
+                return ([step with { Provider = step.Provider with { Credential = step.Provider.Credential with { ApiKey = secret.ApiKey } } }], null);
+        }
+        return (null, null);
+    }
+
+    private async Task<(CreditHold? Hold, ApiError? Refusal)> HoldAsync(GenerationTrace trace, Millicredits cost, Millicredits? monthlyCap, CancellationToken ct)
+    {
+        using var _ = GatewayMetrics.Activities.StartActivity("generate.reserve");
+        var spec = trace.Spec!;
+        var outcome = await ledger.ReserveAsync(trace.Caller.AccountId, cost, TimeSpan.FromSeconds(options.Value.Billing.HoldTimeoutSeconds),
+            $"{spec.Model.Id} ×{spec.N} {spec.Size} {spec.Quality}", monthlyCap, ct);
+        if (outcome.Refusal == ReserveRefusal.MonthlyCap)
+        {
+            metrics.RateLimited(trace.Tier!.Name, "monthly_cap");
+            return (null, GenerationErrors.MonthlyCapExceeded(monthlyCap!.Value, outcome, cost, trace.Tier.Name, time.GetUtcNow()));
+        }
+        return outcome.Succeeded ? (new CreditHold(ledger, database, outcome.Reservation), null) : (null, GenerationErrors.InsufficientCredits(outcome, cost));
+    }
+
+    /// <summary>The provider step, timed as upstream time; failures are counted per provider and reason.</summary>
+    private async Task<RouteOutcome> CallProvidersAsync(GenerationTrace trace, IReadOnlyList<RouteStep> route, CancellationToken ct)
+    {
+        using var activity = GatewayMetrics.Activities.StartActivity("generate.provider");
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var spec = trace.Spec!;
+            var outcome = await router.GenerateAsync(route, step => new ImageJob(step.UpstreamModel, spec.Prompt, spec.N, spec.Width, spec.Height,
+                spec.Size, spec.Quality, spec.Style, spec.Seed, spec.User), ct);
+            if (outcome.Result.Failure is { } failure)
+                metrics.ProviderFailed(outcome.ServedBy?.Provider.Name ?? route[^1].Provider.Name, failure.Kind);
+            activity?.SetTag("provider", outcome.ServedBy?.Provider.Name);
+            return outcome;
+        }
+        finally
+        {
+            trace.UpstreamTime += Stopwatch.GetElapsedTime(started);
+        }
+    }
+
+    /// <summary>A hold is settled with its usage event; without one (BYOK, a free model) the event is written alone.</summary>
+    private async Task<((string? TransactionId, Millicredits Remaining) Settlement, bool HoldExpired)> SettleAsync(
+        CreditHold hold, Millicredits charged, string description, UsageEvent usageEvent)
+    {
+        if (hold.Reservation is null)
+        {
+            var remaining = (await ledger.GetBalanceAsync(usageEvent.AccountId, CancellationToken.None))?.Total ?? Millicredits.Zero;
+            await usage.RecordAsync(usageEvent, CancellationToken.None);
+            return ((null, remaining), false);
+        }
+        try
+        {
+            using var _ = GatewayMetrics.Activities.StartActivity("generate.settle");
+            var settled = await hold.SettleAsync(charged, description, scope => usage.RecordAsync(scope, usageEvent));
+            return ((settled.TransactionId, settled.BalanceAfter), false);
+        }
+        catch (ReservationClosedException)
+        {
+            return ((null, Millicredits.Zero), true);
+        }
+    }
+
+    private async Task<ApiError> FailAsync(GenerationTrace trace, ApiError error, bool byok)
+    {
+        trace.Byok = byok;
+        await usage.RecordAsync(trace.UsageEvent(null, 0, Millicredits.Zero, byok, error.Status), CancellationToken.None);
+        return error;
+    }
+}

@@ -1,0 +1,45 @@
+using ImageGateway.Hosting;
+using ImageGateway.Observability;
+using ImageGateway.Providers;
+using ImageGateway.Storage;
+using Microsoft.Extensions.Options;
+
+namespace ImageGateway.Generation;
+
+/// <summary>The store step: images become <c>b64_json</c> data, or files behind signed, expiring URLs.</summary>
+public sealed class ImageDelivery(IImageStore store, SignedUrls urls, GatewayMetrics metrics, TimeProvider time,
+    IOptions<GatewayOptions> options, ILogger<ImageDelivery> logger)
+{
+    public sealed record Delivered(ImageDatum[] Data, long? ExpiresAt);
+
+    /// <summary>Null when the images could not be stored; nothing is charged then.</summary>
+    public async Task<Delivered?> DeliverAsync(HttpRequest request, GenerationSpec spec, IReadOnlyList<GeneratedImage> images)
+    {
+        var data = new ImageDatum[images.Count];
+        if (spec.ResponseFormat == GenerationSpec.B64Json)
+        {
+            for (var i = 0; i < images.Count; i++) data[i] = new ImageDatum(null, images[i], images[i].RevisedPrompt);
+            return new Delivered(data, null);
+        }
+
+        var expiresAt = time.GetUtcNow().AddSeconds(options.Value.Storage.UrlTtlSeconds);
+        var origin = !string.IsNullOrEmpty(options.Value.PublicBaseUrl)
+            ? options.Value.PublicBaseUrl.TrimEnd('/')
+            : $"{request.Scheme}://{request.Host.Value}";
+        try
+        {
+            var names = images.Select(image => StoredImageName.New(expiresAt, image.Extension)).ToArray();
+            using (GatewayMetrics.Activities.StartActivity("generate.store"))
+                await Task.WhenAll(images.Select((image, i) => store.SaveAsync(names[i], image.Bytes, image.MediaType, CancellationToken.None)));
+            metrics.StorageWritten(images.Sum(image => (long)image.Bytes.Length));
+            for (var i = 0; i < images.Count; i++)
+                data[i] = new ImageDatum(origin + urls.PathAndQuery(names[i]), null, images[i].RevisedPrompt);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogError(e, "Storing generated images failed");
+            return null;
+        }
+        return new Delivered(data, expiresAt.ToUnixTimeSeconds());
+    }
+}
