@@ -48,11 +48,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
 
         // :: Step 2: claim the Idempotency-Key
         await using var claim = key is null ? null : await idempotency.ClaimAsync(caller.AccountId, key, bodyHash!, ct);
-        if (claim is { State: ClaimState.Replay })
-        {
-            http.Response.Headers["Idempotent-Replayed"] = "true";
-            return trace.Done(TypedResults.Text(claim.ReplayBody!, "application/json", Encoding.UTF8, claim.ReplayStatus));
-        }
+        if (claim is { State: ClaimState.Replay }) return trace.Done(Replay(http.Response, claim));
         if (claim is { State: not ClaimState.Claimed }) return trace.Done(GenerationErrors.ClaimRefused(claim));
 
         // :: Step 3: price
@@ -63,28 +59,12 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         var limits = EffectiveLimits.For(tier, caller.Limits);
         await using var admission = await rateLimiter.AdmitAsync(caller.AccountId, limits, spec.N, ct);
         GenerationErrors.SetRateLimitHeaders(http.Response, admission);
-        if (admission.Refusal is { } refusal)
-        {
-            metrics.RateLimited(tier.Name, "window");
-            return trace.Done(GenerationErrors.RateLimited(refusal, tier.Name));
-        }
+        if (admission.Refusal is { } refusal) return trace.Done(RateLimited(refusal, tier));
 
         // :: Step 5: BYOK
         var platformRoute = providers.Route(spec.Model.Id);
-        var (byokRoute, byokError) = await ByokRouteAsync(caller, spec, ct);
+        var (outcome, byokError) = await TryByokAsync(trace, admission, fallbackPossible: platformRoute.Count > 0, ct);
         if (byokError is not null) return trace.Done(byokError);
-        RouteOutcome? outcome = null;
-        if (byokRoute is not null)
-        {
-            outcome = await CallProvidersAsync(trace, byokRoute, ct);
-            admission.Keep(); // a provider was reached: the images stay counted
-            if (outcome.Result.Failure is { } failure)
-            {
-                if (!options.Value.Byok.FallbackToPlatform || platformRoute.Count == 0)
-                    return trace.Done(await FailAsync(trace, GenerationErrors.Byok(byokRoute[0].Provider.Name, failure), byok: true));
-                (outcome, trace.ByokFellBack) = (null, true);
-            }
-        }
         var isByok = outcome is not null;
         if (!isByok && platformRoute.Count == 0) return trace.Done(ApiError.NoProvider(providers.DescribeNoProvider(spec.Model.Id)));
 
@@ -97,9 +77,8 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         if (!isByok)
         {
             outcome = await CallProvidersAsync(trace, platformRoute, ct);
-            admission.Keep();
-            if (outcome.Result.Failure is { } failure)
-                return trace.Done(await FailAsync(trace, GenerationErrors.Provider(failure), byok: false));
+            admission.Keep(); // a provider was reached: the images stay counted
+            if (outcome.Result.Failure is { } failure) return trace.Done(await FailAsync(trace, GenerationErrors.Provider(failure), byok: false));
         }
         var (images, servedBy) = (outcome!.Result.Images, outcome.ServedBy!);
 
@@ -113,20 +92,58 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
 
         // :: Step 9: settle
         var charged = isByok ? Millicredits.Zero : ModelCatalog.Quote(spec.BasePrice, images.Count, tier);
-        var usageEvent = trace.UsageEvent(servedBy.Provider.Name, images.Count, charged, isByok, StatusCodes.Status200OK);
-        var (settlement, expired) = await SettleAsync(hold, charged, $"{spec.Model.Id} ×{images.Count} {spec.Size} {spec.Quality} via {servedBy.Provider.Name}", usageEvent);
+        var (settlement, expired) = await SettleAsync(hold, charged, $"{spec.Model.Id} ×{images.Count} {spec.Size} {spec.Quality} via {servedBy.Provider.Name}",
+            trace.UsageEvent(servedBy.Provider.Name, images.Count, charged, isByok, StatusCodes.Status200OK));
         if (expired) return trace.Done(await FailAsync(trace, GenerationErrors.HoldExpired(), isByok));
         trace.Served(servedBy.Provider.Name, images.Count, charged, isByok);
 
         // :: Step 10: respond
-        var metadata = new GenerationMetadata(servedBy.Provider.Name, servedBy.UpstreamModel, charged, settlement.Remaining, settlement.TransactionId,
-            tier.Name, UsingByok: isByok, ByokProvider: isByok ? servedBy.Provider.Name : null, images.Count, spec.Size, spec.Quality,
+        return trace.Done(await RespondAsync(trace, claim, servedBy, delivered, settlement));
+    }
+
+    private static ContentHttpResult Replay(HttpResponse response, IdempotencyClaim claim)
+    {
+        response.Headers["Idempotent-Replayed"] = "true";
+        return TypedResults.Text(claim.ReplayBody!, "application/json", Encoding.UTF8, claim.ReplayStatus);
+    }
+
+    private ApiError RateLimited(RateLimitRefusal refusal, TierDefinition tier)
+    {
+        metrics.RateLimited(tier.Name, "window");
+        return GenerationErrors.RateLimited(refusal, tier.Name);
+    }
+
+    /// <summary>
+    /// Serves the request with the caller's own key when they have one for the model's route. A
+    /// failure is the caller's answer unless the operator lets it fall back to the platform (billed).
+    /// </summary>
+    private async Task<(RouteOutcome? Served, ApiError? Error)> TryByokAsync(GenerationTrace trace, RateLimitAdmission admission,
+        bool fallbackPossible, CancellationToken ct)
+    {
+        var (route, error) = await ByokRouteAsync(trace.Caller, trace.Spec!, ct);
+        if (route is null) return (null, error);
+        var outcome = await CallProvidersAsync(trace, route, ct);
+        admission.Keep(); // a provider was reached: the images stay counted
+        if (outcome.Result.Failure is not { } failure) return (outcome, null);
+        if (!options.Value.Byok.FallbackToPlatform || !fallbackPossible)
+            return (null, await FailAsync(trace, GenerationErrors.Byok(route[0].Provider.Name, failure), byok: true));
+        trace.ByokFellBack = true;
+        return (null, null);
+    }
+
+    /// <summary>The OpenAI answer with its <c>_metadata</c>; with an Idempotency-Key it is stored exactly as sent, so a replay is byte-identical.</summary>
+    private async Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError>> RespondAsync(GenerationTrace trace, IdempotencyClaim? claim,
+        RouteStep servedBy, ImageDelivery.Delivered delivered, (string? TransactionId, Millicredits Remaining) settlement)
+    {
+        var (spec, byok, provider) = (trace.Spec!, trace.Byok, servedBy.Provider.Name);
+        var metadata = new GenerationMetadata(provider, servedBy.UpstreamModel, trace.Charged, settlement.Remaining, settlement.TransactionId,
+            trace.Tier!.Name, UsingByok: byok, ByokProvider: byok ? provider : null, trace.Images, spec.Size, spec.Quality,
             delivered.ExpiresAt, ByokFallback: trace.ByokFellBack ? true : null);
         var body = new ImagesResponse(time.GetUtcNow().ToUnixTimeSeconds(), delivered.Data, metadata);
-        if (claim is null) return trace.Done(ApiResults.Ok(body, GatewayJson.Context.ImagesResponse));
-        var json = JsonSerializer.Serialize(body, GatewayJson.Context.ImagesResponse); // stored as sent: a replay is byte-identical
+        if (claim is null) return ApiResults.Ok(body, GatewayJson.Context.ImagesResponse);
+        var json = JsonSerializer.Serialize(body, GatewayJson.Context.ImagesResponse);
         await claim.CompleteAsync(StatusCodes.Status200OK, json);
-        return trace.Done(TypedResults.Text(json, "application/json", Encoding.UTF8));
+        return TypedResults.Text(json, "application/json", Encoding.UTF8);
     }
 
     private async Task<(GenerationSpec? Spec, ApiError? Error, string? BodyHash)> ValidateAsync(HttpRequest request, string? key, CancellationToken ct)

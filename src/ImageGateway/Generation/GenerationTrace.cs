@@ -24,6 +24,9 @@ public sealed class GenerationTrace(Caller caller, GatewayMetrics metrics, ILogg
     public bool ByokFellBack { get; set; }
     public TimeSpan UpstreamTime { get; set; }
 
+    public int Images => _served?.Images ?? 0;
+    public Millicredits Charged => _served?.Charged ?? Millicredits.Zero;
+
     public void Served(string provider, int images, Millicredits charged, bool byok) => (_served, Byok) = ((provider, images, charged), byok);
 
     public UsageEvent UsageEvent(string? provider, int images, Millicredits cost, bool byok, int status) =>
