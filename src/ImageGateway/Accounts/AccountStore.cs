@@ -1,3 +1,5 @@
+using ImageGateway.Hosting;
+using Microsoft.Extensions.Options;
 using System.Collections.Concurrent;
 using Dapper;
 using ImageGateway.Data;
@@ -35,8 +37,10 @@ public enum KeyLookupStatus { Found, Unknown, Revoked, Expired }
 /// process (revoke, tier, limits) clear it at once; one made by another process sharing the
 /// database takes effect here within this time. Zero turns the cache off.
 /// </param>
-public sealed class AccountStore(Database db, TimeProvider time, TimeSpan keyCacheTtl = default)
+public sealed class AccountStore(Database db, TimeProvider time, IOptions<GatewayOptions>? options = null)
 {
+    private readonly TimeSpan keyCacheTtl = TimeSpan.FromSeconds(Math.Max(0, options?.Value.AuthCacheSeconds ?? 0));
+
     /// <summary>More distinct keys than this in the cache and it starts afresh (bounds memory).</summary>
     private const int MaxCachedKeys = 100_000;
 

@@ -1,3 +1,5 @@
+using ImageGateway.Hosting;
+using Microsoft.Extensions.Options;
 using System.Collections.Concurrent;
 using Dapper;
 using ImageGateway.Data;
@@ -19,8 +21,10 @@ public sealed record ByokSecret(string Provider, string ApiKey)
 /// key. Changes through this process take effect at once; a key added through another process
 /// sharing the database is used here within this time. Zero turns it off.
 /// </param>
-public sealed class ByokStore(Database db, KeyVault vault, TimeProvider time, TimeSpan noKeysCacheTtl = default)
+public sealed class ByokStore(Database db, KeyVault vault, TimeProvider time, IOptions<GatewayOptions>? options = null)
 {
+    private readonly TimeSpan noKeysCacheTtl = TimeSpan.FromSeconds(Math.Max(0, options?.Value.AuthCacheSeconds ?? 0));
+
     private const int MaxCachedAccounts = 100_000;
     private static readonly IReadOnlyList<ByokSecret> None = [];
 

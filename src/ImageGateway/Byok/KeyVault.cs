@@ -1,3 +1,4 @@
+using ImageGateway.Hosting;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -13,6 +14,8 @@ public sealed class KeyDecryptionException(string message) : Exception(message);
 /// </summary>
 public sealed class KeyVault(byte[] key)
 {
+    public KeyVault(Secrets secrets) : this(secrets.EncryptionKey) { }
+
     private const int NonceSize = 12;
     private const int TagSize = 16;
 

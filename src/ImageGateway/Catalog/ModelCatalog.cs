@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
 using ImageGateway.Billing;
-using ImageGateway.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace ImageGateway.Catalog;
 
@@ -43,16 +43,33 @@ public sealed class ModelCatalog
     private readonly FrozenDictionary<string, ModelDefinition> _models;
     private readonly FrozenDictionary<string, TierDefinition> _tiers;
 
-    public ModelCatalog(GatewayOptions options)
+    public ModelCatalog(IOptions<CatalogOptions> options) : this(options.Value) { }
+
+    /// <summary>Throws with every error when the options are inconsistent (start-up validation reports them first).</summary>
+    public ModelCatalog(CatalogOptions options)
     {
         var errors = new List<string>();
-        _models = BuildModels(options, errors).ToFrozenDictionary(m => m.Id, StringComparer.OrdinalIgnoreCase);
-        _tiers = BuildTiers(options, errors).ToFrozenDictionary(t => t.Name, StringComparer.OrdinalIgnoreCase);
-        if (_models.Count == 0) errors.Add("Gateway:Models is empty: at least one model must be configured.");
-        if (_tiers.Count == 0) errors.Add("Gateway:Tiers is empty: at least one tier must be configured.");
+        (_models, _tiers) = Build(options, errors);
         if (errors.Count > 0)
             throw new InvalidOperationException("Invalid catalog configuration:\n  " + string.Join("\n  ", errors));
         Models = _models.Values.OrderBy(m => m.Id, StringComparer.Ordinal).ToArray();
+    }
+
+    /// <summary>Every inconsistency in the options, each naming its setting; empty when the catalog is sound.</summary>
+    public static List<string> Errors(CatalogOptions options)
+    {
+        var errors = new List<string>();
+        Build(options, errors);
+        return errors;
+    }
+
+    private static (FrozenDictionary<string, ModelDefinition>, FrozenDictionary<string, TierDefinition>) Build(CatalogOptions options, List<string> errors)
+    {
+        var models = BuildModels(options, errors).ToFrozenDictionary(m => m.Id, StringComparer.OrdinalIgnoreCase);
+        var tiers = BuildTiers(options, errors).ToFrozenDictionary(t => t.Name, StringComparer.OrdinalIgnoreCase);
+        if (models.Count == 0) errors.Add("Gateway:Models is empty: at least one model must be configured.");
+        if (tiers.Count == 0) errors.Add("Gateway:Tiers is empty: at least one tier must be configured.");
+        return (models, tiers);
     }
 
     public IReadOnlyList<ModelDefinition> Models { get; }
@@ -77,7 +94,7 @@ public sealed class ModelCatalog
         return new Millicredits((scaled + 999) / 1000);
     }
 
-    private static IEnumerable<ModelDefinition> BuildModels(GatewayOptions options, List<string> errors)
+    private static IEnumerable<ModelDefinition> BuildModels(CatalogOptions options, List<string> errors)
     {
         foreach (var (id, m) in options.Models)
         {
@@ -118,7 +135,7 @@ public sealed class ModelCatalog
         }
     }
 
-    private static IEnumerable<TierDefinition> BuildTiers(GatewayOptions options, List<string> errors)
+    private static IEnumerable<TierDefinition> BuildTiers(CatalogOptions options, List<string> errors)
     {
         foreach (var (name, t) in options.Tiers)
         {

@@ -20,7 +20,8 @@ namespace ImageGateway.Generation;
 /// <summary>The generate request, start to finish. Each step is a call into the folder that owns it.</summary>
 public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry providers, ProviderRouter router, Database database,
     CreditLedger ledger, ByokStore byok, UsageStore usage, ImageRateLimiter rateLimiter, IdempotencyStore idempotency,
-    ImageDelivery delivery, GatewayMetrics metrics, TimeProvider time, IOptions<GatewayOptions> options, ILogger<GenerationPipeline> logger)
+    ImageDelivery delivery, GatewayMetrics metrics, TimeProvider time, IOptions<GatewayOptions> gateway, IOptions<BillingOptions> billing, IOptions<ByokOptions> byokOptions,
+    ILogger<GenerationPipeline> logger)
 {
     /// <summary>
     /// 1. Validate the body and the Idempotency-Key.
@@ -125,7 +126,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         var outcome = await CallProvidersAsync(trace, route, ct);
         admission.Keep(); // a provider was reached: the images stay counted
         if (outcome.Result.Failure is not { } failure) return (outcome, null);
-        if (!options.Value.Byok.FallbackToPlatform || !fallbackPossible)
+        if (!byokOptions.Value.FallbackToPlatform || !fallbackPossible)
             return (null, await FailAsync(trace, GenerationErrors.Byok(route[0].Provider.Name, failure), byok: true));
         trace.ByokFellBack = true;
         return (null, null);
@@ -149,7 +150,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
     private async Task<(GenerationSpec? Spec, ApiError? Error, string? BodyHash)> ValidateAsync(HttpRequest request, string? key, CancellationToken ct)
     {
         using var _ = GatewayMetrics.Activities.StartActivity("generate.validate");
-        var (body, readError, bodyHash) = await GenerateRequestReader.ReadAsync(request, options.Value.MaxRequestBodyBytes, hashBody: key is not null, ct);
+        var (body, readError, bodyHash) = await GenerateRequestReader.ReadAsync(request, gateway.Value.MaxRequestBodyBytes, hashBody: key is not null, ct);
         if (readError is not null) return (null, readError, null);
         var (spec, invalid) = GenerationSpec.Validate(body!, catalog);
         if (invalid is not null) return (null, invalid, null);
@@ -185,7 +186,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
     {
         using var _ = GatewayMetrics.Activities.StartActivity("generate.reserve");
         var spec = trace.Spec!;
-        var outcome = await ledger.ReserveAsync(trace.Caller.AccountId, cost, TimeSpan.FromSeconds(options.Value.Billing.HoldTimeoutSeconds),
+        var outcome = await ledger.ReserveAsync(trace.Caller.AccountId, cost, TimeSpan.FromSeconds(billing.Value.HoldTimeoutSeconds),
             $"{spec.Model.Id} ×{spec.N} {spec.Size} {spec.Quality}", monthlyCap, ct);
         if (outcome.Refusal == ReserveRefusal.MonthlyCap)
         {

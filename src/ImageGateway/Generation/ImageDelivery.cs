@@ -8,7 +8,7 @@ namespace ImageGateway.Generation;
 
 /// <summary>The store step: images become <c>b64_json</c> data, or files behind signed, expiring URLs.</summary>
 public sealed class ImageDelivery(IImageStore store, SignedUrls urls, GatewayMetrics metrics, TimeProvider time,
-    IOptions<GatewayOptions> options, ILogger<ImageDelivery> logger)
+    IOptions<StorageOptions> storage, IOptions<GatewayOptions> gateway, ILogger<ImageDelivery> logger)
 {
     public sealed record Delivered(ImageDatum[] Data, long? ExpiresAt);
 
@@ -22,9 +22,9 @@ public sealed class ImageDelivery(IImageStore store, SignedUrls urls, GatewayMet
             return new Delivered(data, null);
         }
 
-        var expiresAt = time.GetUtcNow().AddSeconds(options.Value.Storage.UrlTtlSeconds);
-        var origin = !string.IsNullOrEmpty(options.Value.PublicBaseUrl)
-            ? options.Value.PublicBaseUrl.TrimEnd('/')
+        var expiresAt = time.GetUtcNow().AddSeconds(storage.Value.UrlTtlSeconds);
+        var origin = !string.IsNullOrEmpty(gateway.Value.PublicBaseUrl)
+            ? gateway.Value.PublicBaseUrl.TrimEnd('/')
             : $"{request.Scheme}://{request.Host.Value}";
         try
         {

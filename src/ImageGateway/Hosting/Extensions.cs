@@ -17,6 +17,8 @@ using ImageGateway.Providers.Stability;
 using ImageGateway.Storage;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 
 namespace ImageGateway.Hosting;
@@ -45,14 +47,13 @@ public static class Extensions
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        var section = builder.Configuration.GetSection(GatewayOptions.Section);
-        services.Configure<GatewayOptions>(section);
-        var options = section.Get<GatewayOptions>() ?? new GatewayOptions();
-
+        LoadDefaultsFromAppFolder(builder);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"])
             && string.IsNullOrEmpty(builder.Configuration["https_ports"]))
             builder.WebHost.UseUrls(DefaultUrl);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
+        // Read before the container exists: Kestrel's limit and CORS are set up from configuration directly.
+        var gateway = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = gateway.MaxRequestBodyBytes);
         UseBatchedConsoleLogging(builder);
 
         services.ConfigureHttpJsonOptions(json =>
@@ -63,22 +64,25 @@ public static class Extensions
         });
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => Secrets.Load(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
+        // Each folder binds its own section; every validator runs once at start and reports all its errors.
+        services.AddValidatedOptions<GatewayOptions, GatewayOptionsValidator>(GatewayOptions.Section);
+        services.AddValidatedOptions<CatalogOptions, CatalogOptionsValidator>(CatalogOptions.Section);
+        services.AddValidatedOptions<ProvidersOptions, ProvidersOptionsValidator>(ProvidersOptions.Section);
+        services.AddValidatedOptions<BillingOptions, BillingOptionsValidator>(BillingOptions.Section);
+        services.AddOptions<ByokOptions>().BindConfiguration(ByokOptions.Section);
 
-        services.AddSingleton<IDbDialect>(sp => CreateDialect(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
-        services.AddSingleton<Database>();
-        services.AddSingleton(sp => new AccountStore(sp.GetRequiredService<Database>(), sp.GetRequiredService<TimeProvider>(),
-            AuthCache(sp)));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<Secrets>();
+        services.AddGatewayDatabase();
+        services.AddImageStorage();
+        services.AddImageRateLimits();
+        services.AddSingleton<AccountStore>();
         services.AddSingleton<CreditLedger>();
         services.AddSingleton<UsageStore>();
         services.AddSingleton<IdempotencyStore>();
-        services.AddSingleton<ImageDelivery>();
-        services.AddSingleton<GenerationPipeline>();
-        services.AddSingleton(sp => new KeyVault(sp.GetRequiredService<Secrets>().EncryptionKey));
-        services.AddSingleton(sp => new ByokStore(sp.GetRequiredService<Database>(), sp.GetRequiredService<KeyVault>(),
-            sp.GetRequiredService<TimeProvider>(), AuthCache(sp)));
-        services.AddSingleton(sp => new ModelCatalog(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
+        services.AddSingleton<KeyVault>();
+        services.AddSingleton<ByokStore>();
+        services.AddSingleton<ModelCatalog>();
 
         services.AddSingleton<IImageProvider, BuiltinProvider>();
         services.AddSingleton<IImageProvider, OpenAiProvider>();
@@ -88,11 +92,8 @@ public static class Extensions
         services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<ProviderRouter>();
 
-        services.AddSingleton<IRateLimitStore>(sp => CreateRateLimitStore(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
-        services.AddSingleton<ImageRateLimiter>();
-
-        services.AddSingleton<IImageStore>(sp => CreateStore(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
-        services.AddSingleton(sp => new SignedUrls(sp.GetRequiredService<Secrets>().UrlSigningKey, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ImageDelivery>();
+        services.AddSingleton<GenerationPipeline>();
 
         builder.AddGatewayTelemetry();
 
@@ -100,16 +101,35 @@ public static class Extensions
         services.AddSingleton<Housekeeping>();
         services.AddHostedService(sp => sp.GetRequiredService<Housekeeping>());
 
-        if (!string.IsNullOrWhiteSpace(options.Cors.AllowedOrigins))
+        if (!string.IsNullOrWhiteSpace(gateway.Cors.AllowedOrigins))
             services.AddCors(cors => cors.AddDefaultPolicy(p => p
-                .WithOrigins(options.Cors.AllowedOrigins.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                .WithOrigins(gateway.Cors.AllowedOrigins.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 .AllowAnyHeader().AllowAnyMethod()
                 .WithExposedHeaders("x-request-id", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")));
         return builder;
     }
 
+    /// <summary>
+    /// The defaults (models, prices, tiers, routes) ship in appsettings.json next to the DLL. The host
+    /// reads it from the working folder, which under systemd or in a container is often another one:
+    /// then the copy beside the DLL is added beneath every other source, so anything set still wins.
+    /// </summary>
+    private static void LoadDefaultsFromAppFolder(WebApplicationBuilder builder)
+    {
+        var appFolder = AppContext.BaseDirectory;
+        if (File.Exists(Path.Combine(builder.Environment.ContentRootPath, "appsettings.json"))) return;
+        var sources = builder.Configuration.Sources;
+        var files = new PhysicalFileProvider(appFolder);
+        sources.Insert(0, new JsonConfigurationSource { FileProvider = files, Path = "appsettings.json", Optional = true, ReloadOnChange = false });
+        sources.Insert(1, new JsonConfigurationSource
+        {
+            FileProvider = files, Path = $"appsettings.{builder.Environment.EnvironmentName}.json", Optional = true, ReloadOnChange = false,
+        });
+    }
+
     public static WebApplication MapGateway(this WebApplication app)
     {
+        OptionsValidation.ValidateAll(app.Services);
         var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
         if (options.TrustForwardedHeaders)
         {
@@ -169,51 +189,5 @@ public static class Extensions
             });
         }
         return app;
-    }
-
-    private static TimeSpan AuthCache(IServiceProvider sp) =>
-        TimeSpan.FromSeconds(Math.Max(0, sp.GetRequiredService<IOptions<GatewayOptions>>().Value.AuthCacheSeconds));
-
-    private static IDbDialect CreateDialect(GatewayOptions options)
-    {
-        var provider = options.Database.Provider.Trim().ToLowerInvariant();
-        return provider switch
-        {
-            "sqlite" => string.IsNullOrWhiteSpace(options.Database.ConnectionString)
-                ? SqliteDialect.ForFile(Path.Combine(EnsureDataDirectory(options), "gateway.db"), options.Database.SqliteSynchronous, options.Database.SqlitePageSize)
-                : new SqliteDialect(options.Database.ConnectionString, options.Database.SqliteSynchronous, options.Database.SqlitePageSize),
-            "postgres" or "postgresql" => string.IsNullOrWhiteSpace(options.Database.ConnectionString)
-                ? throw new InvalidOperationException(
-                    "Gateway:Database:Provider is 'postgres' but no connection string is set: set Gateway:Database:ConnectionString " +
-                    "(environment variable Gateway__Database__ConnectionString), e.g. 'Host=db;Username=gateway;Password=...;Database=gateway'.")
-                : new PostgresDialect(options.Database.ConnectionString),
-            _ => throw new InvalidOperationException(
-                $"Gateway:Database:Provider '{options.Database.Provider}' is not supported by this build; use 'sqlite' or 'postgres'."),
-        };
-    }
-
-    private static IRateLimitStore CreateRateLimitStore(GatewayOptions options) =>
-        options.RateLimits.Store.Trim().ToLowerInvariant() switch
-        {
-            "memory" => new MemoryRateLimitStore(),
-            "redis" => RedisRateLimitStore.Connect(options.Redis),
-            _ => throw new InvalidOperationException(
-                $"Gateway:RateLimits:Store '{options.RateLimits.Store}' is not supported by this build; use 'memory' or 'redis'."),
-        };
-
-    private static IImageStore CreateStore(GatewayOptions options) =>
-        options.Storage.Kind.Trim().ToLowerInvariant() switch
-        {
-            "filesystem" => new FileSystemImageStore(Path.Combine(EnsureDataDirectory(options), "images")),
-            "s3" => S3ImageStore.Create(options.Storage.S3),
-            _ => throw new InvalidOperationException(
-                $"Gateway:Storage:Kind '{options.Storage.Kind}' is not supported by this build; use 'filesystem' or 's3'."),
-        };
-
-    private static string EnsureDataDirectory(GatewayOptions options)
-    {
-        var dir = options.ResolveDataDirectory();
-        Directory.CreateDirectory(dir);
-        return dir;
     }
 }

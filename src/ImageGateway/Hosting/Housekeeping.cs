@@ -5,12 +5,12 @@ using Microsoft.Extensions.Options;
 namespace ImageGateway.Hosting;
 
 /// <summary>Periodic sweeps: expired images are deleted, holds of requests that died are released.</summary>
-public sealed class Housekeeping(IImageStore store, CreditLedger ledger, IOptions<GatewayOptions> options,
+public sealed class Housekeeping(IImageStore store, CreditLedger ledger, IOptions<StorageOptions> options,
     TimeProvider time, Observability.GatewayMetrics metrics, Generation.IdempotencyStore idempotency, ILogger<Housekeeping> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, options.Value.Storage.SweepIntervalSeconds)), time);
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, options.Value.SweepIntervalSeconds)), time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try

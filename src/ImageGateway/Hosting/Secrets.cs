@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using System.Security.Cryptography;
 
 namespace ImageGateway.Hosting;
@@ -8,18 +9,15 @@ namespace ImageGateway.Hosting;
 /// </summary>
 public sealed class Secrets
 {
-    public required byte[] UrlSigningKey { get; init; }
-    public required byte[] EncryptionKey { get; init; }
-
-    public static Secrets Load(GatewayOptions options)
+    public Secrets(IOptions<GatewayOptions> options)
     {
-        var dir = options.ResolveDataDirectory();
-        return new Secrets
-        {
-            UrlSigningKey = FromConfigOrFile(options.Secrets.UrlSigningKey, Path.Combine(dir, "url-signing.key"), "Gateway:Secrets:UrlSigningKey"),
-            EncryptionKey = FromConfigOrFile(options.Secrets.EncryptionKey, Path.Combine(dir, "encryption.key"), "Gateway:Secrets:EncryptionKey"),
-        };
+        var dir = options.Value.ResolveDataDirectory();
+        UrlSigningKey = FromConfigOrFile(options.Value.Secrets.UrlSigningKey, Path.Combine(dir, "url-signing.key"), "Gateway:Secrets:UrlSigningKey");
+        EncryptionKey = FromConfigOrFile(options.Value.Secrets.EncryptionKey, Path.Combine(dir, "encryption.key"), "Gateway:Secrets:EncryptionKey");
     }
+
+    public byte[] UrlSigningKey { get; }
+    public byte[] EncryptionKey { get; }
 
     private static byte[] FromConfigOrFile(string? configured, string path, string settingName)
     {
@@ -32,6 +30,8 @@ public sealed class Secrets
         OwnerOnlyFile.WriteAllText(path, Convert.ToBase64String(key));
         return key;
     }
+
+    public static bool IsKey(string base64) => Convert.TryFromBase64String(base64.Trim(), new byte[48], out var length) && length == 32;
 
     private static byte[] Decode(string base64, string source)
     {

@@ -36,7 +36,7 @@ public sealed class ProviderRegistry
         ConnectTimeout = TimeSpan.FromSeconds(10),
     };
 
-    public ProviderRegistry(IOptions<GatewayOptions> options, IConfiguration configuration, IEnumerable<IImageProvider> adapters, TimeProvider time)
+    public ProviderRegistry(IOptions<ProvidersOptions> options, IConfiguration configuration, IEnumerable<IImageProvider> adapters, TimeProvider time)
     {
         var byKind = adapters.ToDictionary(a => a.Kind, StringComparer.OrdinalIgnoreCase);
         var providers = new Dictionary<string, ProviderEndpoint>(StringComparer.OrdinalIgnoreCase);
@@ -60,10 +60,6 @@ public sealed class ProviderRegistry
                 .Where(s => _providers.ContainsKey(s.Provider))
                 .Select(s => new RouteStep(_providers[s.Provider], s.UpstreamModel ?? model))
                 .ToArray();
-            var unknown = steps.Where(s => !_providers.ContainsKey(s.Provider)).Select(s => s.Provider).ToArray();
-            if (unknown.Length > 0)
-                throw new InvalidOperationException(
-                    $"Gateway:Routes:{model} names unknown provider(s) {string.Join(", ", unknown)}; configure them under Gateway:Providers.");
         }
         _routes = routes.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
     }

@@ -20,21 +20,11 @@ public sealed class RedisRateLimitStore(IConnectionMultiplexer redis, string key
     /// configuration stops start-up with a message naming the setting; the message shows the endpoints
     /// only, never the configuration string, which may hold a password.
     /// </summary>
-    public static RedisRateLimitStore Connect(Hosting.RedisOptions options)
+    public static RedisRateLimitStore Connect(RedisOptions options)
     {
-        if (string.IsNullOrWhiteSpace(options.Configuration))
-            throw new InvalidOperationException(
-                "Gateway:RateLimits:Store is 'redis' but Gateway:Redis:Configuration (env Gateway__Redis__Configuration) is not set; "
-                + "give a StackExchange.Redis configuration string such as 'redis-host:6379'.");
-        ConfigurationOptions config;
-        try
-        {
-            config = ConfigurationOptions.Parse(options.Configuration);
-        }
-        catch (ArgumentException)
-        {
-            throw new InvalidOperationException("Gateway:Redis:Configuration is not a valid StackExchange.Redis configuration string.");
-        }
+        // The settings were checked at start (RateLimitOptionsValidator); this is the same check for direct callers.
+        if (RateLimitOptionsValidator.RedisError(options) is { } error) throw new InvalidOperationException(error);
+        var config = ConfigurationOptions.Parse(options.Configuration!);
         try
         {
             return new RedisRateLimitStore(ConnectionMultiplexer.Connect(config), DefaultPrefix, ownsConnection: true);

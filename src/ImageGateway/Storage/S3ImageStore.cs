@@ -26,15 +26,9 @@ public sealed class S3ImageStore(IAmazonS3 s3, string bucket, bool ownsClient = 
     /// </summary>
     public static S3ImageStore Create(S3Options options)
     {
-        var missing = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.ServiceUrl)) missing.Add("Gateway:Storage:S3:ServiceUrl");
-        if (string.IsNullOrWhiteSpace(options.Bucket)) missing.Add("Gateway:Storage:S3:Bucket");
-        if (missing.Count > 0)
-            throw new InvalidOperationException($"Gateway:Storage:Kind is 's3' but {string.Join(" and ", missing)} {(missing.Count == 1 ? "is" : "are")} not set.");
-        if (!Uri.TryCreate(options.ServiceUrl, UriKind.Absolute, out var serviceUrl) || serviceUrl.Scheme is not ("http" or "https"))
-            throw new InvalidOperationException($"Gateway:Storage:S3:ServiceUrl '{options.ServiceUrl}' is not an absolute http(s) URL.");
-        if (string.IsNullOrWhiteSpace(options.AccessKey) != string.IsNullOrWhiteSpace(options.SecretKey))
-            throw new InvalidOperationException("Gateway:Storage:S3:AccessKey and Gateway:Storage:S3:SecretKey must be set together.");
+        // The settings were checked at start (StorageOptionsValidator); this is the same check for direct callers.
+        if (StorageOptionsValidator.S3Errors(options).FirstOrDefault() is { } error) throw new InvalidOperationException(error);
+        var serviceUrl = new Uri(options.ServiceUrl!);
 
         var store = new S3ImageStore(CreateClient(options), options.Bucket!.Trim(), ownsClient: true);
         try

@@ -1,3 +1,4 @@
+using ImageGateway.Hosting;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -9,6 +10,8 @@ public enum UrlCheck { Valid, BadSignature, Expired }
 /// <summary>HMAC-SHA256 signatures over <c>{file name}|{exp}</c> for image URLs.</summary>
 public sealed class SignedUrls(byte[] key, TimeProvider time)
 {
+    public SignedUrls(Secrets secrets, TimeProvider time) : this(secrets.UrlSigningKey, time) { }
+
     public const string FilesPath = "/api/v1/llm/image/files/";
 
     public string PathAndQuery(StoredImageName name) =>

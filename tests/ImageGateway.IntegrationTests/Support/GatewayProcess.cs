@@ -34,14 +34,15 @@ public sealed class GatewayProcess : IAsyncDisposable
         get { lock (_output) return _output.ToString(); }
     }
 
-    public static async Task<GatewayProcess> StartAsync(IReadOnlyDictionary<string, string>? environment = null, string? dataDirectory = null)
+    public static async Task<GatewayProcess> StartAsync(IReadOnlyDictionary<string, string>? environment = null, string? dataDirectory = null,
+        string? workingDirectory = null)
     {
         var port = FreePort();
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "igw-it", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
         var start = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

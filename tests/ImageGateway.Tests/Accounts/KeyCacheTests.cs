@@ -47,10 +47,14 @@ public abstract class KeyCacheTests : IAsyncLifetime
         }
     }
 
-    private AccountStore StoreA(TimeSpan? ttl = null) => new(_db.Database, _db.Time, ttl ?? Ttl);
-    private AccountStore StoreB(TimeSpan? ttl = null) => new(_other, _db.Time, ttl ?? Ttl);
-    private ByokStore ByokA(TimeSpan? ttl = null) => new(_db.Database, _vault, _db.Time, ttl ?? Ttl);
-    private ByokStore ByokB(TimeSpan? ttl = null) => new(_other, _vault, _db.Time, ttl ?? Ttl);
+    private AccountStore StoreA(TimeSpan? ttl = null) => new(_db.Database, _db.Time, CacheFor(ttl ?? Ttl));
+    private AccountStore StoreB(TimeSpan? ttl = null) => new(_other, _db.Time, CacheFor(ttl ?? Ttl));
+    private ByokStore ByokA(TimeSpan? ttl = null) => new(_db.Database, _vault, _db.Time, CacheFor(ttl ?? Ttl));
+    private ByokStore ByokB(TimeSpan? ttl = null) => new(_other, _vault, _db.Time, CacheFor(ttl ?? Ttl));
+
+    /// <summary>Gateway:AuthCacheSeconds, as the stores read it.</summary>
+    private static Microsoft.Extensions.Options.IOptions<ImageGateway.Hosting.GatewayOptions> CacheFor(TimeSpan ttl) =>
+        Microsoft.Extensions.Options.Options.Create(new ImageGateway.Hosting.GatewayOptions { AuthCacheSeconds = ttl.TotalSeconds });
 
     private async Task<(string AccountId, string KeyId, string Key)> KeyAsync(AccountStore store, string tier = "managed")
     {

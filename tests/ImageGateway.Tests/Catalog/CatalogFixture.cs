@@ -26,20 +26,20 @@ public static class CatalogFixture
 
     public static string AppSettingsPath() => Path.Combine(RepositoryRoot(), "src", "ImageGateway", "appsettings.json");
 
-    /// <summary>A fresh <see cref="GatewayOptions"/> bound from the real appsettings.json (tests may mutate it).</summary>
-    public static GatewayOptions LoadDefaultOptions()
+    /// <summary>A fresh <see cref="CatalogOptions"/> bound from the real appsettings.json (tests may mutate it).</summary>
+    public static CatalogOptions LoadDefaultOptions()
     {
         var path = AppSettingsPath();
         Assert.True(File.Exists(path), $"appsettings.json not found at {path}");
         var configuration = new ConfigurationBuilder().AddJsonFile(path, optional: false, reloadOnChange: false).Build();
-        return configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>()
+        return configuration.GetSection(CatalogOptions.Section).Get<CatalogOptions>()
             ?? throw new InvalidOperationException("appsettings.json has no Gateway section.");
     }
 
     /// <summary>A minimal valid configuration: one model with two qualities and sizes, one tier.</summary>
-    public static GatewayOptions MinimalOptions(decimal multiplier = 1m)
+    public static CatalogOptions MinimalOptions(decimal multiplier = 1m)
     {
-        var options = new GatewayOptions();
+        var options = new CatalogOptions();
         options.Models["m"] = new ModelOptions
         {
             Sizes = ["512x512", "1024x1024"],

@@ -242,7 +242,7 @@ public sealed class PricingTests
         Assert.True(catalog.TryGetTier("t", out _));
     }
 
-    private static string CatalogError(GatewayOptions options) =>
+    private static string CatalogError(CatalogOptions options) =>
         Assert.Throws<InvalidOperationException>(() => new ModelCatalog(options)).Message;
 
     [Fact]
@@ -349,7 +349,7 @@ public sealed class PricingTests
     [Fact]
     public void Catalog_rejects_an_empty_configuration()
     {
-        var message = CatalogError(new GatewayOptions());
+        var message = CatalogError(new CatalogOptions());
         Assert.Contains("Gateway:Models", message);
         Assert.Contains("Gateway:Tiers", message);
     }

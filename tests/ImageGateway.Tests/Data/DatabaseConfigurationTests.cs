@@ -17,7 +17,7 @@ public sealed class DatabaseConfigurationTests
 
         var thrown = Assert.ThrowsAny<Exception>(() => gateway.CreateClient());
 
-        var error = Flatten(thrown).OfType<InvalidOperationException>()
+        var error = Flatten(thrown)
             .FirstOrDefault(e => e.Message.Contains("Gateway__Database__ConnectionString", StringComparison.Ordinal));
         Assert.True(error is not null, "expected a message naming Gateway__Database__ConnectionString, got:\n" + thrown);
         Assert.Contains("Gateway:Database:ConnectionString", error!.Message);
@@ -31,7 +31,7 @@ public sealed class DatabaseConfigurationTests
 
         var thrown = Assert.ThrowsAny<Exception>(() => gateway.CreateClient());
 
-        var error = Flatten(thrown).OfType<InvalidOperationException>().FirstOrDefault(e => e.Message.Contains("'oracle'"));
+        var error = Flatten(thrown).FirstOrDefault(e => e.Message.Contains("'oracle'"));
         Assert.True(error is not null, "expected a message naming the provider, got:\n" + thrown);
         Assert.Contains("'sqlite'", error!.Message);
         Assert.Contains("'postgres'", error.Message);
