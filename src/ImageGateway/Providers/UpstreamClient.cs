@@ -51,7 +51,8 @@ public sealed class UpstreamClient
             .Handle<TimeoutRejectedException>()
             .HandleResult(r => r.StatusCode == HttpStatusCode.TooManyRequests || (int)r.StatusCode >= 500);
         var maxDelay = TimeSpan.FromSeconds(options.MaxRetryDelaySeconds);
-        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
+        // The breaker's break and sampling window, the back-off and the timeout all read this clock.
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time };
         if (options.MaxRetries > 0)
             builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
             {
@@ -65,7 +66,7 @@ public sealed class UpstreamClient
                 UseJitter = true,
                 Delay = TimeSpan.FromMilliseconds(options.RetryBaseDelayMs),
                 MaxDelay = maxDelay,
-                DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Result, maxDelay)),
+                DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Result, maxDelay, time.GetUtcNow())),
             });
         builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
             {
@@ -175,11 +176,11 @@ public sealed class UpstreamClient
         }
     }
 
-    private static TimeSpan? RetryAfter(HttpResponseMessage? response, TimeSpan max)
+    private static TimeSpan? RetryAfter(HttpResponseMessage? response, TimeSpan max, DateTimeOffset now)
     {
         var header = response?.Headers.RetryAfter;
         if (header is null) return null;
-        var delay = header.Delta ?? (header.Date is { } date ? date - DateTimeOffset.UtcNow : null);
+        var delay = header.Delta ?? (header.Date is { } date ? date - now : null);
         if (delay is null) return null;
         return delay < TimeSpan.Zero ? TimeSpan.Zero : delay > max ? max : delay;
     }
