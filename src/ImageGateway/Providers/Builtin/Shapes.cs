@@ -2,10 +2,7 @@ using SkiaSharp;
 
 namespace ImageGateway.Providers.Builtin;
 
-/// <summary>
-/// The foreground: circles, rings, polygons, stars and blobs with a highlight, anti-aliased by
-/// Skia. Few large, many small, mostly in the upper part so they float above the waves.
-/// </summary>
+/// <summary>The foreground: circles, rings, polygons, stars and blobs with a highlight, anti-aliased by Skia.</summary>
 internal static class Shapes
 {
     /// <summary>Draws the shapes on a <paramref name="w"/> by <paramref name="h"/> canvas.</summary>
