@@ -97,6 +97,6 @@ public static class FakeUpstream
                 rgba[i + 3] = 255;
             }
         }
-        return BuiltinRenderer.PngWriter.Encode(rgba, ImageSide, ImageSide);
+        return BuiltinRenderer.EncodePng(rgba, ImageSide, ImageSide);
     }
 }

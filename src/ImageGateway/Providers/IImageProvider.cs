@@ -144,6 +144,17 @@ public sealed record ProviderCredential(string? ApiKey, string? BaseUrl, Upstrea
 {
     public UpstreamClient Http => Upstream ?? throw new InvalidOperationException("This provider has no HTTP client.");
 
+    public System.Net.Http.Headers.AuthenticationHeaderValue Bearer => new("Bearer", ApiKey);
+
+    /// <summary>
+    /// The settings that give a keyed provider its key, for <see cref="IImageProvider.HowToEnable"/>:
+    /// the shorthand variable too when the provider has its kind's own name.
+    /// </summary>
+    public static string KeySettings(string providerName, string kind, string shorthand) =>
+        providerName.Equals(kind, StringComparison.OrdinalIgnoreCase)
+            ? $"{shorthand} (or Gateway__Providers__{kind}__ApiKey)"
+            : $"Gateway__Providers__{providerName}__ApiKey";
+
     /// <summary>Never print the key.</summary>
     public override string ToString() => $"ProviderCredential {{ BaseUrl = {BaseUrl}, ApiKey = {(ApiKey is null ? "none" : "set")} }}";
 }
@@ -179,7 +190,7 @@ public sealed record KeyCheck(bool Ok, int Status, string Message)
         var (response, failure) = await credential.Http.SendAsync(() =>
         {
             var request = new HttpRequestMessage(HttpMethod.Get, url);
-            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", credential.ApiKey);
+            request.Headers.Authorization = credential.Bearer;
             return request;
         }, ct);
         if (failure is not null) return new KeyCheck(false, 0, failure.Message);

@@ -1,4 +1,7 @@
 using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using ImageGateway.Hosting;
 using Polly;
 using Polly.CircuitBreaker;
@@ -16,19 +19,6 @@ public sealed record UpstreamFailure(DateTimeOffset At, string Reason);
 /// </summary>
 public sealed class UpstreamClient
 {
-    /// <summary>
-    /// A JSON request body sent with its Content-Length. HttpClient sends content of unknown length
-    /// (such as <c>JsonContent</c>) chunked, which costs both ends a framing pass and which some
-    /// OpenAI-compatible servers and proxies refuse. Serialize once per call; each attempt wraps
-    /// the same bytes.
-    /// </summary>
-    public static HttpContent JsonBody(byte[] utf8Json)
-    {
-        var content = new ByteArrayContent(utf8Json);
-        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-        return content;
-    }
-
     private const int RecentFailureCount = 20;
     /// <summary>The largest answer read from an upstream (HttpClient's buffer limit the gateway used before reading bodies itself).</summary>
     private const long MaxAnswerBytes = 256L * 1024 * 1024;
@@ -51,7 +41,8 @@ public sealed class UpstreamClient
             .Handle<TimeoutRejectedException>()
             .HandleResult(r => r.StatusCode == HttpStatusCode.TooManyRequests || (int)r.StatusCode >= 500);
         var maxDelay = TimeSpan.FromSeconds(options.MaxRetryDelaySeconds);
-        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
+        // The breaker's break and sampling window, the back-off and the timeout all read this clock.
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time };
         if (options.MaxRetries > 0)
             builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
             {
@@ -65,7 +56,7 @@ public sealed class UpstreamClient
                 UseJitter = true,
                 Delay = TimeSpan.FromMilliseconds(options.RetryBaseDelayMs),
                 MaxDelay = maxDelay,
-                DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Result, maxDelay)),
+                DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Result, maxDelay, time.GetUtcNow())),
             });
         builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
             {
@@ -149,6 +140,35 @@ public sealed class UpstreamClient
     }
 
     /// <summary>
+    /// POSTs a JSON body asking for a JSON answer. The body is serialized once and sent with its
+    /// Content-Length: HttpClient sends content of unknown length (such as <c>JsonContent</c>)
+    /// chunked, which costs both ends a framing pass and which some OpenAI-compatible servers and
+    /// proxies refuse.
+    /// </summary>
+    public Task<(HttpResponseMessage? Response, ProviderFailure? Failure)> PostJsonAsync(string url, JsonObject body,
+        AuthenticationHeaderValue? authorization, CancellationToken ct, Func<HttpResponseMessage, ValueTask<bool>>? isPermanent = null)
+    {
+        var utf8Json = JsonSerializer.SerializeToUtf8Bytes(body, ProviderJson.Default.JsonObject);
+        return PostAsync(url, () =>
+        {
+            var content = new ByteArrayContent(utf8Json);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+            return content;
+        }, authorization, ct, isPermanent);
+    }
+
+    /// <summary>POSTs a body built anew for each attempt, asking for a JSON answer.</summary>
+    public Task<(HttpResponseMessage? Response, ProviderFailure? Failure)> PostAsync(string url, Func<HttpContent> content,
+        AuthenticationHeaderValue? authorization, CancellationToken ct, Func<HttpResponseMessage, ValueTask<bool>>? isPermanent = null) =>
+        SendAsync(() =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = content() };
+            request.Headers.Authorization = authorization;
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+            return request;
+        }, ct, isPermanent);
+
+    /// <summary>
     /// Fetches an image an upstream answered as a link instead of inline bytes (no Authorization is
     /// sent to the image host). Returns the image, or a failure when the link does not yield one.
     /// </summary>
@@ -175,12 +195,15 @@ public sealed class UpstreamClient
         }
     }
 
-    private static TimeSpan? RetryAfter(HttpResponseMessage? response, TimeSpan max)
+    private static TimeSpan? RetryAfter(HttpResponseMessage? response, TimeSpan max, DateTimeOffset now)
     {
         var header = response?.Headers.RetryAfter;
         if (header is null) return null;
-        var delay = header.Delta ?? (header.Date is { } date ? date - DateTimeOffset.UtcNow : null);
+        var delay = header.Delta ?? (header.Date is { } date ? date - now : null);
         if (delay is null) return null;
         return delay < TimeSpan.Zero ? TimeSpan.Zero : delay > max ? max : delay;
     }
 }
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(JsonObject))]
+internal sealed partial class ProviderJson : System.Text.Json.Serialization.JsonSerializerContext;

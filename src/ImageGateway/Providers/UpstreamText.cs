@@ -79,6 +79,25 @@ public static partial class UpstreamText
         };
     }
 
+    /// <summary>
+    /// Reads the answer of <see cref="UpstreamClient.SendAsync"/> in the order every JSON adapter
+    /// checks it: no answer, the upstream's error, JSON that does not parse, then the adapter's own
+    /// reading of the images from the parsed root and the body it was parsed from.
+    /// </summary>
+    public static async Task<ProviderResult> ReadJsonAnswerAsync((HttpResponseMessage? Response, ProviderFailure? Failure) sent, string provider,
+        Func<HttpResponseMessage, JsonDocument?, ProviderFailure> mapError, Func<JsonElement, ReadOnlyMemory<byte>, Task<ProviderResult>> readImages)
+    {
+        if (sent.Failure is not null) return ProviderResult.Failed(sent.Failure);
+        using var response = sent.Response!;
+        var (json, body) = ReadJson(response);
+        using (json)
+        {
+            if (!response.IsSuccessStatusCode) return ProviderResult.Failed(mapError(response, json));
+            if (json is null) return ProviderResult.Failed(NotImages(provider, "malformed JSON"));
+            return await readImages(json.RootElement, body);
+        }
+    }
+
     public static JsonDocument? TryParseJson(HttpResponseMessage response) => ReadJson(response).Json;
 
     /// <summary>

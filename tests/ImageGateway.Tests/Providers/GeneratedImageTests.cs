@@ -89,10 +89,22 @@ public sealed class GeneratedImageTests
         {
             "text, not an image" => Convert.ToBase64String(Encoding.UTF8.GetBytes("definitely not a PNG, just some text")),
             "one bad character" => base64[..40] + "%" + base64[41..],
-            _ => Convert.ToBase64String(Png[..^1]).TrimEnd('='),
+            _ => WithoutPadding(Png),
         };
         Assert.Null(GeneratedImage.FromStrictBase64(Encoding.ASCII.GetBytes(text), null));
         if (what != "missing padding") Assert.Null(UpstreamText.DecodeImage(B64Json($"\"{text}\""), null));
+    }
+
+    /// <summary>
+    /// Base64 of the image less its last byte (or two, so that the count is not a multiple of three
+    /// and the text needs padding), with the padding cut off.
+    /// </summary>
+    private static string WithoutPadding(byte[] image)
+    {
+        var length = (image.Length - 1) % 3 == 0 ? image.Length - 2 : image.Length - 1;
+        var base64 = Convert.ToBase64String(image[..length]);
+        Assert.EndsWith("=", base64);
+        return base64.TrimEnd('=');
     }
 
     [Fact]

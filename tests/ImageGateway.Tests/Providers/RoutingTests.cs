@@ -320,7 +320,7 @@ public sealed class RoutingTests : IAsyncLifetime
         Assert.Equal(2, _first.GenerationCount());
 
         // After the break, one trial call goes through; it succeeds and the circuit closes.
-        await Task.Delay(TimeSpan.FromSeconds(1.4));
+        _gateway.Time.Advance(TimeSpan.FromSeconds(1.4));
         var (after, afterText) = await client.GenerateAsync(OpenAiKit.DallE3());
         Assert.True(after.StatusCode == HttpStatusCode.OK, afterText);
         Assert.Equal("openai", JsonDocument.Parse(afterText).RootElement.GetProperty("_metadata").Str("provider_used"));
@@ -355,7 +355,7 @@ public sealed class RoutingTests : IAsyncLifetime
         await _gateway.AssertNothingChargedAsync(client, userId, 1000m, 48m);
 
         // The trial call after the break fails: the circuit opens again at once.
-        await Task.Delay(TimeSpan.FromSeconds(1.4));
+        _gateway.Time.Advance(TimeSpan.FromSeconds(1.4));
         await Api.AssertErrorAsync(await client.PostJsonAsync(OpenAiKit.GeneratePath, OpenAiKit.DallE3()),
             HttpStatusCode.BadGateway, "api_error", "upstream_error");
         Assert.Equal(3, _first.GenerationCount());

@@ -20,7 +20,7 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
 
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "igw-tests", Guid.NewGuid().ToString("N"));
 
-    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero));
+    public FakeTimeProvider Time { get; } = new TestClock(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero));
 
     public Dictionary<string, string?> Settings { get; } = new();
 

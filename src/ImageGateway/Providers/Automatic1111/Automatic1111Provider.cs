@@ -28,24 +28,8 @@ public sealed class Automatic1111Provider : IImageProvider
     public async Task<ProviderResult> GenerateAsync(ImageJob job, ProviderCredential credential, CancellationToken ct)
     {
         var url = $"{credential.BaseUrl}/sdapi/v1/txt2img";
-        var body = JsonSerializer.SerializeToUtf8Bytes(RequestBody(job), Automatic1111Json.Default.JsonObject);
-        var authorization = Authorization(credential.ApiKey);
-        var (response, failure) = await credential.Http.SendAsync(() =>
-        {
-            var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = UpstreamClient.JsonBody(body) };
-            if (authorization is not null) request.Headers.Authorization = authorization;
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-            return request;
-        }, ct);
-        if (failure is not null) return ProviderResult.Failed(failure);
-
-        using (response)
-        {
-            using var json = UpstreamText.TryParseJson(response!);
-            if (!response!.IsSuccessStatusCode) return ProviderResult.Failed(MapError(response, json));
-            if (json is null) return ProviderResult.Failed(UpstreamText.NotImages(Name, "malformed JSON"));
-            return ReadImages(json.RootElement, job.N);
-        }
+        var sent = await credential.Http.PostJsonAsync(url, RequestBody(job), Authorization(credential.ApiKey), ct);
+        return await UpstreamText.ReadJsonAnswerAsync(sent, Name, MapError, (root, _) => Task.FromResult(ReadImages(root, job.N)));
     }
 
     internal static JsonObject RequestBody(ImageJob job) => new()
@@ -135,6 +119,3 @@ public sealed class Automatic1111Provider : IImageProvider
         return messages.Length == 0 ? null : string.Join("; ", messages);
     }
 }
-
-[System.Text.Json.Serialization.JsonSerializable(typeof(JsonObject))]
-internal sealed partial class Automatic1111Json : System.Text.Json.Serialization.JsonSerializerContext;

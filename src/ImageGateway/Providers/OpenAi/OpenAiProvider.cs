@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -21,33 +20,13 @@ public sealed class OpenAiProvider : IImageProvider
 
     public int MaxImagesPerCall(string upstreamModel) => upstreamModel.StartsWith("dall-e-3", StringComparison.OrdinalIgnoreCase) ? 1 : 10;
 
-    public string HowToEnable(string providerName) => providerName.Equals("openai", StringComparison.OrdinalIgnoreCase)
-        ? "OPENAI_API_KEY (or Gateway__Providers__openai__ApiKey)"
-        : $"Gateway__Providers__{providerName}__ApiKey";
+    public string HowToEnable(string providerName) => ProviderCredential.KeySettings(providerName, Kind, "OPENAI_API_KEY");
 
     public async Task<ProviderResult> GenerateAsync(ImageJob job, ProviderCredential credential, CancellationToken ct)
     {
         var url = $"{credential.BaseUrl ?? DefaultBaseUrl}/images/generations";
-        var body = JsonSerializer.SerializeToUtf8Bytes(RequestBody(job), OpenAiJson.Default.JsonObject);
-        var (response, failure) = await credential.Http.SendAsync(() =>
-        {
-            var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = UpstreamClient.JsonBody(body) };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential.ApiKey);
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-            return request;
-        }, ct, IsOutOfQuotaAsync);
-        if (failure is not null) return ProviderResult.Failed(failure);
-
-        using (response)
-        {
-            var (json, answer) = UpstreamText.ReadJson(response!);
-            using (json)
-            {
-                if (!response!.IsSuccessStatusCode) return ProviderResult.Failed(MapError(response, json));
-                if (json is null) return ProviderResult.Failed(UpstreamText.NotImages("openai", "malformed JSON"));
-                return await ReadImagesAsync(json.RootElement, answer, credential, ct);
-            }
-        }
+        var sent = await credential.Http.PostJsonAsync(url, RequestBody(job), credential.Bearer, ct, IsOutOfQuotaAsync);
+        return await UpstreamText.ReadJsonAnswerAsync(sent, Kind, MapError, (root, body) => ReadImagesAsync(root, body, credential, ct));
     }
 
     public Task<KeyCheck> CheckKeyAsync(ProviderCredential credential, CancellationToken ct) =>
@@ -134,6 +113,3 @@ public sealed class OpenAiProvider : IImageProvider
         return UpstreamText.FromStatus("openai", response.StatusCode, message, response.Headers.RetryAfter?.Delta);
     }
 }
-
-[System.Text.Json.Serialization.JsonSerializable(typeof(JsonObject))]
-internal sealed partial class OpenAiJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -31,30 +30,15 @@ public sealed class OpenRouterProvider : IImageProvider
 
     public int MaxImagesPerCall(string upstreamModel) => 1;
 
-    public string HowToEnable(string providerName) => providerName.Equals(Name, StringComparison.OrdinalIgnoreCase)
-        ? "OPENROUTER_API_KEY (or Gateway__Providers__openrouter__ApiKey)"
-        : $"Gateway__Providers__{providerName}__ApiKey";
+    public string HowToEnable(string providerName) => ProviderCredential.KeySettings(providerName, Kind, "OPENROUTER_API_KEY");
 
     public async Task<ProviderResult> GenerateAsync(ImageJob job, ProviderCredential credential, CancellationToken ct)
     {
         var url = $"{credential.BaseUrl ?? DefaultBaseUrl}/chat/completions";
-        var body = JsonSerializer.SerializeToUtf8Bytes(RequestBody(job), OpenRouterJson.Default.JsonObject);
-        var (response, failure) = await credential.Http.SendAsync(() =>
-        {
-            var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = UpstreamClient.JsonBody(body) };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential.ApiKey);
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-            return request;
-        }, ct);
-        if (failure is not null) return ProviderResult.Failed(failure);
-
-        using (response)
-        {
-            using var json = UpstreamText.TryParseJson(response!);
-            if (!response!.IsSuccessStatusCode) return ProviderResult.Failed(MapError(response.StatusCode, json, response.Headers.RetryAfter?.Delta));
-            if (json is null) return ProviderResult.Failed(UpstreamText.NotImages(Name, "malformed JSON"));
-            return await ReadImagesAsync(json.RootElement, credential, ct);
-        }
+        var sent = await credential.Http.PostJsonAsync(url, RequestBody(job), credential.Bearer, ct);
+        return await UpstreamText.ReadJsonAnswerAsync(sent, Name,
+            (response, json) => MapError(response.StatusCode, json, response.Headers.RetryAfter?.Delta),
+            (root, _) => ReadImagesAsync(root, credential, ct));
     }
 
     /// <summary><c>GET {base}/key</c>: 200 with the key's limits and usage, or 401.</summary>
@@ -145,6 +129,3 @@ public sealed class OpenRouterProvider : IImageProvider
         return UpstreamText.FromStatus(Name, status, message, retryAfter);
     }
 }
-
-[System.Text.Json.Serialization.JsonSerializable(typeof(JsonObject))]
-internal sealed partial class OpenRouterJson : System.Text.Json.Serialization.JsonSerializerContext;

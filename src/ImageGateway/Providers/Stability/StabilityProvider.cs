@@ -30,9 +30,7 @@ public sealed class StabilityProvider : IImageProvider
 
     public int MaxImagesPerCall(string upstreamModel) => 1;
 
-    public string HowToEnable(string providerName) => providerName.Equals("stability", StringComparison.OrdinalIgnoreCase)
-        ? "STABILITY_API_KEY (or Gateway__Providers__stability__ApiKey)"
-        : $"Gateway__Providers__{providerName}__ApiKey";
+    public string HowToEnable(string providerName) => ProviderCredential.KeySettings(providerName, Kind, "STABILITY_API_KEY");
 
     /// <summary>Stability's cheap authenticated call: the account endpoint.</summary>
     public Task<KeyCheck> CheckKeyAsync(ProviderCredential credential, CancellationToken ct) =>
@@ -48,26 +46,12 @@ public sealed class StabilityProvider : IImageProvider
 
         var url = $"{credential.BaseUrl ?? DefaultBaseUrl}/v2beta/stable-image/generate/{endpoint}";
         var fields = FormFields(job);
-        var (response, failure) = await credential.Http.SendAsync(() =>
-        {
-            var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = Multipart(fields) };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential.ApiKey);
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-            return request;
-        }, ct);
-        if (failure is not null) return ProviderResult.Failed(failure);
-
-        using (response)
-        {
-            // Asked for JSON; a raw image answer (the Accept: image/* form) is still understood.
-            if (response!.IsSuccessStatusCode && response.Content.Headers.ContentType?.MediaType?.StartsWith("image/", StringComparison.OrdinalIgnoreCase) == true)
-                return await ReadRawImageAsync(response, ct);
-
-            using var json = UpstreamText.TryParseJson(response);
-            if (!response.IsSuccessStatusCode) return ProviderResult.Failed(MapError(response, json));
-            if (json is null) return ProviderResult.Failed(UpstreamText.NotImages("stability", "malformed JSON"));
-            return ReadImage(json.RootElement);
-        }
+        var sent = await credential.Http.PostAsync(url, () => Multipart(fields), credential.Bearer, ct);
+        // Asked for JSON; a raw image answer (the Accept: image/* form) is still understood.
+        if (sent.Response is { IsSuccessStatusCode: true } raw
+            && raw.Content.Headers.ContentType?.MediaType?.StartsWith("image/", StringComparison.OrdinalIgnoreCase) == true)
+            using (raw) return await ReadRawImageAsync(raw, ct);
+        return await UpstreamText.ReadJsonAnswerAsync(sent, Kind, MapError, (root, _) => Task.FromResult(ReadImage(root)));
     }
 
     /// <summary><c>core</c> and <c>ultra</c> are their own endpoints; every <c>sd3*</c> model goes to <c>/sd3</c>.</summary>
