@@ -40,12 +40,12 @@ public sealed class GatewayMetrics : IDisposable
         // Read from the database at scrape time, so it counts the holds of every gateway process.
         _meter.CreateObservableUpDownCounter("imagegateway.reservations.open",
             () => db.CountOpenReservations(), "{reservation}", "Credit holds currently open (all processes).");
-        if (db.Dialect is Data.SqliteDialect sqlite)
+        if (db.Dialect.GroupCommits is { } commits)
         {
             // Their ratio is the mean group size: how many writes share one SQLite commit.
-            _meter.CreateObservableCounter("imagegateway.db.commits", () => sqlite.GroupsCommitted, "{commit}",
+            _meter.CreateObservableCounter("imagegateway.db.commits", () => commits.Groups, "{commit}",
                 "SQLite write transactions committed by the group committer.");
-            _meter.CreateObservableCounter("imagegateway.db.writes", () => sqlite.WritesCommitted, "{write}",
+            _meter.CreateObservableCounter("imagegateway.db.writes", () => commits.Writes, "{write}",
                 "Writes (reserve, settle, ...) committed in those transactions.");
         }
         _providerFailures = _meter.CreateCounter<long>("imagegateway.provider.failures", "{failure}", "Failed upstream calls by provider and reason.");
