@@ -8,17 +8,6 @@ public sealed class Database(IDbDialect dialect)
 {
     public IDbDialect Dialect => dialect;
 
-    /// <summary>
-    /// Synchronous on purpose: called from a metrics scrape callback, which cannot await. So it does
-    /// not flush deferred writes first: holds younger than the SQLite flush delay may be missing.
-    /// </summary>
-    public long CountOpenReservations()
-    {
-        using var connection = dialect.CreateConnection();
-        connection.Open();
-        return connection.ExecuteScalar<long>("SELECT COUNT(*) FROM reservations WHERE state = 'open'");
-    }
-
     /// <summary>Runs <paramref name="read"/> on its own connection; it sees every write that has returned (deferred ones are flushed first).</summary>
     public async Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken ct = default)
     {

@@ -39,7 +39,7 @@ public sealed class GatewayMetrics : IDisposable
         _credits = _meter.CreateCounter<long>("imagegateway.credits.charged", "{millicredit}", "Millicredits charged (1000 = 1 credit), by tier.");
         // Read from the database at scrape time, so it counts the holds of every gateway process.
         _meter.CreateObservableUpDownCounter("imagegateway.reservations.open",
-            () => db.CountOpenReservations(), "{reservation}", "Credit holds currently open (all processes).");
+            () => Billing.OpenHolds.Count(db), "{reservation}", "Credit holds currently open (all processes).");
         if (db.Dialect.GroupCommits is { } commits)
         {
             // Their ratio is the mean group size: how many writes share one SQLite commit.
