@@ -17,6 +17,14 @@ public sealed class Database(IDbDialect dialect)
         return await read(connection);
     }
 
+    /// <summary>One cheap read that needs the database to answer (for <c>/readyz</c>); returns the dialect's name.</summary>
+    public async Task<string> ProbeAsync(CancellationToken ct)
+    {
+        // A real table, not "SELECT 1": SQLite answers that without reading the file at all.
+        await ReadAsync(c => c.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM schema_migrations", cancellationToken: ct)), ct);
+        return dialect.Name;
+    }
+
     /// <summary>Runs <paramref name="write"/> in a transaction and commits it unless it throws.</summary>
     public Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct = default) =>
         dialect.WriteAsync(write, ct);

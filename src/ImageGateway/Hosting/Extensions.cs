@@ -76,6 +76,7 @@ public static class Extensions
         services.AddSingleton(sp => new SignedUrls(sp.GetRequiredService<Secrets>().UrlSigningKey, sp.GetRequiredService<TimeProvider>()));
 
         builder.AddGatewayTelemetry();
+        services.AddReadiness();
 
         services.AddHostedService<StartupTasks>();
         services.AddSingleton<Housekeeping>();

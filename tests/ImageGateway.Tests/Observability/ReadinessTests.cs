@@ -34,4 +34,16 @@ public sealed class ReadinessTests : IDisposable
         Assert.Equal("ok", report.GetProperty("checks").GetProperty("storage").GetProperty("status").GetString());
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode); // alive, just not ready
     }
+
+    [Fact]
+    public async Task Readyz_answers_get_only_and_other_methods_get_the_json_405()
+    {
+        using var client = _gateway.CreateClient();
+
+        var post = await client.PostAsync("/readyz", null);
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
+        Assert.Equal("method_not_allowed", JsonDocument.Parse(await post.Content.ReadAsStringAsync())
+            .RootElement.GetProperty("error").GetProperty("code").GetString());
+    }
 }
