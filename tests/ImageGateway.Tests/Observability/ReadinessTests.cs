@@ -14,6 +14,7 @@ public sealed class ReadinessTests : IDisposable
     [Fact]
     public async Task Readyz_goes_unhealthy_naming_the_database_when_its_file_is_unreadable()
     {
+        _gateway.Settings["Gateway:Database:Provider"] = "sqlite"; // it garbles the SQLite file, whatever IGW_TEST_GATEWAY_DATABASE says
         using var client = _gateway.CreateClient();
         var healthy = await client.GetAsync("/readyz");
         Assert.Equal(HttpStatusCode.OK, healthy.StatusCode);
