@@ -8,17 +8,6 @@ public sealed class Database(IDbDialect dialect)
 {
     public IDbDialect Dialect => dialect;
 
-    /// <summary>
-    /// Synchronous on purpose: called from a metrics scrape callback, which cannot await. So it does
-    /// not flush deferred writes first: holds younger than the SQLite flush delay may be missing.
-    /// </summary>
-    public long CountOpenReservations()
-    {
-        using var connection = dialect.CreateConnection();
-        connection.Open();
-        return connection.ExecuteScalar<long>("SELECT COUNT(*) FROM reservations WHERE state = 'open'");
-    }
-
     /// <summary>Runs <paramref name="read"/> on its own connection; it sees every write that has returned (deferred ones are flushed first).</summary>
     public async Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken ct = default)
     {
@@ -26,6 +15,14 @@ public sealed class Database(IDbDialect dialect)
         await using var connection = dialect.CreateConnection();
         await connection.OpenAsync(ct);
         return await read(connection);
+    }
+
+    /// <summary>One cheap read that needs the database to answer (for <c>/readyz</c>); returns the dialect's name.</summary>
+    public async Task<string> ProbeAsync(CancellationToken ct)
+    {
+        // A real table, not "SELECT 1": SQLite answers that without reading the file at all.
+        await ReadAsync(c => c.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM schema_migrations", cancellationToken: ct)), ct);
+        return dialect.Name;
     }
 
     /// <summary>Runs <paramref name="write"/> in a transaction and commits it unless it throws.</summary>

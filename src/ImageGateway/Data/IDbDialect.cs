@@ -4,7 +4,7 @@ namespace ImageGateway.Data;
 
 /// <summary>
 /// What differs between the embedded SQLite file and a shared PostgreSQL server: how to connect,
-/// how writers are made atomic, and the DDL of each migration. Callers write portable SQL
+/// how writers are made atomic, and the column types of the shared <see cref="Schema"/>. Callers write portable SQL
 /// (Dapper parameters, BIGINT unix-millisecond times, TEXT ids, RETURNING) and never branch on
 /// the dialect themselves.
 /// </summary>
@@ -14,8 +14,11 @@ public interface IDbDialect
 
     DbConnection CreateConnection();
 
-    /// <summary>Ordered schema migrations for this dialect. Versions are shared across dialects.</summary>
+    /// <summary>The <see cref="Schema"/> migrations, in order, spelled with this engine's column types.</summary>
     IReadOnlyList<Migration> Migrations { get; }
+
+    /// <summary>The group commits so far and the writes in them; null when every write commits on its own.</summary>
+    CommitCounters? GroupCommits { get; }
 
     /// <summary>
     /// Opens a write transaction in which a conditional UPDATE followed by dependent INSERTs is
@@ -53,6 +56,21 @@ public interface IDbDialect
 }
 
 public sealed record Migration(int Version, string Name, string Sql);
+
+/// <summary>Commits of write groups and the writes they carried: their ratio is the mean group size.</summary>
+public sealed class CommitCounters
+{
+    private long _groups, _writes;
+
+    public long Groups => Interlocked.Read(ref _groups);
+    public long Writes => Interlocked.Read(ref _writes);
+
+    internal void Add(long writes)
+    {
+        Interlocked.Increment(ref _groups);
+        Interlocked.Add(ref _writes, writes);
+    }
+}
 
 /// <summary>A connection with an open write transaction, plus whatever the dialect must release afterwards.</summary>
 /// <param name="commands">

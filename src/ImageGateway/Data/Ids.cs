@@ -12,7 +12,7 @@ public static class Ids
         {
             state.prefix.AsSpan().CopyTo(span);
             span[state.prefix.Length] = '_';
-            PooledRandomBase62(span[(state.prefix.Length + 1)..]);
+            RandomBase62(span[(state.prefix.Length + 1)..]);
         });
 
     /// <summary>Characters of an <see cref="Ordered"/> id that encode the time; the other 16 are random (95 bits).</summary>
@@ -37,40 +37,9 @@ public static class Ids
                 time[i] = Base62[(int)(ms % 62)];
                 ms /= 62;
             }
-            PooledRandomBase62(span[(state.prefix.Length + 1 + TimeChars)..]);
+            RandomBase62(span[(state.prefix.Length + 1 + TimeChars)..]);
         });
 
-    /// <summary>Straight from the OS's cryptographic generator: for secrets (API keys).</summary>
-    public static void RandomBase62(Span<char> destination)
-    {
-        // GetItems picks uniformly from the alphabet (no modulo bias).
-        RandomNumberGenerator.GetItems(Base62, destination);
-    }
-
-    private const int PoolBytes = 512;
-    [ThreadStatic] private static byte[]? t_pool;
-    [ThreadStatic] private static int t_next;
-
-    /// <summary>
-    /// The same cryptographic randomness, taken from a per-thread buffer of it filled 512 bytes at a
-    /// time. Each call into the generator costs ~2 µs here whatever it returns, and a generate
-    /// request makes five ids (request, hold, two ledger entries, usage event).
-    /// </summary>
-    private static void PooledRandomBase62(Span<char> destination)
-    {
-        var (pool, next) = (t_pool, t_next);
-        if (pool is null) (pool, next) = (t_pool = new byte[PoolBytes], PoolBytes);
-        for (var i = 0; i < destination.Length;)
-        {
-            if (next == PoolBytes)
-            {
-                RandomNumberGenerator.Fill(pool);
-                next = 0;
-            }
-            // The low six bits are uniform over 0–63; dropping 62 and 63 leaves 0–61 uniform.
-            var value = pool[next++] & 63;
-            if (value < Base62.Length) destination[i++] = Base62[value];
-        }
-        t_next = next;
-    }
+    /// <summary>Every id's random part, and API keys': straight from the OS's cryptographic generator, uniform over the alphabet.</summary>
+    public static void RandomBase62(Span<char> destination) => RandomNumberGenerator.GetItems(Base62, destination);
 }

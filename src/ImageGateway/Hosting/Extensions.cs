@@ -28,22 +28,6 @@ public static class Extensions
 {
     public const string DefaultUrl = "http://localhost:8080";
 
-    /// <summary>
-    /// Swaps the stock console logger for <see cref="BatchedConsoleLoggerProvider"/> (same format,
-    /// one write per <c>Logging:Console:FlushIntervalMs</c>, default 20, instead of one per line).
-    /// </summary>
-    private static void UseBatchedConsoleLogging(WebApplicationBuilder builder)
-    {
-        var stock = builder.Services.Where(d => d.ServiceType == typeof(ILoggerProvider)
-            && d.ImplementationType == typeof(Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider)).ToList();
-        if (stock.Count == 0) return; // console logging was not asked for
-        foreach (var descriptor in stock) builder.Services.Remove(descriptor);
-        var interval = builder.Configuration.GetValue("Logging:Console:FlushIntervalMs", 20);
-        var includeScopes = builder.Configuration.GetValue("Logging:Console:FormatterOptions:IncludeScopes", false);
-        builder.Services.AddSingleton<ILoggerProvider>(_ =>
-            new BatchedConsoleLoggerProvider(Console.OpenStandardOutput(), TimeSpan.FromMilliseconds(Math.Clamp(interval, 0, 1000)), includeScopes));
-    }
-
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -54,7 +38,6 @@ public static class Extensions
         // Read before the container exists: Kestrel's limit and CORS are set up from configuration directly.
         var gateway = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = gateway.MaxRequestBodyBytes);
-        UseBatchedConsoleLogging(builder);
 
         services.ConfigureHttpJsonOptions(json =>
         {
@@ -96,6 +79,7 @@ public static class Extensions
         services.AddSingleton<GenerationPipeline>();
 
         builder.AddGatewayTelemetry();
+        services.AddReadiness();
 
         services.AddHostedService<StartupTasks>();
         services.AddSingleton<Housekeeping>();

@@ -1,8 +1,10 @@
-using System.Diagnostics;
-using Dapper;
 using ImageGateway.Data;
 using ImageGateway.RateLimits;
 using ImageGateway.Storage;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.OpenApi;
 
 namespace ImageGateway.Hosting;
 
@@ -14,14 +16,36 @@ public sealed record ReadinessReport(string Status, Dictionary<string, Readiness
 
 /// <summary>
 /// <c>/readyz</c> (DESIGN §1): unlike <c>/healthz</c>, which says the process is up, this says whether
-/// it can serve, by making one cheap round trip to each dependency: the database, the image store
-/// and, when configured, Redis. A load balancer takes a process out of rotation on 503. The endpoint
-/// is anonymous, so a failure's detail names the kind of error, never a message that could hold a
-/// host name or a credential; the full exception goes to the log.
+/// it can serve. One health check per dependency makes one cheap round trip to it: the database,
+/// the image store and, when the rate-limit counters live on a server, that server (Redis). A load
+/// balancer takes a process out of rotation on 503. The endpoint is anonymous, so a failure's detail
+/// names the kind of error, never a message that could hold a host name or a credential; the
+/// health-check service logs the full exception.
 /// </summary>
 public static class Readiness
 {
     private static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(5);
+
+    public static IServiceCollection AddReadiness(this IServiceCollection services)
+    {
+        services.AddHealthChecks()
+            .AddCheck<DatabaseCheck>("database", timeout: CheckTimeout)
+            .AddCheck<StorageCheck>("storage", timeout: CheckTimeout);
+        // Counters kept in this process have nothing to check, and are not reported.
+        services.AddOptions<HealthCheckServiceOptions>().Configure<IRateLimitStore>((health, store) =>
+        {
+            if (store.Server is { } server)
+                health.Registrations.Add(new HealthCheckRegistration(server, new RateLimitStoreCheck(store), null, null, CheckTimeout));
+        });
+        // The framework does not describe health-check endpoints in the OpenAPI document.
+        services.Configure<OpenApiOptions>("v1", o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Paths["/readyz"] = Documented(document);
+            (document.Tags ??= new HashSet<OpenApiTag>()).Add(new OpenApiTag { Name = "Readiness" });
+            return Task.CompletedTask;
+        }));
+        return services;
+    }
 
     public static IEndpointRouteBuilder MapReadiness(this WebApplication app)
     {
@@ -29,65 +53,56 @@ public static class Readiness
         // into a start-up error that names the setting, not a failure of the first request.
         _ = app.Services.GetRequiredService<IRateLimitStore>();
         _ = app.Services.GetRequiredService<IImageStore>();
-        app.MapGet("/readyz", CheckAsync);
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { ResponseWriter = WriteAsync })
+            .WithMetadata(new HttpMethodMetadata([HttpMethods.Get])); // other methods get the usual JSON 405
         return app;
     }
 
-    public static async Task<IResult> CheckAsync(Database db, IImageStore store, IRateLimitStore rateLimits, ILoggerFactory loggers, CancellationToken ct)
+    private static Task WriteAsync(HttpContext context, HealthReport health)
     {
-        var logger = loggers.CreateLogger(typeof(Readiness));
-        var checks = new List<(string Name, Task<ReadinessCheck> Check)>
-        {
-            ("database", RunAsync("database", logger, async token =>
-            {
-                // A real table, not "SELECT 1": SQLite answers that without reading the file at all.
-                await db.ReadAsync(c => c.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM schema_migrations", cancellationToken: token)), token);
-                return db.Dialect.Name;
-            }, ct)),
-            ("storage", RunAsync("storage", logger, async token =>
-            {
-                if (store is S3ImageStore s3)
-                {
-                    await s3.CheckAsync(token);
-                    return $"s3 bucket {s3.Bucket}";
-                }
-                // A name that cannot exist: the store must answer "not there", not fail.
-                await using var probe = await store.OpenReadAsync(StoredImageName.New(DateTimeOffset.UnixEpoch, "png"), token);
-                return "filesystem";
-            }, ct)),
-        };
-        if (rateLimits is RedisRateLimitStore redis)
-            checks.Add(("redis", RunAsync("redis", logger, async token =>
-            {
-                var rtt = await redis.PingAsync().WaitAsync(token);
-                return $"ping {rtt.TotalMilliseconds:0.#} ms";
-            }, ct)));
-
-        var results = new Dictionary<string, ReadinessCheck>(StringComparer.Ordinal);
-        foreach (var (name, check) in checks) results[name] = await check;
-        var ok = results.Values.All(r => r.Status == "ok");
-        return TypedResults.Json(new ReadinessReport(ok ? "ok" : "failing", results), GatewayJson(),
-            statusCode: ok ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        var checks = health.Entries.ToDictionary(e => e.Key, e => Describe(e.Value), StringComparer.Ordinal);
+        var report = new ReadinessReport(health.Status == HealthStatus.Healthy ? "ok" : "failing", checks);
+        return context.Response.WriteAsJsonAsync(report, Http.GatewayJson.Context.ReadinessReport, cancellationToken: context.RequestAborted);
     }
 
-    private static System.Text.Json.Serialization.Metadata.JsonTypeInfo<ReadinessReport> GatewayJson() =>
-        Http.GatewayJson.Context.ReadinessReport;
+    private static ReadinessCheck Describe(HealthReportEntry entry) => entry.Status == HealthStatus.Healthy
+        ? new ReadinessCheck("ok", entry.Description ?? "")
+        : new ReadinessCheck("failing", entry.Exception is OperationCanceledException
+            ? $"no answer within {CheckTimeout.TotalSeconds:0} s"
+            : entry.Exception?.GetType().Name ?? "failing");
 
-    private static async Task<ReadinessCheck> RunAsync(string name, ILogger logger, Func<CancellationToken, Task<string>> check, CancellationToken ct)
+    private static OpenApiPathItem Documented(OpenApiDocument document) => new()
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(CheckTimeout);
-        var watch = Stopwatch.StartNew();
-        try
+        Operations = new()
         {
-            var detail = await check(timeout.Token).WaitAsync(timeout.Token);
-            return new ReadinessCheck("ok", detail);
-        }
-        catch (Exception e) when (!ct.IsCancellationRequested)
-        {
-            logger.LogWarning(e, "Readiness check {Check} failed after {Ms} ms", name, watch.ElapsedMilliseconds);
-            var what = e is OperationCanceledException ? $"no answer within {CheckTimeout.TotalSeconds:0} s" : e.GetType().Name;
-            return new ReadinessCheck("failing", what);
-        }
+            [HttpMethod.Get] = new OpenApiOperation
+            {
+                Tags = new HashSet<OpenApiTagReference> { new("Readiness", document) },
+                Responses = new OpenApiResponses
+                {
+                    ["200"] = new OpenApiResponse { Description = "OK" },
+                    ["503"] = new OpenApiResponse { Description = "A dependency is failing" },
+                },
+            },
+        },
+    };
+
+    // The probes wait at most the check's timeout even when the call underneath ignores the token.
+    private sealed class DatabaseCheck(Database db) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct) =>
+            HealthCheckResult.Healthy(await db.ProbeAsync(ct).WaitAsync(ct));
+    }
+
+    private sealed class StorageCheck(IImageStore store) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct) =>
+            HealthCheckResult.Healthy(await store.ProbeAsync(ct).WaitAsync(ct));
+    }
+
+    private sealed class RateLimitStoreCheck(IRateLimitStore store) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct) =>
+            HealthCheckResult.Healthy(await store.ProbeAsync(ct).WaitAsync(ct));
     }
 }

@@ -39,13 +39,13 @@ public sealed class GatewayMetrics : IDisposable
         _credits = _meter.CreateCounter<long>("imagegateway.credits.charged", "{millicredit}", "Millicredits charged (1000 = 1 credit), by tier.");
         // Read from the database at scrape time, so it counts the holds of every gateway process.
         _meter.CreateObservableUpDownCounter("imagegateway.reservations.open",
-            () => db.CountOpenReservations(), "{reservation}", "Credit holds currently open (all processes).");
-        if (db.Dialect is Data.SqliteDialect sqlite)
+            () => Billing.OpenHolds.Count(db), "{reservation}", "Credit holds currently open (all processes).");
+        if (db.Dialect.GroupCommits is { } commits)
         {
             // Their ratio is the mean group size: how many writes share one SQLite commit.
-            _meter.CreateObservableCounter("imagegateway.db.commits", () => sqlite.GroupsCommitted, "{commit}",
+            _meter.CreateObservableCounter("imagegateway.db.commits", () => commits.Groups, "{commit}",
                 "SQLite write transactions committed by the group committer.");
-            _meter.CreateObservableCounter("imagegateway.db.writes", () => sqlite.WritesCommitted, "{write}",
+            _meter.CreateObservableCounter("imagegateway.db.writes", () => commits.Writes, "{write}",
                 "Writes (reserve, settle, ...) committed in those transactions.");
         }
         _providerFailures = _meter.CreateCounter<long>("imagegateway.provider.failures", "{failure}", "Failed upstream calls by provider and reason.");

@@ -37,8 +37,14 @@ public sealed class RedisRateLimitStore(IConnectionMultiplexer redis, string key
         }
     }
 
+    public string Server => "redis";
+
     /// <summary>A round trip to the server, for /readyz.</summary>
-    public Task<TimeSpan> PingAsync() => redis.GetDatabase().PingAsync();
+    public async Task<string> ProbeAsync(CancellationToken ct)
+    {
+        var rtt = await redis.GetDatabase().PingAsync().WaitAsync(ct);
+        return $"ping {rtt.TotalMilliseconds:0.#} ms";
+    }
 
     public void Dispose()
     {

@@ -33,6 +33,13 @@ public sealed class FileSystemImageStore : IImageStore
         }
     }
 
+    public async Task<string> ProbeAsync(CancellationToken ct)
+    {
+        // A name that cannot exist: the store must answer "not there", not fail.
+        await using var probe = await OpenReadAsync(StoredImageName.New(DateTimeOffset.UnixEpoch, "png"), ct);
+        return "filesystem";
+    }
+
     public Task<Stream?> OpenReadAsync(StoredImageName name, CancellationToken ct)
     {
         try

@@ -11,4 +11,7 @@ public interface IImageStore
 
     /// <summary>Deletes every image whose expiry has passed; returns how many.</summary>
     Task<int> SweepExpiredAsync(DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>One cheap round trip that needs the store to work (for <c>/readyz</c>); returns what the store is.</summary>
+    Task<string> ProbeAsync(CancellationToken ct);
 }

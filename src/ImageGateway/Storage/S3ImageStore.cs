@@ -67,6 +67,12 @@ public sealed class S3ImageStore(IAmazonS3 s3, string bucket, bool ownsClient = 
     public async Task CheckAsync(CancellationToken ct) =>
         await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket, MaxKeys = 1 }, ct);
 
+    public async Task<string> ProbeAsync(CancellationToken ct)
+    {
+        await CheckAsync(ct);
+        return $"s3 bucket {bucket}";
+    }
+
     public async Task SaveAsync(StoredImageName name, ReadOnlyMemory<byte> bytes, string mediaType, CancellationToken ct)
     {
         // A PUT is atomic in S3: a reader sees the whole object or none.

@@ -78,8 +78,8 @@ public sealed class GroupCommitTests : IAsyncLifetime
     public async Task Many_concurrent_writes_all_commit_in_fewer_groups_than_writes()
     {
         const int Writers = 200;
-        var groupsBefore = Dialect.GroupsCommitted;
-        var writesBefore = Dialect.WritesCommitted;
+        var groupsBefore = Dialect.GroupCommits.Groups;
+        var writesBefore = Dialect.GroupCommits.Writes;
         var (held, gate) = await HoldCommitterAsync(0);
 
         var queued = 0;
@@ -105,8 +105,8 @@ public sealed class GroupCommitTests : IAsyncLifetime
         var values = await _db.Database.ReadAsync(c => c.QueryAsync<(long Id, string V)>("SELECT id, v FROM items WHERE id > 0"));
         Assert.All(values, row => Assert.Equal($"v{row.Id}", row.V));
 
-        var groups = Dialect.GroupsCommitted - groupsBefore;
-        var writes = Dialect.WritesCommitted - writesBefore;
+        var groups = Dialect.GroupCommits.Groups - groupsBefore;
+        var writes = Dialect.GroupCommits.Writes - writesBefore;
         Assert.Equal(Writers + 1, writes);
         Assert.True(writes > groups, $"{writes} writes in {groups} groups: nothing was grouped");
         // The held write alone, then the 200 queued in as few groups as the group size allows.
@@ -116,8 +116,8 @@ public sealed class GroupCommitTests : IAsyncLifetime
     [Fact]
     public async Task A_write_that_throws_in_a_group_is_rolled_back_alone_and_its_caller_gets_the_exception()
     {
-        var groupsBefore = Dialect.GroupsCommitted;
-        var writesBefore = Dialect.WritesCommitted;
+        var groupsBefore = Dialect.GroupCommits.Groups;
+        var writesBefore = Dialect.GroupCommits.Writes;
         var (held, gate) = await HoldCommitterAsync(0);
 
         var boom = new InvalidOperationException("boom");
@@ -148,8 +148,8 @@ public sealed class GroupCommitTests : IAsyncLifetime
         Assert.Equal(new long[] { 0, 1, 5 }, await ItemIdsAsync());
         Assert.Equal("x", await _db.Database.ReadAsync(c => c.QuerySingleAsync<string>("SELECT v FROM items WHERE id = 1")));
         // The held write's group, then one group of the four queued writes with two of them committed.
-        Assert.Equal(2, Dialect.GroupsCommitted - groupsBefore);
-        Assert.Equal(3, Dialect.WritesCommitted - writesBefore);
+        Assert.Equal(2, Dialect.GroupCommits.Groups - groupsBefore);
+        Assert.Equal(3, Dialect.GroupCommits.Writes - writesBefore);
 
         // The writer connection is fine afterwards.
         Assert.Equal(1, await InsertAsync(6));
@@ -159,7 +159,7 @@ public sealed class GroupCommitTests : IAsyncLifetime
     [Fact]
     public async Task A_lone_write_that_throws_leaves_nothing_and_the_next_write_commits()
     {
-        var writesBefore = Dialect.WritesCommitted;
+        var writesBefore = Dialect.GroupCommits.Writes;
         var boom = new InvalidOperationException("alone");
         var thrown = await Assert.ThrowsAsync<InvalidOperationException>(() => _db.Database.WriteAsync<int>(async s =>
         {
@@ -168,7 +168,7 @@ public sealed class GroupCommitTests : IAsyncLifetime
         }));
         Assert.Same(boom, thrown);
         Assert.Empty(await ItemIdsAsync());
-        Assert.Equal(writesBefore, Dialect.WritesCommitted);
+        Assert.Equal(writesBefore, Dialect.GroupCommits.Writes);
 
         Assert.Equal(1, await InsertAsync(1));
         Assert.Equal(new long[] { 1 }, await ItemIdsAsync());
@@ -205,8 +205,8 @@ public sealed class GroupCommitTests : IAsyncLifetime
         Assert.NotNull(await ledger.AdjustAsync(id, C(37m), LedgerKind.Grant, "initial grant"));
 
         // 100 reserves of 1 credit on 37, all in groups behind a held write.
-        var groupsBefore = Dialect.GroupsCommitted;
-        var writesBefore = Dialect.WritesCommitted;
+        var groupsBefore = Dialect.GroupCommits.Groups;
+        var writesBefore = Dialect.GroupCommits.Writes;
         var (held, gate) = await HoldCommitterAsync(0);
         var queued = 0;
         var reserves = Enumerable.Range(0, 100).Select(_ => Task.Run(async () =>
@@ -224,7 +224,7 @@ public sealed class GroupCommitTests : IAsyncLifetime
         Assert.All(outcomes.Where(o => !o.Succeeded), o => Assert.Equal(ReserveRefusal.InsufficientCredits, o.Refusal));
         Assert.Equal(37, outcomes.Where(o => o.Succeeded).Select(o => o.Reservation!.Id).Distinct().Count());
         Assert.Equal(new Balance(C(37m), C(37m)), await ledger.GetBalanceAsync(id));
-        Assert.True(Dialect.GroupsCommitted - groupsBefore < Dialect.WritesCommitted - writesBefore, "the reserves were not grouped");
+        Assert.True(Dialect.GroupCommits.Groups - groupsBefore < Dialect.GroupCommits.Writes - writesBefore, "the reserves were not grouped");
         Assert.Empty(await ledger.VerifyAsync(id));
 
         // Settle every hold twice in the same groups: the first of each pair charges (or releases),
@@ -389,7 +389,7 @@ public sealed class GroupCommitTests : IAsyncLifetime
             Database.WriteDeferredAsync(s => s.ExecuteAsync("INSERT INTO items (id, v) VALUES (@id, @v)", ("@id", id), ("@v", "deferred")));
 
         /// <summary>The committer's counters: groups committed, and the writes in them.</summary>
-        public (long Groups, long Writes) Counters => (Dialect.GroupsCommitted, Dialect.WritesCommitted);
+        public (long Groups, long Writes) Counters => (Dialect.GroupCommits.Groups, Dialect.GroupCommits.Writes);
 
         public Task<int> InsertAsync(long id) =>
             Database.WriteAsync(s => s.ExecuteAsync("INSERT INTO items (id, v) VALUES (@id, @v)", ("@id", id), ("@v", "x")));
@@ -414,14 +414,14 @@ public sealed class GroupCommitTests : IAsyncLifetime
     public async Task A_deferred_write_returns_before_its_commit_and_the_next_committing_write_commits_both_at_once()
     {
         await using var f = await DeferredAsync(TimeSpan.FromMinutes(10));
-        var groupsBefore = f.Dialect.GroupsCommitted;
-        var writesBefore = f.Dialect.WritesCommitted;
+        var groupsBefore = f.Dialect.GroupCommits.Groups;
+        var writesBefore = f.Dialect.GroupCommits.Writes;
 
         Assert.Equal(1, await f.InsertDeferredAsync(1));
         Assert.Equal(1, await f.InsertDeferredAsync(2));
         Assert.True(f.Dialect.HasUncommittedWrites);
         Assert.Empty(await f.CommittedIdsAsync());
-        Assert.Equal(groupsBefore, f.Dialect.GroupsCommitted);
+        Assert.Equal(groupsBefore, f.Dialect.GroupCommits.Groups);
 
         // A later write sees them (one writer connection): this one fails on their primary key.
         var duplicate = await Assert.ThrowsAsync<SqliteException>(() => f.InsertAsync(2));
@@ -433,8 +433,8 @@ public sealed class GroupCommitTests : IAsyncLifetime
         Assert.Equal(1, await f.InsertAsync(3));
         Assert.False(f.Dialect.HasUncommittedWrites);
         Assert.Equal(new long[] { 1, 2, 3 }, await f.CommittedIdsAsync());
-        Assert.Equal(groupsBefore + 1, f.Dialect.GroupsCommitted);
-        Assert.Equal(writesBefore + 3, f.Dialect.WritesCommitted);
+        Assert.Equal(groupsBefore + 1, f.Dialect.GroupCommits.Groups);
+        Assert.Equal(writesBefore + 3, f.Dialect.GroupCommits.Writes);
     }
 
     [Fact]
@@ -453,11 +453,11 @@ public sealed class GroupCommitTests : IAsyncLifetime
     public async Task A_deferred_write_with_nothing_after_it_is_committed_by_the_timer()
     {
         await using var f = await DeferredAsync(TimeSpan.FromMilliseconds(20));
-        var groupsBefore = f.Dialect.GroupsCommitted;
+        var groupsBefore = f.Dialect.GroupCommits.Groups;
         await f.InsertDeferredAsync(1);
         await WaitUntilAsync(() => !f.Dialect.HasUncommittedWrites, "the timer to commit the deferred write");
         Assert.Equal(new long[] { 1 }, await f.CommittedIdsAsync());
-        Assert.Equal(groupsBefore + 1, f.Dialect.GroupsCommitted);
+        Assert.Equal(groupsBefore + 1, f.Dialect.GroupCommits.Groups);
     }
 
     [Fact]

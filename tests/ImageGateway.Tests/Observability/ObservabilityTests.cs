@@ -17,6 +17,14 @@ public sealed class ObservabilityTests : IDisposable
         JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
 
     [Fact]
+    public void Console_lines_go_through_the_stock_console_logger_so_its_formatters_apply()
+    {
+        _ = _gateway.CreateClient();
+        var providers = _gateway.Services.GetServices<Microsoft.Extensions.Logging.ILoggerProvider>();
+        Assert.Contains(providers, p => p is Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider);
+    }
+
+    [Fact]
     public async Task Usage_aggregates_match_the_ledger()
     {
         var (userId, key) = await _gateway.CreateUserAsync("managed", 100m);
