@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using ImageGateway.Billing;
-using ImageGateway.Tests.Http;
 using ImageGateway.Tests.Support;
 using Xunit.Abstractions;
 

@@ -7,7 +7,6 @@ using System.Text;
 using System.Text.Json;
 using CsCheck;
 using ImageGateway.Billing;
-using ImageGateway.Tests.Http;
 using ImageGateway.Tests.Support;
 using Xunit.Abstractions;
 

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using ImageGateway.Billing;
-using ImageGateway.Tests.Http;
 using ImageGateway.Tests.Support;
 using Xunit.Abstractions;
 

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using ImageGateway.Tests.Http;
 using ImageGateway.Tests.Support;
 using Microsoft.AspNetCore.Http;
 

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using ImageGateway.Tests.Support;
 
-namespace ImageGateway.Tests.Http;
+namespace ImageGateway.Tests.Support;
 
 /// <summary>Small helpers shared by the HTTP and storage tests: raw JSON bodies, reading JSON, the DESIGN §1.3 error shape.</summary>
 internal static class Api
