@@ -5,7 +5,7 @@ using ImageGateway.Billing;
 using ImageGateway.Tests.Support;
 using Xunit.Abstractions;
 
-namespace ImageGateway.Tests.Reliability;
+namespace ImageGateway.IntegrationTests.Reliability;
 
 /// <summary>
 /// Double-spend proof: many concurrent generate requests against one balance that covers exactly K

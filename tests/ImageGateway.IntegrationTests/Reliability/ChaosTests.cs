@@ -8,7 +8,7 @@ using ImageGateway.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Xunit.Abstractions;
 
-namespace ImageGateway.Tests.Reliability;
+namespace ImageGateway.IntegrationTests.Reliability;
 
 /// <summary>
 /// The OpenAI adapter against a chaos upstream that answers each call, at random (seeded), with a
