@@ -1,67 +1,61 @@
 using System.Text.Json.Nodes;
 using ImageGateway.Providers.Builtin;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
+using ImageGateway.Tests.Support;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace ImageGateway.IntegrationTests.Reliability;
 
 /// <summary>
 /// An OpenAI Images API stand-in that answers the first <see cref="AnswerFirst"/> calls at once and
 /// then holds every later call open (until the caller goes away), so a test can keep generations in
-/// flight for as long as it likes and count how many are waiting.
+/// flight for as long as it likes and count how many are waiting. The server is the fast suite's
+/// <see cref="FakeUpstream"/>; this class is only its answer.
 /// </summary>
 public sealed class SlowOpenAi : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly FakeUpstream _host;
     private int _calls;
     private int _stalled;
 
-    private SlowOpenAi(WebApplication app) => _app = app;
+    private SlowOpenAi(FakeUpstream host)
+    {
+        _host = host;
+        BaseUrl = new Uri(host.BaseUrl + "/v1");
+    }
 
-    public Uri BaseUrl { get; private set; } = null!;
+    public Uri BaseUrl { get; }
     public int AnswerFirst { get; set; }
     public int Stalled => Volatile.Read(ref _stalled);
 
     public static async Task<SlowOpenAi> StartAsync(int answerFirst)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var self = new SlowOpenAi(app) { AnswerFirst = answerFirst };
-        app.MapPost("/v1/images/generations", async (HttpContext http) =>
-        {
-            var body = (await JsonNode.ParseAsync(http.Request.Body))!.AsObject();
-            if (Interlocked.Increment(ref self._calls) > self.AnswerFirst)
-            {
-                Interlocked.Increment(ref self._stalled);
-                try { await Task.Delay(Timeout.Infinite, http.RequestAborted); }
-                catch (OperationCanceledException) { }
-                return;
-            }
-            var png = BuiltinRenderer.RenderPng(body["prompt"]?.GetValue<string>() ?? "", 128, 128, seed: 7);
-            http.Response.ContentType = "application/json";
-            await http.Response.WriteAsync(new JsonObject
-            {
-                ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-                ["data"] = new JsonArray(new JsonObject { ["b64_json"] = Convert.ToBase64String(png) }),
-            }.ToJsonString());
-        });
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        self.BaseUrl = new Uri(address.TrimEnd('/') + "/v1");
+        var self = new SlowOpenAi(await FakeUpstream.StartAsync()) { AnswerFirst = answerFirst };
+        self._host.Handler = self.AnswerAsync;
         return self;
     }
 
-    public async ValueTask DisposeAsync()
+    private async Task AnswerAsync(HttpContext http, RecordedRequest request)
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        await _app.StopAsync(cts.Token);
-        await _app.DisposeAsync();
+        if (!FakeUpstream.IsPost(http, "/v1/images/generations"))
+        {
+            http.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+        var body = JsonNode.Parse(request.Body)!.AsObject();
+        if (Interlocked.Increment(ref _calls) > AnswerFirst)
+        {
+            Interlocked.Increment(ref _stalled);
+            try { await Task.Delay(Timeout.Infinite, http.RequestAborted); }
+            catch (OperationCanceledException) { }
+            return;
+        }
+        var png = BuiltinRenderer.RenderPng(body["prompt"]?.GetValue<string>() ?? "", 128, 128, seed: 7);
+        await FakeUpstream.Json(http, StatusCodes.Status200OK, new JsonObject
+        {
+            ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            ["data"] = new JsonArray(new JsonObject { ["b64_json"] = Convert.ToBase64String(png) }),
+        }.ToJsonString());
     }
+
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 }

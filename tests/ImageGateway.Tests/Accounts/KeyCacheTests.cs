@@ -11,46 +11,36 @@ public sealed class SqliteKeyCacheTests : KeyCacheTests
     protected override DbKind Kind => DbKind.Sqlite;
 }
 
-public sealed class PostgresKeyCacheTests : KeyCacheTests
-{
-    protected override DbKind Kind => DbKind.Postgres;
-}
-
 /// <summary>
 /// The API-key and "no BYOK key" caches with two gateway processes on the same data: store A on the
 /// fixture's database, store B on <see cref="TempDatabase.OpenAnother"/>, both on one fake clock.
 /// A change through a store is seen by that store at once, and by the other within the TTL.
+/// PostgresKeyCacheTests (in ImageGateway.IntegrationTests) runs them on PostgreSQL.
 /// </summary>
-public abstract class KeyCacheTests : IAsyncLifetime
+public abstract class KeyCacheTests : DualDatabaseTests
 {
-    protected abstract DbKind Kind { get; }
-
     private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(5);
 
-    private TempDatabase _db = null!;
     private Database _other = null!;
     private readonly KeyVault _vault = new(RandomNumberGenerator.GetBytes(32));
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _db = await TempDatabase.CreateAsync(Kind);
-        _other = _db.OpenAnother();
+        await base.InitializeAsync();
+        _other = Db.OpenAnother();
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         if (_other?.Dialect is IAsyncDisposable other) await other.DisposeAsync();
-        if (_db is not null)
-        {
-            if (_db.Kind == DbKind.Sqlite && _db.Dialect is IAsyncDisposable mine) await mine.DisposeAsync();
-            await _db.DisposeAsync();
-        }
+        if (HasDb && Db.Kind == DbKind.Sqlite && Db.Dialect is IAsyncDisposable mine) await mine.DisposeAsync();
+        await base.DisposeAsync();
     }
 
-    private AccountStore StoreA(TimeSpan? ttl = null) => new(_db.Database, _db.Time, CacheFor(ttl ?? Ttl));
-    private AccountStore StoreB(TimeSpan? ttl = null) => new(_other, _db.Time, CacheFor(ttl ?? Ttl));
-    private ByokStore ByokA(TimeSpan? ttl = null) => new(_db.Database, _vault, _db.Time, CacheFor(ttl ?? Ttl));
-    private ByokStore ByokB(TimeSpan? ttl = null) => new(_other, _vault, _db.Time, CacheFor(ttl ?? Ttl));
+    private AccountStore StoreA(TimeSpan? ttl = null) => new(Db.Database, Db.Time, CacheFor(ttl ?? Ttl));
+    private AccountStore StoreB(TimeSpan? ttl = null) => new(_other, Db.Time, CacheFor(ttl ?? Ttl));
+    private ByokStore ByokA(TimeSpan? ttl = null) => new(Db.Database, _vault, Db.Time, CacheFor(ttl ?? Ttl));
+    private ByokStore ByokB(TimeSpan? ttl = null) => new(_other, _vault, Db.Time, CacheFor(ttl ?? Ttl));
 
     /// <summary>Gateway:AuthCacheSeconds, as the stores read it.</summary>
     private static Microsoft.Extensions.Options.IOptions<ImageGateway.Hosting.GatewayOptions> CacheFor(TimeSpan ttl) =>
@@ -79,12 +69,12 @@ public abstract class KeyCacheTests : IAsyncLifetime
         Assert.Equal(KeyLookupStatus.Revoked, await StatusAsync(b, key));
         Assert.Equal(KeyLookupStatus.Found, await StatusAsync(a, key));
 
-        _db.Time.Advance(TimeSpan.FromSeconds(4.9));
+        Db.Time.Advance(TimeSpan.FromSeconds(4.9));
         var (status, caller) = await a.FindCallerAsync(key);
         Assert.Equal(KeyLookupStatus.Found, status);
         Assert.Equal(keyId, caller!.KeyId);
 
-        _db.Time.Advance(TimeSpan.FromSeconds(0.2));
+        Db.Time.Advance(TimeSpan.FromSeconds(0.2));
         Assert.Equal(KeyLookupStatus.Revoked, await StatusAsync(a, key));
         // Not re-cached as found afterwards.
         Assert.Equal(KeyLookupStatus.Revoked, await StatusAsync(a, key));
@@ -160,7 +150,7 @@ public abstract class KeyCacheTests : IAsyncLifetime
         // Through B: A keeps its cached caller until the TTL passes.
         Assert.True(await b.SetTierAsync(accountId, "pro"));
         Assert.Equal("managed", (await a.FindCallerAsync(key)).Caller!.Tier);
-        _db.Time.Advance(TimeSpan.FromSeconds(5.1));
+        Db.Time.Advance(TimeSpan.FromSeconds(5.1));
         Assert.Equal("pro", (await a.FindCallerAsync(key)).Caller!.Tier);
 
         // Through A itself: at once.
@@ -188,10 +178,10 @@ public abstract class KeyCacheTests : IAsyncLifetime
         Assert.Single(await b.EnabledSecretsAsync(account.Id));
         Assert.Empty(await a.EnabledSecretsAsync(account.Id));
 
-        _db.Time.Advance(TimeSpan.FromSeconds(4.9));
+        Db.Time.Advance(TimeSpan.FromSeconds(4.9));
         Assert.Empty(await a.EnabledSecretsAsync(account.Id));
 
-        _db.Time.Advance(TimeSpan.FromSeconds(0.2));
+        Db.Time.Advance(TimeSpan.FromSeconds(0.2));
         var secret = Assert.Single(await a.EnabledSecretsAsync(account.Id));
         Assert.Equal(new ByokSecret("openai", "sk-added-by-b-0123456789abcdef"), secret);
     }

@@ -10,33 +10,22 @@ public sealed class SqliteCreditLedgerTests : CreditLedgerTests
     protected override DbKind Kind => DbKind.Sqlite;
 }
 
-/// <summary>DESIGN §3: the same ledger tests on a fresh PostgreSQL database (skipped without the server).</summary>
-public sealed class PostgresCreditLedgerTests : CreditLedgerTests
+/// <summary>
+/// DESIGN §3: the ledger against a real (temporary) database of each kind; PostgresCreditLedgerTests
+/// (in ImageGateway.IntegrationTests) runs these on a fresh PostgreSQL database.
+/// </summary>
+public abstract class CreditLedgerTests : DualDatabaseTests
 {
-    protected override DbKind Kind => DbKind.Postgres;
-}
-
-/// <summary>DESIGN §3: the ledger against a real (temporary) database of each kind.</summary>
-public abstract class CreditLedgerTests : IAsyncLifetime
-{
-    protected abstract DbKind Kind { get; }
-
     private static readonly TimeSpan Hold = TimeSpan.FromMinutes(15);
 
-    private TempDatabase _db = null!;
     private AccountStore _accounts = null!;
     private CreditLedger _ledger = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _db = await TempDatabase.CreateAsync(Kind);
-        _accounts = new AccountStore(_db.Database, _db.Time);
-        _ledger = new CreditLedger(_db.Database, _db.Time);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_db is not null) await _db.DisposeAsync();
+        await base.InitializeAsync();
+        _accounts = new AccountStore(Db.Database, Db.Time);
+        _ledger = new CreditLedger(Db.Database, Db.Time);
     }
 
     private static Millicredits C(decimal credits) => Millicredits.FromCredits(credits);
@@ -93,7 +82,7 @@ public abstract class CreditLedgerTests : IAsyncLifetime
         Assert.Equal(Millicredits.Zero, grant.Hold);
         Assert.Equal(C(100m), grant.BalanceAfter);
         Assert.Equal("initial grant", grant.Description);
-        Assert.Equal(_db.Time.GetUtcNow(), grant.CreatedAt);
+        Assert.Equal(Db.Time.GetUtcNow(), grant.CreatedAt);
         await AssertSoundAsync(id);
     }
 
@@ -257,7 +246,7 @@ public abstract class CreditLedgerTests : IAsyncLifetime
     [SkippableFact]
     public async Task Settle_shows_up_in_spent_since()
     {
-        var start = _db.Time.GetUtcNow();
+        var start = Db.Time.GetUtcNow();
         var id = await AccountWithAsync(100m);
         await _ledger.SettleAsync(await ReserveOkAsync(id, 10m), C(7.5m), null);
         await _ledger.ReleaseAsync(await ReserveOkAsync(id, 10m), null);
@@ -378,11 +367,11 @@ public abstract class CreditLedgerTests : IAsyncLifetime
         await _ledger.SettleAsync(settled, C(5m), null);
 
         Assert.Equal(0, await _ledger.ExpireStaleHoldsAsync());
-        _db.Time.Advance(TimeSpan.FromSeconds(59));
+        Db.Time.Advance(TimeSpan.FromSeconds(59));
         Assert.Equal(0, await _ledger.ExpireStaleHoldsAsync());
         Assert.Equal(C(30m), (await BalanceAsync(id)).Reserved);
 
-        _db.Time.Advance(TimeSpan.FromSeconds(2)); // 61 s: past the 60 s hold only
+        Db.Time.Advance(TimeSpan.FromSeconds(2)); // 61 s: past the 60 s hold only
         Assert.Equal(1, await _ledger.ExpireStaleHoldsAsync());
 
         var balance = await BalanceAsync(id);
@@ -393,7 +382,7 @@ public abstract class CreditLedgerTests : IAsyncLifetime
         Assert.Equal(shortHold.Id, expired.ReservationId);
         Assert.Equal(Millicredits.Zero, expired.Amount);
         Assert.Equal(C(-10m), expired.Hold);
-        Assert.Equal(_db.Time.GetUtcNow(), expired.CreatedAt);
+        Assert.Equal(Db.Time.GetUtcNow(), expired.CreatedAt);
 
         // An expired hold is closed: the late request can neither settle nor release it.
         await Assert.ThrowsAsync<ReservationClosedException>(() => _ledger.SettleAsync(shortHold, C(10m), null));
@@ -412,7 +401,7 @@ public abstract class CreditLedgerTests : IAsyncLifetime
         var id = await AccountWithAsync(100m);
         var holds = new List<Reservation>();
         for (var i = 1; i <= 5; i++) holds.Add(await ReserveOkAsync(id, i, TimeSpan.FromSeconds(10)));
-        _db.Time.Advance(TimeSpan.FromSeconds(11));
+        Db.Time.Advance(TimeSpan.FromSeconds(11));
 
         Assert.Equal(5, await _ledger.ExpireStaleHoldsAsync());
         Assert.Equal(0, await _ledger.ExpireStaleHoldsAsync());
@@ -501,10 +490,10 @@ public abstract class CreditLedgerTests : IAsyncLifetime
         var expectedOldestFirst = new List<string> { "initial grant" };
         for (var i = 0; i < 6; i++)
         {
-            _db.Time.Advance(TimeSpan.FromSeconds(1));
+            Db.Time.Advance(TimeSpan.FromSeconds(1));
             var r = (await _ledger.ReserveAsync(id, C(10m), Hold, $"reserve {i}")).Reservation!;
             expectedOldestFirst.Add($"reserve {i}");
-            _db.Time.Advance(TimeSpan.FromSeconds(1));
+            Db.Time.Advance(TimeSpan.FromSeconds(1));
             await _ledger.SettleAsync(r, C(i), $"settle {i}");
             expectedOldestFirst.Add($"settle {i}");
         }
@@ -605,7 +594,7 @@ public abstract class CreditLedgerTests : IAsyncLifetime
         long balance = 0, reserved = 0, entries = 0;
         var open = new List<(Reservation Reservation, long ExpiresAt)>();
         var closed = new List<Reservation>();
-        long NowMs() => _db.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        long NowMs() => Db.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
         void AssertModel(Balance actual, string step)
         {
@@ -679,7 +668,7 @@ public abstract class CreditLedgerTests : IAsyncLifetime
             }
             else if (roll < 83)
             {
-                _db.Time.Advance(TimeSpan.FromMilliseconds(random.Next(0, 60_000)));
+                Db.Time.Advance(TimeSpan.FromMilliseconds(random.Next(0, 60_000)));
                 var now = NowMs();
                 var stale = open.Where(o => o.ExpiresAt < now).ToList();
                 what = $"expire ({stale.Count} stale)";

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using ImageGateway.Billing;
-using ImageGateway.Tests.Http;
 using ImageGateway.Tests.Support;
 using Xunit.Abstractions;
 
@@ -13,31 +12,22 @@ public sealed class SqliteGatewayMoneyTests(ITestOutputHelper output) : GatewayM
     protected override DbKind Kind => DbKind.Sqlite;
 }
 
-/// <summary>The whole gateway on a fresh PostgreSQL database (skipped without the server).</summary>
-public sealed class PostgresGatewayMoneyTests(ITestOutputHelper output) : GatewayMoneyTests(output)
-{
-    protected override DbKind Kind => DbKind.Postgres;
-}
-
 /// <summary>
 /// Money through the HTTP API under concurrency, on each database kind: the balance check, the
 /// monthly cap and the ledger invariants must hold exactly however the requests interleave.
+/// PostgresGatewayMoneyTests (in ImageGateway.IntegrationTests) runs them on PostgreSQL.
 /// </summary>
-public abstract class GatewayMoneyTests(ITestOutputHelper output) : IAsyncLifetime
+public abstract class GatewayMoneyTests(ITestOutputHelper output) : DualDatabaseTests
 {
     private const decimal BuiltinPrice = 1.2m; // managed tier, one 256x256 builtin image
 
-    protected abstract DbKind Kind { get; }
+    protected override bool CreatesDatabase => false; // the gateway gets its own, of Kind
 
     private readonly GatewayFactory _gateway = new();
 
-    public async Task InitializeAsync()
-    {
-        if (Kind == DbKind.Postgres) await _gateway.UsePostgresAsync();
-        else _gateway.Settings["Gateway:Database:Provider"] = "sqlite";
-    }
+    public override Task InitializeAsync() => UseKindAsync(_gateway);
 
-    public Task DisposeAsync()
+    public override Task DisposeAsync()
     {
         _gateway.Dispose();
         return Task.CompletedTask;

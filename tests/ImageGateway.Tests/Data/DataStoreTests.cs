@@ -15,59 +15,46 @@ public sealed class SqliteDataStoreTests : DataStoreTests
     protected override DbKind Kind => DbKind.Sqlite;
 }
 
-public sealed class PostgresDataStoreTests : DataStoreTests
-{
-    protected override DbKind Kind => DbKind.Postgres;
-}
-
 /// <summary>
 /// Migrations and every store's SQL on each database kind: the callers' SQL is shared, so a column
 /// type or parameter type one dialect maps differently shows up here as a failed round trip.
+/// PostgresDataStoreTests (in ImageGateway.IntegrationTests) runs them on PostgreSQL.
 /// </summary>
-public abstract class DataStoreTests : IAsyncLifetime
+public abstract class DataStoreTests : DualDatabaseTests
 {
-    protected abstract DbKind Kind { get; }
-
-    private TempDatabase _db = null!;
-
-    public async Task InitializeAsync() => _db = await TempDatabase.CreateAsync(Kind, migrate: false);
-
-    public async Task DisposeAsync()
-    {
-        if (_db is not null) await _db.DisposeAsync();
-    }
+    protected override bool Migrates => false; // the first tests are about migrating
 
     private Task<IReadOnlyList<long>> AppliedVersionsAsync() =>
-        _db.Database.ReadAsync(async c =>
+        Db.Database.ReadAsync(async c =>
             (IReadOnlyList<long>)(await c.QueryAsync<long>("SELECT CAST(version AS BIGINT) FROM schema_migrations ORDER BY version")).ToArray());
 
     [SkippableFact]
     public async Task Migrate_applies_every_version_once_and_a_second_run_changes_nothing()
     {
-        await _db.Database.MigrateAsync(_db.Time);
-        var expected = _db.Dialect.Migrations.Select(m => (long)m.Version).Order().ToArray();
+        await Db.Database.MigrateAsync(Db.Time);
+        var expected = Db.Dialect.Migrations.Select(m => (long)m.Version).Order().ToArray();
         Assert.Equal(Enumerable.Range(1, expected.Length).Select(v => (long)v), expected);
         Assert.Equal(expected, await AppliedVersionsAsync());
 
-        _db.Time.Advance(TimeSpan.FromHours(1));
-        await _db.Database.MigrateAsync(_db.Time);
+        Db.Time.Advance(TimeSpan.FromHours(1));
+        await Db.Database.MigrateAsync(Db.Time);
         Assert.Equal(expected, await AppliedVersionsAsync());
-        var appliedAt = await _db.Database.ReadAsync(c => c.QueryAsync<long>("SELECT applied_at FROM schema_migrations"));
-        Assert.All(appliedAt, at => Assert.Equal(_db.Time.GetUtcNow().AddHours(-1).ToUnixTimeMilliseconds(), at));
+        var appliedAt = await Db.Database.ReadAsync(c => c.QueryAsync<long>("SELECT applied_at FROM schema_migrations"));
+        Assert.All(appliedAt, at => Assert.Equal(Db.Time.GetUtcNow().AddHours(-1).ToUnixTimeMilliseconds(), at));
     }
 
     [SkippableFact]
     public async Task Processes_starting_at_once_migrate_the_same_database_exactly_once()
     {
         // Each Database has its own dialect and connections, as separate gateway processes would.
-        var processes = Enumerable.Range(0, 8).Select(_ => _db.OpenAnother()).ToArray();
+        var processes = Enumerable.Range(0, 8).Select(_ => Db.OpenAnother()).ToArray();
         try
         {
             using var start = new ManualResetEventSlim();
             var runs = processes.Select(p => Task.Run(async () =>
             {
                 start.Wait();
-                await p.MigrateAsync(_db.Time);
+                await p.MigrateAsync(Db.Time);
             })).ToArray();
             start.Set();
             await Task.WhenAll(runs);
@@ -78,17 +65,17 @@ public abstract class DataStoreTests : IAsyncLifetime
                 if (p.Dialect is IAsyncDisposable d) await d.DisposeAsync();
         }
 
-        Assert.Equal(_db.Dialect.Migrations.Select(m => (long)m.Version).Order(), await AppliedVersionsAsync());
+        Assert.Equal(Db.Dialect.Migrations.Select(m => (long)m.Version).Order(), await AppliedVersionsAsync());
         // The schema really is there and usable.
-        var account = await new AccountStore(_db.Database, _db.Time).CreateAccountAsync("after race", "managed");
-        Assert.NotNull(await new CreditLedger(_db.Database, _db.Time).GetBalanceAsync(account.Id));
+        var account = await new AccountStore(Db.Database, Db.Time).CreateAccountAsync("after race", "managed");
+        Assert.NotNull(await new CreditLedger(Db.Database, Db.Time).GetBalanceAsync(account.Id));
     }
 
     [SkippableFact]
     public async Task Accounts_keys_and_limit_overrides_round_trip()
     {
-        await _db.Database.MigrateAsync(_db.Time);
-        var store = new AccountStore(_db.Database, _db.Time);
+        await Db.Database.MigrateAsync(Db.Time);
+        var store = new AccountStore(Db.Database, Db.Time);
         Assert.False(await store.AnyAccountAsync());
 
         var account = await store.CreateAccountAsync("Ada", "managed");
@@ -103,7 +90,7 @@ public abstract class DataStoreTests : IAsyncLifetime
         Assert.Equal("professional", listed.Account.Tier);
         Assert.Equal((0L, 0L), (listed.BalanceMc, listed.ReservedMc));
 
-        var expires = _db.Time.GetUtcNow().AddDays(1);
+        var expires = Db.Time.GetUtcNow().AddDays(1);
         var (info, plain) = await store.CreateKeyAsync(account.Id, KeyScope.User, null, expires);
         var (status, caller) = await store.FindCallerAsync(plain);
         Assert.Equal(KeyLookupStatus.Found, status);
@@ -121,7 +108,7 @@ public abstract class DataStoreTests : IAsyncLifetime
         await store.SetLimitsAsync(account.Id, new LimitOverrides(null, null, null, null, null));
         Assert.Null(await store.GetLimitsAsync(account.Id));
 
-        _db.Time.Advance(TimeSpan.FromDays(2));
+        Db.Time.Advance(TimeSpan.FromDays(2));
         Assert.Equal(KeyLookupStatus.Expired, (await store.FindCallerAsync(plain)).Status);
         var (_, second) = await store.CreateKeyAsync(account.Id, KeyScope.Admin, "ops", null);
         Assert.True(await store.RevokeKeyAsync(account.Id, (await store.ListKeysAsync(account.Id))[1].Id));
@@ -132,9 +119,9 @@ public abstract class DataStoreTests : IAsyncLifetime
     [SkippableFact]
     public async Task Byok_keys_round_trip_with_flags_as_integers()
     {
-        await _db.Database.MigrateAsync(_db.Time);
-        var account = await new AccountStore(_db.Database, _db.Time).CreateAccountAsync("byok", "byok");
-        var store = new ByokStore(_db.Database, new KeyVault(RandomNumberGenerator.GetBytes(32)), _db.Time);
+        await Db.Database.MigrateAsync(Db.Time);
+        var account = await new AccountStore(Db.Database, Db.Time).CreateAccountAsync("byok", "byok");
+        var store = new ByokStore(Db.Database, new KeyVault(RandomNumberGenerator.GetBytes(32)), Db.Time);
 
         var created = await store.UpsertAsync(account.Id, "openai", "sk-test-000000000000abcd", "{\"org\":\"x\"}");
         Assert.True(created.Enabled);
@@ -150,11 +137,11 @@ public abstract class DataStoreTests : IAsyncLifetime
         Assert.Equal("sk-test-000000000000abcd", (await store.SecretAsync(account.Id, "openai"))!.ApiKey);
 
         // Upserting an existing provider keeps the row (same id) and re-enables it.
-        _db.Time.Advance(TimeSpan.FromMinutes(1));
+        Db.Time.Advance(TimeSpan.FromMinutes(1));
         var replaced = await store.UpsertAsync(account.Id, "openai", "sk-test-111111111111efgh", null);
         Assert.Equal(created.Id, replaced.Id);
         Assert.True(replaced.Enabled);
-        Assert.Equal(_db.Time.GetUtcNow(), replaced.UpdatedAt);
+        Assert.Equal(Db.Time.GetUtcNow(), replaced.UpdatedAt);
         Assert.Equal(2, (await store.EnabledSecretsAsync(account.Id)).Count);
 
         Assert.True(await store.DeleteAsync(account.Id, "openai"));
@@ -165,14 +152,14 @@ public abstract class DataStoreTests : IAsyncLifetime
     [SkippableFact]
     public async Task Usage_events_round_trip_newest_first()
     {
-        await _db.Database.MigrateAsync(_db.Time);
-        var account = await new AccountStore(_db.Database, _db.Time).CreateAccountAsync("usage", "managed");
-        var store = new UsageStore(_db.Database, _db.Time);
+        await Db.Database.MigrateAsync(Db.Time);
+        var account = await new AccountStore(Db.Database, Db.Time).CreateAccountAsync("usage", "managed");
+        var store = new UsageStore(Db.Database, Db.Time);
         var first = new UsageEvent(account.Id, "key_1", "builtin-preview", "builtin", "managed", "256x256", "standard", 3, 3600,
             false, 200, null, 12);
         var second = first with { Model = "dall-e-3", Provider = null, Images = 1, CostMc = 0, Byok = true, Status = 502, EndUser = "u-1" };
         await store.RecordAsync(first);
-        _db.Time.Advance(TimeSpan.FromSeconds(1));
+        Db.Time.Advance(TimeSpan.FromSeconds(1));
         await store.RecordAsync(second);
 
         Assert.Equal([second, first], await store.RecentAsync(account.Id, 10));
@@ -183,9 +170,9 @@ public abstract class DataStoreTests : IAsyncLifetime
     [SkippableFact]
     public async Task Monthly_cap_counts_settled_spend_and_open_holds_and_resets_with_the_month()
     {
-        await _db.Database.MigrateAsync(_db.Time);
-        var account = await new AccountStore(_db.Database, _db.Time).CreateAccountAsync("capped", "managed");
-        var ledger = new CreditLedger(_db.Database, _db.Time);
+        await Db.Database.MigrateAsync(Db.Time);
+        var account = await new AccountStore(Db.Database, Db.Time).CreateAccountAsync("capped", "managed");
+        var ledger = new CreditLedger(Db.Database, Db.Time);
         await ledger.AdjustAsync(account.Id, Millicredits.FromCredits(100m), LedgerKind.Grant, null);
         var cap = Millicredits.FromCredits(10m);
 
@@ -204,7 +191,7 @@ public abstract class DataStoreTests : IAsyncLifetime
             (await ledger.ReserveAsync(account.Id, Millicredits.FromCredits(500m), TimeSpan.FromMinutes(5), null, null)).Refusal);
 
         // Next month the settled spend no longer counts; the open holds (4 credits) still do.
-        _db.Time.SetUtcNow(new DateTimeOffset(2026, 12, 1, 0, 0, 1, TimeSpan.Zero));
+        Db.Time.SetUtcNow(new DateTimeOffset(2026, 12, 1, 0, 0, 1, TimeSpan.Zero));
         Assert.True((await ledger.ReserveAsync(account.Id, Millicredits.FromCredits(6m), TimeSpan.FromMinutes(5), null, cap)).Succeeded);
         Assert.False((await ledger.ReserveAsync(account.Id, Millicredits.FromCredits(0.001m), TimeSpan.FromMinutes(5), null, cap)).Succeeded);
         var problems = await ledger.VerifyAsync(account.Id);
@@ -214,15 +201,15 @@ public abstract class DataStoreTests : IAsyncLifetime
     [SkippableFact]
     public async Task Usage_aggregates_group_by_day_and_sort_a_missing_provider_first()
     {
-        await _db.Database.MigrateAsync(_db.Time);
-        var account = await new AccountStore(_db.Database, _db.Time).CreateAccountAsync("usage", "managed");
-        var store = new UsageStore(_db.Database, _db.Time);
-        var since = _db.Time.GetUtcNow();
+        await Db.Database.MigrateAsync(Db.Time);
+        var account = await new AccountStore(Db.Database, Db.Time).CreateAccountAsync("usage", "managed");
+        var store = new UsageStore(Db.Database, Db.Time);
+        var since = Db.Time.GetUtcNow();
         var builtin = new UsageEvent(account.Id, "key_1", "m", "builtin", "managed", "256x256", "standard", 2, 2400, false, 200, null, 5);
         await store.RecordAsync(builtin);
         await store.RecordAsync(builtin with { Provider = null, Images = 1, CostMc = 0, Status = 502 });
         await store.RecordAsync(builtin with { Images = 3, CostMc = 3600 });
-        _db.Time.Advance(TimeSpan.FromDays(1));
+        Db.Time.Advance(TimeSpan.FromDays(1));
         await store.RecordAsync(builtin with { Byok = true, CostMc = 0 });
 
         var rows = await store.AggregateAsync(since, account.Id);
@@ -240,16 +227,16 @@ public abstract class DataStoreTests : IAsyncLifetime
     [SkippableFact]
     public async Task Concurrent_claims_of_one_idempotency_key_give_exactly_one_winner_and_no_error()
     {
-        await _db.Database.MigrateAsync(_db.Time);
+        await Db.Database.MigrateAsync(Db.Time);
         // Separate Database instances, as separate gateway processes would have.
-        var processes = Enumerable.Range(0, 4).Select(_ => _db.OpenAnother()).ToArray();
+        var processes = Enumerable.Range(0, 4).Select(_ => Db.OpenAnother()).ToArray();
         try
         {
             using var start = new ManualResetEventSlim();
             var claims = Enumerable.Range(0, 40).Select(i => Task.Run(async () =>
             {
                 start.Wait();
-                return await new IdempotencyStore(processes[i % processes.Length], _db.Time).ClaimAsync("usr_a", "key-1", "hash", CancellationToken.None);
+                return await new IdempotencyStore(processes[i % processes.Length], Db.Time).ClaimAsync("usr_a", "key-1", "hash", CancellationToken.None);
             })).ToArray();
             start.Set();
             var results = await Task.WhenAll(claims);

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using ImageGateway.Tests.Http;
 using ImageGateway.Tests.Support;
 
 namespace ImageGateway.Tests.Providers;

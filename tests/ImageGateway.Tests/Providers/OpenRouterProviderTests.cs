@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
-using ImageGateway.Tests.Http;
 using ImageGateway.Tests.Support;
 using Microsoft.AspNetCore.Http;
 

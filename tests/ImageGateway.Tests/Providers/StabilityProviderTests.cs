@@ -5,7 +5,6 @@ using System.Text.Json;
 using ImageGateway.Hosting;
 using ImageGateway.Providers;
 using ImageGateway.Providers.Stability;
-using ImageGateway.Tests.Http;
 using ImageGateway.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using ImageGateway.Tests.Http;
 using ImageGateway.Tests.Support;
 using Microsoft.AspNetCore.Http;
 
@@ -84,7 +83,7 @@ public sealed class SecurityTests : IAsyncLifetime
         Assert.True(allowed.Contains(response.StatusCode), $"{what}: got {(int)response.StatusCode} {Encoding.UTF8.GetString(bytes)}");
         Assert.False(bytes.AsSpan().StartsWith(PngMagic), $"{what}: served PNG bytes");
         Assert.False(bytes.AsSpan().StartsWith(SqliteMagic), $"{what}: served the database");
-        Assert.Null(HostileInputTests.ErrorShapeProblem(Encoding.UTF8.GetString(bytes)));
+        Assert.Null(Api.ErrorShapeProblem(Encoding.UTF8.GetString(bytes)));
     }
 
     [Fact]

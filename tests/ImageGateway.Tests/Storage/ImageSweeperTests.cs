@@ -1,6 +1,5 @@
 using System.Net;
 using ImageGateway.Hosting;
-using ImageGateway.Tests.Http;
 using ImageGateway.Tests.Support;
 
 namespace ImageGateway.Tests.Storage;

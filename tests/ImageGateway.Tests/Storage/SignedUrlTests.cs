@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text;
-using ImageGateway.Tests.Http;
 using ImageGateway.Tests.Support;
 
 namespace ImageGateway.Tests.Storage;

@@ -30,6 +30,9 @@ public sealed record RecordedRequest(string Method, string Path, string? Authori
 /// A real HTTP server on a loopback port that plays an upstream provider. Each test sets
 /// <see cref="Handler"/> to answer in that provider's exact wire format (or to stall, drop the
 /// connection, or send garbage); every request is recorded, headers and body included.
+/// The one fake upstream server of both test projects: the integration project's OpenAI stand-ins
+/// (FakeOpenAi, SlowOpenAi) are handlers on it. (bench/ keeps its own: there the fake upstream is
+/// a separate process on a fixed port, tuned to cost nothing per call.)
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
 {
@@ -84,6 +87,10 @@ public sealed class FakeUpstream : IAsyncDisposable
     /// <summary>A small real PNG (from the gateway's own renderer) for success bodies.</summary>
     public static byte[] Png(int size = 64, long seed = 1) =>
         ImageGateway.Providers.Builtin.BuiltinRenderer.RenderPng("fake upstream", size, size, seed);
+
+    /// <summary>Whether the request is a POST to <paramref name="path"/>, matched as routing would (any case, any query).</summary>
+    public static bool IsPost(HttpContext context, string path) =>
+        HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Equals(path, StringComparison.OrdinalIgnoreCase);
 
     public static Task Json(HttpContext context, int status, string json)
     {

@@ -3,7 +3,7 @@ using ImageGateway.RateLimits;
 using ImageGateway.Tests.Support;
 using StackExchange.Redis;
 
-namespace ImageGateway.Tests.RateLimits;
+namespace ImageGateway.IntegrationTests.RateLimits;
 
 /// <summary>
 /// The Redis counter store against a real Redis (scripts/test.sh): the same contract as the

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using ImageGateway.Tests.Support;
 
-namespace ImageGateway.Tests.Http;
+namespace ImageGateway.Tests.Billing;
 
 /// <summary>GET /credits and GET /credits/history.</summary>
 public sealed class CreditsEndpointTests : IDisposable

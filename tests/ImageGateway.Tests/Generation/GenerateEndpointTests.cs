@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using ImageGateway.Tests.Support;
 
-namespace ImageGateway.Tests.Http;
+namespace ImageGateway.Tests.Generation;
 
 /// <summary>POST /image/generations and /images/generations under /api/v1/llm and /v1 (DESIGN §1.1, §1.2).</summary>
 public sealed class GenerateEndpointTests : IDisposable

@@ -2,11 +2,10 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using ImageGateway.Billing;
-using ImageGateway.Tests.Http;
 using ImageGateway.Tests.Support;
 using Xunit.Abstractions;
 
-namespace ImageGateway.Tests.Reliability;
+namespace ImageGateway.IntegrationTests.Reliability;
 
 /// <summary>
 /// Double-spend proof: many concurrent generate requests against one balance that covers exactly K

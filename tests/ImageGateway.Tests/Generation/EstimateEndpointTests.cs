@@ -1,7 +1,7 @@
 using System.Net;
 using ImageGateway.Tests.Support;
 
-namespace ImageGateway.Tests.Http;
+namespace ImageGateway.Tests.Generation;
 
 /// <summary>POST /image/estimate: the exact cost generate would charge, the balance, whether it suffices; charges nothing.</summary>
 public sealed class EstimateEndpointTests : IDisposable

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using ImageGateway.Tests.Support;
 
-namespace ImageGateway.Tests.Reliability;
+namespace ImageGateway.IntegrationTests.Reliability;
 
 /// <summary>
 /// Sizes for the long reliability runs. CI runs the defaults (a couple of minutes in all); a longer

@@ -3,13 +3,12 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using ImageGateway.Billing;
-using ImageGateway.Tests.Http;
 using ImageGateway.Tests.Providers;
 using ImageGateway.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Xunit.Abstractions;
 
-namespace ImageGateway.Tests.Reliability;
+namespace ImageGateway.IntegrationTests.Reliability;
 
 /// <summary>
 /// The OpenAI adapter against a chaos upstream that answers each call, at random (seeded), with a

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using ImageGateway.Tests.Support;
 
-namespace ImageGateway.Tests.Http;
+namespace ImageGateway.Tests.Accounts;
 
 /// <summary>/api/v1/keys: a user's own gateway API keys (DESIGN §7).</summary>
 public sealed class KeysEndpointTests : IDisposable

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using ImageGateway.Tests.Support;
 
-namespace ImageGateway.Tests.Http;
+namespace ImageGateway.Tests.Catalog;
 
 /// <summary>GET /image/models (gateway catalog) and GET /models (OpenAI list format).</summary>
 public sealed class CatalogEndpointTests : IDisposable

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using ImageGateway.Tests.Support;
 
-namespace ImageGateway.Tests.Http;
+namespace ImageGateway.Tests.Support;
 
 /// <summary>Small helpers shared by the HTTP and storage tests: raw JSON bodies, reading JSON, the DESIGN §1.3 error shape.</summary>
 internal static class Api
@@ -73,6 +73,34 @@ internal static class Api
         AssertStringOrNull(param, error.GetProperty("param"));
         Assert.DoesNotContain("   at ", text); // never a stack trace
         return error.Clone();
+    }
+
+    /// <summary>
+    /// DESIGN §1.3: exactly {error:{message,type,param,code},detail} with detail == error.message; what is
+    /// wrong with <paramref name="text"/>, or null. The non-throwing twin of <see cref="AssertErrorAsync"/>.
+    /// </summary>
+    public static string? ErrorShapeProblem(string text)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return "error body is not an object";
+            if (!root.Names().SequenceEqual(["detail", "error"])) return "error body keys are not {detail, error}";
+            var error = root.GetProperty("error");
+            if (error.ValueKind != JsonValueKind.Object || !error.Names().SequenceEqual(["code", "message", "param", "type"]))
+                return "error object keys are not {code, message, param, type}";
+            var message = error.GetProperty("message");
+            if (message.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(message.GetString())) return "error.message is empty";
+            if (error.GetProperty("type").ValueKind != JsonValueKind.String) return "error.type is not a string";
+            if (root.GetProperty("detail").GetString() != message.GetString()) return "detail differs from error.message";
+            if (text.Contains("   at ", StringComparison.Ordinal)) return "stack trace in body";
+            return null;
+        }
+        catch (JsonException e)
+        {
+            return "error body is not JSON: " + e.Message;
+        }
     }
 
     private static void AssertStringOrNull(string? expected, JsonElement actual)

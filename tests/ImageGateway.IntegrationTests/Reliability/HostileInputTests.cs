@@ -7,11 +7,10 @@ using System.Text;
 using System.Text.Json;
 using CsCheck;
 using ImageGateway.Billing;
-using ImageGateway.Tests.Http;
 using ImageGateway.Tests.Support;
 using Xunit.Abstractions;
 
-namespace ImageGateway.Tests.Reliability;
+namespace ImageGateway.IntegrationTests.Reliability;
 
 /// <summary>
 /// One generated hostile HTTP request. <see cref="Auth"/> holds every Authorization header value
@@ -264,32 +263,7 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IDisposable
             return null;
         }
         if (status is >= 300 and < 400) return null;
-        return ErrorShapeProblem(text) is { } problem ? $"{status} {problem} for {r}\n{text}" : null;
-    }
-
-    /// <summary>DESIGN §1.3: exactly {error:{message,type,param,code},detail} with detail == error.message.</summary>
-    internal static string? ErrorShapeProblem(string text)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(text);
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) return "error body is not an object";
-            if (!root.Names().SequenceEqual(["detail", "error"])) return "error body keys are not {detail, error}";
-            var error = root.GetProperty("error");
-            if (error.ValueKind != JsonValueKind.Object || !error.Names().SequenceEqual(["code", "message", "param", "type"]))
-                return "error object keys are not {code, message, param, type}";
-            var message = error.GetProperty("message");
-            if (message.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(message.GetString())) return "error.message is empty";
-            if (error.GetProperty("type").ValueKind != JsonValueKind.String) return "error.type is not a string";
-            if (root.GetProperty("detail").GetString() != message.GetString()) return "detail differs from error.message";
-            if (text.Contains("   at ", StringComparison.Ordinal)) return "stack trace in body";
-            return null;
-        }
-        catch (JsonException e)
-        {
-            return "error body is not JSON: " + e.Message;
-        }
+        return Api.ErrorShapeProblem(text) is { } problem ? $"{status} {problem} for {r}\n{text}" : null;
     }
 
     /// <summary>Regression: found by the generated run, an unknown charset was a 500 on framework-bound JSON routes.</summary>
@@ -360,7 +334,7 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"hostile requests: {tally.Sent} ({count} generated + {bigBodies} x 10 MB) in {watch.Elapsed.TotalSeconds:0.0} s");
         output.WriteLine($"status histogram: {histogram}");
         output.WriteLine($"charged responses: {tally.ChargedMc.Count}, charged {tally.ChargedMc.Sum() / 1000m} credits");
-        Console.WriteLine($"[reliability] hostile: {tally.Sent} requests in {watch.Elapsed.TotalSeconds:0.0} s; statuses {histogram}; " +
+        System.Console.WriteLine($"[reliability] hostile: {tally.Sent} requests in {watch.Elapsed.TotalSeconds:0.0} s; statuses {histogram}; " +
                           $"{tally.ChargedMc.Count} charged 200s");
         Assert.True(tally.Failures.IsEmpty, string.Join("\n\n", tally.Failures.Take(5)));
         Assert.True(tally.Sent >= count + bigBodies, $"only {tally.Sent} answers");

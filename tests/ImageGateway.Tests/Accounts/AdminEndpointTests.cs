@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using ImageGateway.Tests.Support;
 
-namespace ImageGateway.Tests.Http;
+namespace ImageGateway.Tests.Accounts;
 
 /// <summary>/api/v1/admin: users, tiers, credit grants, keys (DESIGN §11).</summary>
 public sealed class AdminEndpointTests : IDisposable

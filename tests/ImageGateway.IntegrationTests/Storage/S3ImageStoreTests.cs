@@ -4,7 +4,7 @@ using ImageGateway.Hosting;
 using ImageGateway.Storage;
 using ImageGateway.Tests.Support;
 
-namespace ImageGateway.Tests.Storage;
+namespace ImageGateway.IntegrationTests.Storage;
 
 /// <summary>
 /// The S3 image store against a real S3-compatible server (s3rver from scripts/test.sh), each test

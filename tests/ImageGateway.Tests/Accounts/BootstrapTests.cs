@@ -4,7 +4,7 @@ using ImageGateway.Accounts;
 using ImageGateway.Tests.Support;
 using Microsoft.Data.Sqlite;
 
-namespace ImageGateway.Tests.Http;
+namespace ImageGateway.Tests.Accounts;
 
 /// <summary>First start (admin key) and keys at rest (DESIGN §7).</summary>
 public sealed class BootstrapTests : IDisposable

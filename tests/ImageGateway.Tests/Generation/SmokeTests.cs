@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using ImageGateway.Tests.Support;
 
-namespace ImageGateway.Tests.Http;
+namespace ImageGateway.Tests.Generation;
 
 public sealed class SmokeTests : IDisposable
 {
