@@ -69,6 +69,7 @@ public static partial class ErrorHandling
                 404 => ApiError.NotFound($"No route matches {context.HttpContext.Request.Method} {path}."),
                 405 => ApiError.MethodNotAllowed($"{context.HttpContext.Request.Method} is not allowed on {path}."),
                 415 => new ApiError(415, "invalid_request_error", "unsupported_media_type", "Send the body as application/json."),
+                400 when UnparsableQueryParameter(context.HttpContext) is { } name => InvalidParameter(name),
                 var status => new ApiError(status, "invalid_request_error", null, $"Request failed with status {status}."),
             };
             await error.ExecuteAsync(context.HttpContext);
@@ -80,6 +81,29 @@ public static partial class ErrorHandling
     /// Says which field or parameter was wrong in the client's terms, without the framework's
     /// internal type names.
     /// </summary>
+    private static ApiError InvalidParameter(string name) => ApiError.Invalid(name, $"Parameter '{name}' has an invalid value.");
+
+    /// <summary>
+    /// The compile-time request delegates answer a bare 400, without an exception, when an optional
+    /// number in the query does not parse; this finds which one, so the error still names it.
+    /// </summary>
+    private static string? UnparsableQueryParameter(HttpContext context)
+    {
+        var parameters = context.GetEndpoint()?.Metadata.GetOrderedMetadata<Microsoft.AspNetCore.Http.Metadata.IParameterBindingMetadata>() ?? [];
+        foreach (var parameter in parameters)
+        {
+            if (!parameter.HasTryParse || context.Request.Query[parameter.Name] is not { Count: > 0 } raw || string.IsNullOrEmpty(raw)) continue;
+            var type = Nullable.GetUnderlyingType(parameter.ParameterInfo.ParameterType) ?? parameter.ParameterInfo.ParameterType;
+            var value = raw.ToString();
+            var parses = type == typeof(int) ? int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out _)
+                : type == typeof(long) ? long.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out _)
+                : type == typeof(bool) ? bool.TryParse(value, out _)
+                : true;
+            if (!parses) return parameter.Name;
+        }
+        return null;
+    }
+
     private static ApiError Describe(BadHttpRequestException e)
     {
         if (e.InnerException is System.Text.Json.JsonException json)
@@ -92,7 +116,7 @@ public static partial class ErrorHandling
         }
         var binding = BindFailure().Match(e.Message);
         if (binding.Success)
-            return ApiError.Invalid(binding.Groups[1].Value, $"Parameter '{binding.Groups[1].Value}' has an invalid value.");
+            return InvalidParameter(binding.Groups[1].Value);
         if (e.Message.Contains("request body", StringComparison.OrdinalIgnoreCase))
             return ApiError.BadJson("Request body is missing or is not valid JSON.");
         return new ApiError(e.StatusCode, "invalid_request_error", "bad_request", "The request could not be read.");

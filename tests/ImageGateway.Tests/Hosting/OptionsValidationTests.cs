@@ -43,11 +43,11 @@ public sealed class OptionsValidationTests
     }
 
     [Fact]
-    public void A_sound_configuration_starts()
+    public async Task A_sound_configuration_starts()
     {
         using var gateway = new GatewayFactory();
         using var client = gateway.CreateClient();
-        Assert.True(client.GetAsync("/healthz").GetAwaiter().GetResult().IsSuccessStatusCode);
+        Assert.True((await client.GetAsync("/healthz")).IsSuccessStatusCode);
     }
 
     private static IEnumerable<Exception> Flatten(Exception e)
