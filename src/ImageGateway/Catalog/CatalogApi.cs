@@ -6,20 +6,13 @@ using ImageGateway.Providers;
 
 namespace ImageGateway.Catalog;
 
+/// <summary>A model as <c>GET /image/models</c> lists it: its options, both price tables and where it is served.</summary>
 public sealed record ModelInfo(
-    string Id,
-    IReadOnlyList<string> Sizes,
-    IReadOnlyList<string> Qualities,
-    string DefaultQuality,
-    IReadOnlyList<string> Styles,
-    int MaxN,
-    int MaxPromptLength,
+    string Id, IReadOnlyList<string> Sizes, IReadOnlyList<string> Qualities, string DefaultQuality, IReadOnlyList<string> Styles,
+    int MaxN, int MaxPromptLength,
     Dictionary<string, Dictionary<string, Millicredits>> BasePrices,
     Dictionary<string, Dictionary<string, Millicredits>> YourPrices,
-    string Tier,
-    decimal Multiplier,
-    bool Available,
-    IReadOnlyList<string> Providers);
+    string Tier, decimal Multiplier, bool Available, IReadOnlyList<string> Providers);
 
 public sealed record ModelCatalogResponse(string Object, IReadOnlyList<ModelInfo> Data);
 

@@ -42,21 +42,16 @@ public sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOptions>
 public static class DatabaseRegistration
 {
     /// <summary>Binds and checks <c>Gateway:Database</c>, and registers the dialect it names.</summary>
-    public static IServiceCollection AddGatewayDatabase(this IServiceCollection services)
-    {
-        services.AddValidatedOptions<DatabaseOptions, DatabaseOptionsValidator>(DatabaseOptions.Section);
-        services.AddSingleton<IDbDialect>(CreateDialect);
-        services.AddSingleton<Database>();
-        return services;
-    }
+    public static IServiceCollection AddGatewayDatabase(this IServiceCollection services) => services
+        .AddValidatedOptions<DatabaseOptions, DatabaseOptionsValidator>(DatabaseOptions.Section)
+        .AddSingleton<IDbDialect>(CreateDialect).AddSingleton<Database>();
 
-    private static IDbDialect CreateDialect(IServiceProvider services)
-    {
-        var options = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-        if (options.IsPostgres) return new PostgresDialect(options.ConnectionString!);
-        if (!string.IsNullOrWhiteSpace(options.ConnectionString))
-            return new SqliteDialect(options.ConnectionString, options.SqliteSynchronous, options.SqlitePageSize);
-        var dataDirectory = services.GetRequiredService<IOptions<GatewayOptions>>().Value.EnsureDataDirectory();
-        return SqliteDialect.ForFile(Path.Combine(dataDirectory, "gateway.db"), options.SqliteSynchronous, options.SqlitePageSize);
-    }
+    private static IDbDialect CreateDialect(IServiceProvider services) =>
+        services.GetRequiredService<IOptions<DatabaseOptions>>().Value switch
+        {
+            { IsPostgres: true } o => new PostgresDialect(o.ConnectionString!),
+            { ConnectionString: { Length: > 0 } connection } o when !string.IsNullOrWhiteSpace(connection) =>
+                new SqliteDialect(connection, o.SqliteSynchronous, o.SqlitePageSize),
+            var o => SqliteDialect.ForFile(GatewayOptions.InDataDirectory(services, "gateway.db"), o.SqliteSynchronous, o.SqlitePageSize),
+        };
 }

@@ -123,17 +123,11 @@ public static class GenerateRequestReader
                 case "response_format": r = r with { ResponseFormat = ReadString(ref reader, name, ref error) }; break;
                 case "user": r = r with { User = ReadString(ref reader, name, ref error) }; break;
                 case "n":
-                    if (reader.TokenType == JsonTokenType.Null) r = r with { N = null };
-                    else if (reader.TokenType != JsonTokenType.Number) error = ApiError.WrongType("n", "'n' must be an integer.");
-                    else if (reader.TryGetInt32(out var n)) r = r with { N = n };
-                    else error = ApiError.Invalid("n", "'n' must be an integer between 1 and 10.");
+                    var n = ReadInteger(ref reader, name, "between 1 and 10", ref error);
+                    if (n is > int.MaxValue or < int.MinValue) error = ApiError.Invalid(name, "'n' must be an integer between 1 and 10.");
+                    else r = r with { N = (int?)n };
                     break;
-                case "seed":
-                    if (reader.TokenType == JsonTokenType.Null) r = r with { Seed = null };
-                    else if (reader.TokenType != JsonTokenType.Number) error = ApiError.WrongType("seed", "'seed' must be an integer.");
-                    else if (reader.TryGetInt64(out var seed)) r = r with { Seed = seed };
-                    else error = ApiError.Invalid("seed", "'seed' must be an integer between 0 and 4294967295.");
-                    break;
+                case "seed": r = r with { Seed = ReadInteger(ref reader, name, "between 0 and 4294967295", ref error) }; break;
                 default:
                     reader.Skip();
                     break;
@@ -145,6 +139,16 @@ public static class GenerateRequestReader
         if (reader.Read())
             return (null, ApiError.BadJson("Request body must be a single JSON object."));
         return (r, null);
+    }
+
+    /// <summary>A JSON integer, null for <c>null</c>; any other token, or a number that is not a whole 64-bit one, sets <paramref name="error"/>.</summary>
+    private static long? ReadInteger(ref Utf8JsonReader reader, string name, string range, ref ApiError? error)
+    {
+        if (reader.TokenType == JsonTokenType.Null) return null;
+        if (reader.TokenType != JsonTokenType.Number) error = ApiError.WrongType(name, $"'{name}' must be an integer.");
+        else if (reader.TryGetInt64(out var value)) return value;
+        else error = ApiError.Invalid(name, $"'{name}' must be an integer {range}.");
+        return null;
     }
 
     private static string? ReadString(ref Utf8JsonReader reader, string name, ref ApiError? error)

@@ -29,12 +29,12 @@ public sealed class GatewayOptions
 
     public string ResolveDataDirectory() => Path.GetFullPath(DataDirectory);
 
-    /// <summary>The data folder, created when missing.</summary>
-    public string EnsureDataDirectory()
+    /// <summary>A path in the data folder, which is created when missing.</summary>
+    public static string InDataDirectory(IServiceProvider services, string name)
     {
-        var dir = ResolveDataDirectory();
+        var dir = services.GetRequiredService<IOptions<GatewayOptions>>().Value.ResolveDataDirectory();
         Directory.CreateDirectory(dir);
-        return dir;
+        return Path.Combine(dir, name);
     }
 }
 

@@ -59,10 +59,8 @@ public static class RateLimitRegistration
     public static IServiceCollection AddImageRateLimits(this IServiceCollection services)
     {
         services.AddOptions<RedisOptions>().BindConfiguration(RedisOptions.Section);
-        services.AddValidatedOptions<RateLimitOptions, RateLimitOptionsValidator>(RateLimitOptions.Section);
-        services.AddSingleton<IRateLimitStore>(CreateStore);
-        services.AddSingleton<ImageRateLimiter>();
-        return services;
+        return services.AddValidatedOptions<RateLimitOptions, RateLimitOptionsValidator>(RateLimitOptions.Section)
+            .AddSingleton<IRateLimitStore>(CreateStore).AddSingleton<ImageRateLimiter>();
     }
 
     private static IRateLimitStore CreateStore(IServiceProvider services) =>

@@ -58,19 +58,12 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
 public static class StorageRegistration
 {
     /// <summary>Binds and checks <c>Gateway:Storage</c>, and registers the store it names and the URL signer.</summary>
-    public static IServiceCollection AddImageStorage(this IServiceCollection services)
-    {
-        services.AddValidatedOptions<StorageOptions, StorageOptionsValidator>(StorageOptions.Section);
-        services.AddSingleton<IImageStore>(CreateStore);
-        services.AddSingleton<SignedUrls>();
-        return services;
-    }
+    public static IServiceCollection AddImageStorage(this IServiceCollection services) => services
+        .AddValidatedOptions<StorageOptions, StorageOptionsValidator>(StorageOptions.Section)
+        .AddSingleton<IImageStore>(CreateStore).AddSingleton<SignedUrls>();
 
-    private static IImageStore CreateStore(IServiceProvider services)
-    {
-        var options = services.GetRequiredService<IOptions<StorageOptions>>().Value;
-        if (options.IsS3) return S3ImageStore.Create(options.S3);
-        var dataDirectory = services.GetRequiredService<IOptions<GatewayOptions>>().Value.EnsureDataDirectory();
-        return new FileSystemImageStore(Path.Combine(dataDirectory, "images"));
-    }
+    private static IImageStore CreateStore(IServiceProvider services) =>
+        services.GetRequiredService<IOptions<StorageOptions>>().Value is { IsS3: true } options
+            ? S3ImageStore.Create(options.S3)
+            : new FileSystemImageStore(GatewayOptions.InDataDirectory(services, "images"));
 }

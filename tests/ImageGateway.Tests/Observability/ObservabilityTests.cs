@@ -138,6 +138,13 @@ public sealed class ObservabilityTests : IDisposable
             Assert.True(responses.TryGetProperty(status, out _), $"generate does not document {status}");
         Assert.True(document.GetProperty("components").GetProperty("schemas").TryGetProperty("ErrorBody", out _));
 
+        // Each operation lists the answers it really gives: reading credits cannot be a 413 or a 502.
+        var credits = paths.GetProperty("/v1/credits").GetProperty("get").GetProperty("responses");
+        Assert.Equal(["200", "401"], credits.EnumerateObject().Select(r => r.Name).Order().ToArray());
+        Assert.True(credits.GetProperty("200").GetProperty("content").GetProperty("application/json").TryGetProperty("schema", out _));
+        var adminUser = paths.GetProperty("/api/v1/admin/users/{id}").GetProperty("get").GetProperty("responses");
+        Assert.Equal(["200", "401", "403", "404"], adminUser.EnumerateObject().Select(r => r.Name).Order().ToArray());
+
         // Built once, then served from the output cache (which marks its answers with an Age header).
         Assert.False(first.Headers.Contains("Age"));
         using var again = await client.GetAsync("/openapi/v1.json");
