@@ -17,7 +17,7 @@ public sealed class DatabaseConfigurationTests
 
         var thrown = Assert.ThrowsAny<Exception>(() => gateway.CreateClient());
 
-        var error = Flatten(thrown)
+        var error = thrown.Flatten()
             .FirstOrDefault(e => e.Message.Contains("Gateway__Database__ConnectionString", StringComparison.Ordinal));
         Assert.True(error is not null, "expected a message naming Gateway__Database__ConnectionString, got:\n" + thrown);
         Assert.Contains("Gateway:Database:ConnectionString", error!.Message);
@@ -31,18 +31,9 @@ public sealed class DatabaseConfigurationTests
 
         var thrown = Assert.ThrowsAny<Exception>(() => gateway.CreateClient());
 
-        var error = Flatten(thrown).FirstOrDefault(e => e.Message.Contains("'oracle'"));
+        var error = thrown.Flatten().FirstOrDefault(e => e.Message.Contains("'oracle'"));
         Assert.True(error is not null, "expected a message naming the provider, got:\n" + thrown);
         Assert.Contains("'sqlite'", error!.Message);
         Assert.Contains("'postgres'", error.Message);
-    }
-
-    private static IEnumerable<Exception> Flatten(Exception e)
-    {
-        yield return e;
-        var inner = e is AggregateException a ? a.InnerExceptions : e.InnerException is { } i ? [i] : [];
-        foreach (var child in inner)
-        foreach (var x in Flatten(child))
-            yield return x;
     }
 }

@@ -20,7 +20,7 @@ public sealed class OptionsValidationTests
 
         var thrown = Assert.ThrowsAny<Exception>(() => gateway.CreateClient());
 
-        var message = string.Join("\n", Flatten(thrown).OfType<OptionsValidationException>().Select(e => e.Message));
+        var message = string.Join("\n", thrown.Flatten().OfType<OptionsValidationException>().Select(e => e.Message));
         Assert.Contains("Gateway:Database:Provider 'oracle'", message);
         Assert.Contains("Gateway:Storage:Kind 'ftp'", message);
         Assert.Contains("Gateway:Storage:UrlTtlSeconds", message);
@@ -38,7 +38,7 @@ public sealed class OptionsValidationTests
 
         var thrown = Assert.ThrowsAny<Exception>(() => gateway.CreateClient());
 
-        Assert.Contains(Flatten(thrown).OfType<OptionsValidationException>(),
+        Assert.Contains(thrown.Flatten().OfType<OptionsValidationException>(),
             e => e.Message.Contains("Gateway:Bootstrap:AdminKey must be 'uc_'", StringComparison.Ordinal));
     }
 
@@ -48,14 +48,5 @@ public sealed class OptionsValidationTests
         using var gateway = new GatewayFactory();
         using var client = gateway.CreateClient();
         Assert.True((await client.GetAsync("/healthz")).IsSuccessStatusCode);
-    }
-
-    private static IEnumerable<Exception> Flatten(Exception e)
-    {
-        yield return e;
-        var inner = e is AggregateException a ? a.InnerExceptions : e.InnerException is { } i ? [i] : [];
-        foreach (var child in inner)
-        foreach (var x in Flatten(child))
-            yield return x;
     }
 }
