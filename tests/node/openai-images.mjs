@@ -1,5 +1,5 @@
-// One images.generate call with the official npm `openai` client, configured from IGW_CASE (JSON:
-// baseURL, apiKey, maxRetries, params). A recording fetch keeps every raw exchange (retries
+// One images.generate call (or, with `model` set, one models.retrieve call) with the official npm
+// `openai` client, configured from IGW_CASE (JSON: baseURL, apiKey, maxRetries, params, model). A recording fetch keeps every raw exchange (retries
 // included) without changing what the SDK does. Prints one JSON line: the result or the error as
 // the SDK surfaced it, plus the exchanges.
 import OpenAI from 'openai';
@@ -31,7 +31,9 @@ const client = new OpenAI({
 const started = Date.now();
 let outcome;
 try {
-  const { data, response } = await client.images.generate(config.params).withResponse();
+  const { data, response } = config.model
+    ? await client.models.retrieve(config.model).withResponse()
+    : await client.images.generate(config.params).withResponse();
   outcome = { ok: true, status: response.status, result: data };
 } catch (err) {
   outcome = {

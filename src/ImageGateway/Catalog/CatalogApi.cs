@@ -26,6 +26,7 @@ public static class CatalogApi
     {
         group.MapGet("/image/models", GetImageModels).RequireGatewayKey();
         group.MapGet("/models", GetModels).RequireGatewayKey();
+        group.MapGet("/models/{id}", GetModel).RequireGatewayKey().ProducesErrors(404);
         return group;
     }
 
@@ -44,12 +45,20 @@ public static class CatalogApi
     }
 
     /// <summary>OpenAI's model list format, so SDK <c>models.list()</c> works.</summary>
-    public static JsonOk<OpenAiModelList> GetModels(ModelCatalog catalog, TimeProvider time)
-    {
-        var created = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds();
-        var data = catalog.Models.Select(m => new OpenAiModel(m.Id, "model", created, m.OwnedBy)).ToArray();
-        return ApiResults.Ok(new OpenAiModelList("list", data), GatewayJson.Context.OpenAiModelList);
-    }
+    public static JsonOk<OpenAiModelList> GetModels(ModelCatalog catalog) =>
+        ApiResults.Ok(new OpenAiModelList("list", catalog.Models.Select(ToOpenAi).ToArray()), GatewayJson.Context.OpenAiModelList);
+
+    /// <summary>OpenAI's <c>Model</c> object, so SDK <c>models.retrieve(id)</c> works; an unknown id is OpenAI's 404.</summary>
+    public static Results<JsonOk<OpenAiModel>, ApiError> GetModel(string id, ModelCatalog catalog) =>
+        catalog.TryGetModel(id, out var model)
+            ? ApiResults.Ok(ToOpenAi(model), GatewayJson.Context.OpenAiModel)
+            : new ApiError(404, "invalid_request_error", "model_not_found",
+                $"The model '{(id.Length > 100 ? id[..100] + "…" : id)}' does not exist. Available models: {string.Join(", ", catalog.Models.Select(m => m.Id))}.", "model");
+
+    /// <summary>Models have no release date of their own here; a fixed one keeps the answers stable.</summary>
+    private static readonly long Created = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds();
+
+    private static OpenAiModel ToOpenAi(ModelDefinition m) => new(m.Id, "model", Created, m.OwnedBy);
 
     private static Dictionary<string, Dictionary<string, Millicredits>> PriceTable(ModelDefinition model, Func<Millicredits, Millicredits> price) =>
         model.Qualities.ToDictionary(q => q, q => model.Sizes.ToDictionary(size => size, size => price(model.BasePrice(q, size)!.Value)));

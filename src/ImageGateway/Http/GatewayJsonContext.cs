@@ -16,6 +16,7 @@ namespace ImageGateway.Http;
 [JsonSerializable(typeof(EstimateResponse))]
 [JsonSerializable(typeof(ModelCatalogResponse))]
 [JsonSerializable(typeof(OpenAiModelList))]
+[JsonSerializable(typeof(OpenAiModel))]
 [JsonSerializable(typeof(CreditsResponse))]
 [JsonSerializable(typeof(TransactionsResponse))]
 [JsonSerializable(typeof(CreateKeyRequest))]

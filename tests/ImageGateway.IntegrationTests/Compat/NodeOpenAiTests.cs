@@ -42,6 +42,25 @@ public sealed class NodeOpenAiTests(CompatGateway fixture) : IClassFixture<Compa
     }
 
     [SkippableTheory]
+    [InlineData("/api/v1/llm")]
+    [InlineData("/v1")]
+    public async Task Models_retrieve_returns_the_model_and_a_404_for_an_unknown_one(string basePath)
+    {
+        var (_, key) = await Gateway.CreateUserAsync("managed", 1m);
+
+        var found = await NodeOpenAi.RetrieveModelAsync(Base(basePath), key, "dall-e-3");
+        var missing = await NodeOpenAi.RetrieveModelAsync(Base(basePath), key, "dall-e-9");
+
+        Assert.True(found.GetProperty("ok").GetBoolean(), found.ToString());
+        Assert.Equal("dall-e-3", found.GetProperty("result").GetProperty("id").GetString());
+        Assert.Equal("model", found.GetProperty("result").GetProperty("object").GetString());
+        Assert.Equal(new Uri(Gateway.BaseUrl, basePath + "/models/dall-e-3").ToString(), Assert.Single(NodeOpenAi.Exchanges(found)).GetProperty("url").GetString());
+        Assert.False(missing.GetProperty("ok").GetBoolean());
+        Assert.Equal(404, missing.GetProperty("error").GetProperty("status").GetInt32());
+        Assert.Equal("model_not_found", missing.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [SkippableTheory]
     [InlineData("/api/v1/llm", "url")]
     [InlineData("/v1", "b64_json")]
     public async Task Dall_e_3_hd_goes_through_the_openai_upstream(string basePath, string format)

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text.Json;
 using ImageGateway.Tests.Support;
 
@@ -98,5 +99,41 @@ public sealed class CatalogEndpointTests : IDisposable
         }
         Assert.Equal("openai", data.Single(m => m.Str("id") == "dall-e-3").Str("owned_by"));
         Assert.Equal("stability", data.Single(m => m.Str("id") == "stable-diffusion-xl").Str("owned_by"));
+    }
+
+    [Theory]
+    [InlineData("/v1/models/")]
+    [InlineData("/api/v1/llm/models/")]
+    public async Task One_model_is_retrieved_in_the_openai_model_format(string prefix)
+    {
+        var (_, key) = await _gateway.CreateUserAsync("managed", 10m);
+        using var client = _gateway.ClientWithKey(key);
+
+        var model = await (await client.GetAsync(prefix + "dall-e-3")).OkJsonAsync();
+
+        Assert.Equal(["created", "id", "object", "owned_by"], model.Names());
+        Assert.Equal("dall-e-3", model.Str("id"));
+        Assert.Equal("model", model.Str("object"));
+        Assert.Equal("openai", model.Str("owned_by"));
+        var list = await (await client.GetAsync("/v1/models")).OkJsonAsync();
+        Assert.Equal(list.GetProperty("data").EnumerateArray().Single(m => m.Str("id") == "dall-e-3").GetRawText(), model.GetRawText());
+    }
+
+    [Fact]
+    public async Task An_unknown_model_is_openais_404_naming_the_available_ones()
+    {
+        var (_, key) = await _gateway.CreateUserAsync("managed", 10m);
+        using var client = _gateway.ClientWithKey(key);
+
+        var response = await client.GetAsync("/v1/models/dall-e-9");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+        Assert.Equal("model_not_found", error.Str("code"));
+        Assert.Equal("invalid_request_error", error.Str("type"));
+        Assert.Equal("model", error.Str("param"));
+        Assert.Contains("dall-e-9", error.Str("message"));
+        Assert.Contains("builtin-preview", error.Str("message"));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _gateway.CreateClient().GetAsync("/v1/models/dall-e-3")).StatusCode);
     }
 }
