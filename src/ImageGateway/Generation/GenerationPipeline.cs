@@ -93,13 +93,13 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
 
         // :: Step 9: settle
         var charged = isByok ? Millicredits.Zero : ModelCatalog.Quote(spec.BasePrice, images.Count, tier);
-        var (settlement, expired) = await SettleAsync(hold, charged, $"{spec.Model.Id} ×{images.Count} {spec.Size} {spec.Quality} via {servedBy.Provider.Name}",
+        var settlement = await SettleAsync(hold, charged, $"{spec.Model.Id} ×{images.Count} {spec.Size} {spec.Quality} via {servedBy.Provider.Name}",
             trace.UsageEvent(servedBy.Provider.Name, images.Count, charged, isByok, StatusCodes.Status200OK));
-        if (expired) return trace.Done(await FailAsync(trace, GenerationErrors.HoldExpired(), isByok));
+        if (settlement is null) return trace.Done(await FailAsync(trace, GenerationErrors.HoldExpired(), isByok));
         trace.Served(servedBy.Provider.Name, images.Count, charged, isByok);
 
         // :: Step 10: respond
-        return trace.Done(await RespondAsync(trace, claim, servedBy, delivered, settlement));
+        return trace.Done(await RespondAsync(trace, claim, servedBy, delivered, settlement.Value));
     }
 
     private static ContentHttpResult Replay(HttpResponse response, IdempotencyClaim claim)
@@ -217,25 +217,28 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         }
     }
 
-    /// <summary>A hold is settled with its usage event; without one (BYOK, a free model) the event is written alone.</summary>
-    private async Task<((string? TransactionId, Millicredits Remaining) Settlement, bool HoldExpired)> SettleAsync(
+    /// <summary>
+    /// A hold is settled with its usage event; without one (BYOK, a free model) the event is written
+    /// alone. Null when the hold expired first: the sweeper released it and nothing may be charged.
+    /// </summary>
+    private async Task<(string? TransactionId, Millicredits Remaining)?> SettleAsync(
         CreditHold hold, Millicredits charged, string description, UsageEvent usageEvent)
     {
         if (hold.Reservation is null)
         {
             var remaining = (await ledger.GetBalanceAsync(usageEvent.AccountId, CancellationToken.None))?.Total ?? Millicredits.Zero;
             await usage.RecordAsync(usageEvent, CancellationToken.None);
-            return ((null, remaining), false);
+            return (null, remaining);
         }
         try
         {
             using var _ = GatewayMetrics.Activities.StartActivity("generate.settle");
             var settled = await hold.SettleAsync(charged, description, scope => usage.RecordAsync(scope, usageEvent));
-            return ((settled.TransactionId, settled.BalanceAfter), false);
+            return (settled.TransactionId, settled.BalanceAfter);
         }
         catch (ReservationClosedException)
         {
-            return ((null, Millicredits.Zero), true);
+            return null;
         }
     }
 

@@ -20,7 +20,9 @@ public static class OptionsValidation
 
     /// <summary>
     /// Reads every validated section once and throws one exception with all their errors. Called
-    /// before anything resolves a service, so the first bad section cannot hide the others.
+    /// before anything resolves a service: the host constructs its hosted services (and with them
+    /// the database and stores, which read their options) before ValidateOnStart runs, so without
+    /// this the first bad section would hide the others.
     /// </summary>
     public static void ValidateAll(IServiceProvider services)
     {
@@ -41,9 +43,6 @@ public static class OptionsValidation
     }
 
     public sealed record ValidatedSection(Func<IServiceProvider, object> Read);
-
-    /// <summary>The setting's name in both spellings an operator may use: appsettings.json and environment variable.</summary>
-    public static string Setting(string path) => $"{path} (env {path.Replace(":", "__", StringComparison.Ordinal)})";
 
     public static ValidateOptionsResult ToResult(this List<string> errors) =>
         errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

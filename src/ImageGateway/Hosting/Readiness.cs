@@ -31,11 +31,14 @@ public static class Readiness
         services.AddHealthChecks()
             .AddCheck<DatabaseCheck>("database", timeout: CheckTimeout)
             .AddCheck<StorageCheck>("storage", timeout: CheckTimeout);
-        // Counters kept in this process have nothing to check, and are not reported.
-        services.AddOptions<HealthCheckServiceOptions>().Configure<IRateLimitStore>((health, store) =>
+        // Counters kept in this process have nothing to check, and are not reported. Decided from the
+        // configuration, not the store: resolving the store here would connect to Redis while the
+        // endpoints are mapped, before the options are validated.
+        services.AddOptions<HealthCheckServiceOptions>().Configure<IConfiguration>((health, configuration) =>
         {
-            if (store.Server is { } server)
-                health.Registrations.Add(new HealthCheckRegistration(server, new RateLimitStoreCheck(store), null, null, CheckTimeout));
+            if (configuration.GetSection(RateLimitOptions.Section).Get<RateLimitOptions>() is { IsRedis: true })
+                health.Registrations.Add(new HealthCheckRegistration("redis",
+                    services => new RateLimitStoreCheck(services.GetRequiredService<IRateLimitStore>()), null, null, CheckTimeout));
         });
         // The framework does not describe health-check endpoints in the OpenAPI document.
         services.Configure<OpenApiOptions>("v1", o => o.AddDocumentTransformer((document, _, _) =>
@@ -49,10 +52,6 @@ public static class Readiness
 
     public static IEndpointRouteBuilder MapReadiness(this WebApplication app)
     {
-        // Resolving the stores here, before the server listens, turns a misconfigured Redis or bucket
-        // into a start-up error that names the setting, not a failure of the first request.
-        _ = app.Services.GetRequiredService<IRateLimitStore>();
-        _ = app.Services.GetRequiredService<IImageStore>();
         app.MapHealthChecks("/readyz", new HealthCheckOptions { ResponseWriter = WriteAsync })
             .WithMetadata(new HttpMethodMetadata([HttpMethods.Get])); // other methods get the usual JSON 405
         return app;

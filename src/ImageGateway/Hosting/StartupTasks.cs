@@ -2,6 +2,8 @@ using ImageGateway.Accounts;
 using ImageGateway.Billing;
 using ImageGateway.Catalog;
 using ImageGateway.Data;
+using ImageGateway.RateLimits;
+using ImageGateway.Storage;
 using Microsoft.Extensions.Options;
 
 namespace ImageGateway.Hosting;
@@ -11,14 +13,17 @@ namespace ImageGateway.Hosting;
 /// crash, and the first admin key on an empty database.
 /// </summary>
 public sealed class StartupTasks(
-    Database db, CreditLedger ledger, Secrets secrets, AccountStore accounts, ModelCatalog catalog,
-    IOptions<GatewayOptions> options, TimeProvider time, ILogger<StartupTasks> logger) : IHostedLifecycleService
+    Database db, CreditLedger ledger, Secrets secrets, AccountStore accounts, ModelCatalog catalog, IRateLimitStore rateLimits,
+    IImageStore images, IOptions<GatewayOptions> options, TimeProvider time, ILogger<StartupTasks> logger) : IHostedLifecycleService
 {
     public const string AdminKeyFileName = "admin-key.txt";
 
     public async Task StartingAsync(CancellationToken ct)
     {
-        _ = secrets; // resolving it generates the key files on first start, before any request needs them
+        // Resolved with this service, after the options were validated and before the server listens: the
+        // key files are generated on first start, and a Redis or bucket that cannot be reached is a
+        // start-up error naming its setting, not a failure of the first request.
+        _ = (secrets, rateLimits, images);
         await db.MigrateAsync(time, ct);
         var released = await ledger.ExpireStaleHoldsAsync(all: db.Dialect.IsSingleProcess, ct);
         if (released > 0) logger.LogWarning("Released {Count} credit holds left open by a previous run", released);

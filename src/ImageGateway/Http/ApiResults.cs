@@ -8,16 +8,15 @@ namespace ImageGateway.Http;
 /// A JSON answer written with the source-generated metadata of <typeparamref name="T"/>. It describes
 /// itself to the OpenAPI document, as <c>Ok&lt;T&gt;</c> does, so a handler's return type is its doc.
 /// </summary>
-public sealed class JsonOk<T>(T value, JsonTypeInfo<T> typeInfo, int status = StatusCodes.Status200OK)
+public sealed class JsonOk<T>(T value, JsonTypeInfo<T> typeInfo)
     : IResult, IStatusCodeHttpResult, IValueHttpResult<T>, IEndpointMetadataProvider
 {
     public T Value { get; } = value;
-    public int StatusCode { get; } = status;
-    int? IStatusCodeHttpResult.StatusCode => StatusCode;
+    int? IStatusCodeHttpResult.StatusCode => StatusCodes.Status200OK;
 
     public Task ExecuteAsync(HttpContext context)
     {
-        context.Response.StatusCode = StatusCode;
+        context.Response.StatusCode = StatusCodes.Status200OK;
         return context.Response.WriteAsJsonAsync(Value, typeInfo, contentType: null, context.RequestAborted);
     }
 

@@ -49,9 +49,6 @@ public interface IRateLimitStore
     /// <summary>Gives back images counted for a request that was then refused for another reason (402, 503).</summary>
     ValueTask RefundAsync(string accountId, IReadOnlyList<WindowLimit> windows, int images, CancellationToken ct);
 
-    /// <summary>The server the counters live on, as <c>/readyz</c> names it; null when they live in this process.</summary>
-    string? Server => null;
-
-    /// <summary>One round trip to <see cref="Server"/>; returns what <c>/readyz</c> reports of it.</summary>
+    /// <summary>One round trip to the server the counters live on; returns what <c>/readyz</c> reports of it.</summary>
     Task<string> ProbeAsync(CancellationToken ct) => Task.FromResult("in process");
 }

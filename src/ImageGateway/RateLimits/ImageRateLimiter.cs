@@ -78,7 +78,8 @@ public sealed class RateLimitAdmission : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        if (_kept || _store is null || Refusal is not null || _windows.Count == 0) return ValueTask.CompletedTask;
+        // A refused admission counted nothing and carries no store.
+        if (_kept || _store is null || _windows.Count == 0) return ValueTask.CompletedTask;
         _kept = true;
         return _store.RefundAsync(_accountId, _windows, _images, CancellationToken.None);
     }

@@ -37,8 +37,6 @@ public sealed class RedisRateLimitStore(IConnectionMultiplexer redis, string key
         }
     }
 
-    public string Server => "redis";
-
     /// <summary>A round trip to the server, for /readyz.</summary>
     public async Task<string> ProbeAsync(CancellationToken ct)
     {
