@@ -1,6 +1,11 @@
 namespace ImageGateway.Providers;
 
-/// <summary>What one upstream call should produce, in the gateway's terms (the adapter maps it to its wire format).</summary>
+/// <summary>
+/// What one upstream call should produce, in the gateway's terms (the adapter maps it to its wire
+/// format). <see cref="Size"/> may be <c>auto</c>, with <see cref="Width"/> and <see cref="Height"/>
+/// then the size the gateway plans for (1024x1024). The GPT-image fields are null when the caller
+/// left them out: adapters send only what was asked for.
+/// </summary>
 public sealed record ImageJob(
     string UpstreamModel,
     string Prompt,
@@ -11,7 +16,49 @@ public sealed record ImageJob(
     string Quality,
     string? Style,
     long? Seed,
-    string? User);
+    string? User,
+    string? OutputFormat = null,
+    int? OutputCompression = null,
+    string? Background = null,
+    string? Moderation = null)
+{
+    /// <summary><c>png</c>, <c>jpeg</c> or <c>webp</c>: what the image file should be (png when not asked).</summary>
+    public string Format => OutputFormat ?? "png";
+
+    public bool Transparent => Background == "transparent";
+}
+
+/// <summary>
+/// Tokens an upstream reports for one answer (OpenAI's <c>usage</c> of GPT-image models).
+/// <see cref="OutputImage"/> and <see cref="OutputText"/> are the optional breakdown of
+/// <see cref="Output"/>, kept so the answer can repeat it.
+/// </summary>
+public sealed record TokenUsage(long InputText, long InputImage, long Output, long? OutputImage = null, long? OutputText = null)
+{
+    public long Input => InputText + InputImage;
+
+    public long Total => Input + Output;
+
+    /// <summary>The usage of several calls that served one request; null when any of them reported none.</summary>
+    public static TokenUsage? Sum(IEnumerable<TokenUsage?> parts)
+    {
+        TokenUsage? sum = null;
+        foreach (var part in parts)
+        {
+            if (part is null) return null;
+            sum = sum is null ? part : new TokenUsage(sum.InputText + part.InputText, sum.InputImage + part.InputImage, sum.Output + part.Output,
+                sum.OutputImage is { } a && part.OutputImage is { } b ? a + b : null,
+                sum.OutputText is { } c && part.OutputText is { } d ? c + d : null);
+        }
+        return sum;
+    }
+}
+
+/// <summary>What a GPT-image answer says it produced; null where it did not say.</summary>
+public sealed record ProducedAs(string? Background, string? OutputFormat, string? Size, string? Quality)
+{
+    public static readonly ProducedAs Unknown = new(null, null, null, null);
+}
 
 /// <summary>
 /// One generated image. It holds either its bytes or the base64 text an upstream sent for it, and
@@ -129,9 +176,16 @@ public enum FailureKind
 
 public sealed record ProviderFailure(FailureKind Kind, string Message, int? UpstreamStatus = null, TimeSpan? RetryAfter = null);
 
-/// <summary>Either images or a typed failure; adapters do not throw for upstream problems.</summary>
+/// <summary>
+/// Either images or a typed failure; adapters do not throw for upstream problems. A success may
+/// carry the upstream's token <see cref="Usage"/> and what it says it <see cref="Produced"/>.
+/// </summary>
 public sealed record ProviderResult(IReadOnlyList<GeneratedImage> Images, ProviderFailure? Failure)
 {
+    public TokenUsage? Usage { get; init; }
+
+    public ProducedAs Produced { get; init; } = ProducedAs.Unknown;
+
     public static ProviderResult Success(IReadOnlyList<GeneratedImage> images) => new(images, null);
     public static ProviderResult Failed(ProviderFailure failure) => new([], failure);
 }

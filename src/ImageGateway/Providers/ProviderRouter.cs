@@ -47,7 +47,9 @@ public sealed class ProviderRouter(ILogger<ProviderRouter> logger)
         }));
 
         var images = results.SelectMany(r => r.Images).ToArray();
-        if (images.Length > 0) return ProviderResult.Success(images);
+        var served = results.Where(r => r.Failure is null).ToArray();
+        if (images.Length > 0)
+            return ProviderResult.Success(images) with { Usage = TokenUsage.Sum(served.Select(r => r.Usage)), Produced = served[0].Produced };
         // Nothing came back: report the most telling failure (a refusal beats an outage).
         return results.Select(r => r.Failure!).OrderBy(f => IsFinal(f.Kind) ? 0 : 1).First() is var failure
             ? ProviderResult.Failed(failure)
@@ -55,5 +57,5 @@ public sealed class ProviderRouter(ILogger<ProviderRouter> logger)
     }
 
     private static ProviderResult Trim(ProviderResult result, int max) =>
-        result.Images.Count > max ? ProviderResult.Success(result.Images.Take(max).ToArray()) : result;
+        result.Images.Count > max ? result with { Images = result.Images.Take(max).ToArray() } : result;
 }
