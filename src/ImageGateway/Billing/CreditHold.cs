@@ -24,16 +24,17 @@ public sealed class CreditHold : IAsyncDisposable
 
     /// <summary>
     /// Charges <paramref name="charged"/> and gives back the rest, in one write with whatever
-    /// <paramref name="alongside"/> writes (the usage event), so the two commit together.
+    /// <paramref name="alongside"/> writes (the usage event, told what was really charged), so the
+    /// two commit together.
     /// </summary>
-    public async Task<Settlement> SettleAsync(Millicredits charged, string description, Func<WriteScope, Task> alongside)
+    public async Task<Settlement> SettleAsync(Millicredits charged, string description, Func<WriteScope, Settlement, Task> alongside)
     {
         try
         {
             var settlement = await _db!.WriteAsync(async scope =>
             {
                 var settled = await _ledger!.SettleAsync(scope, Reservation!, charged, description);
-                await alongside(scope);
+                await alongside(scope, settled);
                 return settled;
             }, CancellationToken.None);
             _open = false;

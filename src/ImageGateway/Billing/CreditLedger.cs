@@ -12,6 +12,8 @@ public static class LedgerKind
     public const string Release = "release";
     public const string Adjustment = "adjustment";
     public const string ExpireHold = "expire_hold";
+    /// <summary>What a settle could not charge (amount 0; the uncharged millicredits in <c>written_off_mc</c>).</summary>
+    public const string WriteOff = "write_off";
 }
 
 public sealed record Reservation(string Id, string AccountId, Millicredits Amount);
@@ -29,11 +31,12 @@ public sealed record ReserveOutcome(Reservation? Reservation, Balance Balance, R
     public bool Succeeded => Reservation is not null;
 }
 
-public sealed record Settlement(string TransactionId, Millicredits Charged, Millicredits BalanceAfter);
+/// <summary>A closed hold: <see cref="Charged"/> was taken; <see cref="WrittenOff"/> was owed beyond what the balance had.</summary>
+public sealed record Settlement(string TransactionId, Millicredits Charged, Millicredits BalanceAfter, Millicredits WrittenOff = default);
 
 public sealed record LedgerEntry(
     string Id, string Kind, Millicredits Amount, Millicredits Hold, Millicredits BalanceAfter,
-    string? ReservationId, string? Description, DateTimeOffset CreatedAt);
+    string? ReservationId, string? Description, DateTimeOffset CreatedAt, Millicredits WrittenOff = default);
 
 public sealed class ReservationClosedException(string reservationId)
     : InvalidOperationException($"Reservation {reservationId} is no longer open.");
@@ -102,9 +105,12 @@ public sealed class CreditLedger(Database db, TimeProvider time)
     }
 
     /// <summary>
-    /// Closes the reservation, charging <paramref name="actual"/> (at most the amount held) and
-    /// freeing the rest. Settling zero is a release. Throws <see cref="ReservationClosedException"/>
-    /// when the reservation was already closed, so a hold can never be charged twice.
+    /// Closes the reservation, charging <paramref name="actual"/> and freeing the rest of the hold.
+    /// Settling zero is a release. An actual above the hold (a token-priced answer that used more
+    /// than its bound) takes the excess from the available balance as far as it goes; the rest is a
+    /// <c>write_off</c> entry, so the balance never goes below zero or below other holds. Throws
+    /// <see cref="ReservationClosedException"/> when the reservation was already closed, so a hold
+    /// can never be charged twice.
     /// </summary>
     public Task<Settlement> SettleAsync(Reservation reservation, Millicredits actual, string? description, CancellationToken ct = default) =>
         db.WriteAsync(scope => SettleAsync(scope, reservation, actual, description), ct);
@@ -115,12 +121,11 @@ public sealed class CreditLedger(Database db, TimeProvider time)
     /// </summary>
     public async Task<Settlement> SettleAsync(WriteScope scope, Reservation reservation, Millicredits actual, string? description)
     {
-        if (actual.Value < 0 || actual > reservation.Amount)
-            throw new ArgumentOutOfRangeException(nameof(actual), "Settled amount must be between 0 and the amount held.");
+        if (actual.Value < 0) throw new ArgumentOutOfRangeException(nameof(actual), "Settled amount must not be negative.");
         var kind = actual.Value == 0 ? LedgerKind.Release : LedgerKind.Settle;
-        var (txn, balance) = await CloseAsync(scope, reservation.Id, actual.Value == 0 ? "released" : "settled", kind, actual.Value, description)
+        var closed = await CloseAsync(scope, reservation.Id, actual.Value == 0 ? "released" : "settled", kind, actual.Value, description)
             ?? throw new ReservationClosedException(reservation.Id);
-        return new Settlement(txn, actual, balance);
+        return new Settlement(closed.TransactionId, actual - closed.WrittenOff, closed.Balance, closed.WrittenOff);
     }
 
     /// <summary>Frees a hold without charging. Returns false when it was already closed.</summary>
@@ -197,11 +202,11 @@ public sealed class CreditLedger(Database db, TimeProvider time)
             var rows = await c.QueryAsync<EntryRow>(
                 """
                 SELECT id AS Id, kind AS Kind, amount_mc AS AmountMc, hold_mc AS HoldMc, balance_after_mc AS BalanceAfterMc,
-                       reservation_id AS ReservationId, description AS Description, created_at AS CreatedAt
+                       reservation_id AS ReservationId, description AS Description, created_at AS CreatedAt, written_off_mc AS WrittenOffMc
                 FROM ledger_entries WHERE account_id = @accountId ORDER BY seq DESC LIMIT @limit OFFSET @offset
                 """, new { accountId, limit, offset });
             IReadOnlyList<LedgerEntry> entries = rows.Select(r => new LedgerEntry(r.Id, r.Kind, new(r.AmountMc), new(r.HoldMc),
-                new(r.BalanceAfterMc), r.ReservationId, r.Description, DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedAt))).ToArray();
+                new(r.BalanceAfterMc), r.ReservationId, r.Description, DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedAt), new(r.WrittenOffMc))).ToArray();
             return (entries, total);
         }, ct);
 
@@ -221,7 +226,7 @@ public sealed class CreditLedger(Database db, TimeProvider time)
             var closings = await c.QueryAsync<(string, long)>(
                 """
                 SELECT r.id, COUNT(e.id) FROM reservations r
-                LEFT JOIN ledger_entries e ON e.reservation_id = r.id AND e.kind <> 'reserve'
+                LEFT JOIN ledger_entries e ON e.reservation_id = r.id AND e.kind NOT IN ('reserve', 'write_off')
                 WHERE r.account_id = @accountId GROUP BY r.id, r.state
                 HAVING (r.state = 'open' AND COUNT(e.id) <> 0) OR (r.state <> 'open' AND COUNT(e.id) <> 1)
                 """, new { accountId });
@@ -233,7 +238,7 @@ public sealed class CreditLedger(Database db, TimeProvider time)
             return (IReadOnlyList<string>)problems;
         }, ct);
 
-    private async Task<(string TransactionId, Millicredits Balance)?> CloseAsync(
+    private async Task<(string TransactionId, Millicredits Balance, Millicredits WrittenOff)?> CloseAsync(
         WriteScope scope, string reservationId, string state, string kind, long charge, string? description)
     {
         var now = Now;
@@ -245,16 +250,29 @@ public sealed class CreditLedger(Database db, TimeProvider time)
             """, r => new HeldRow(r.GetString(0), r.GetInt64(1)),
             ("@state", state), ("@now", now), ("@reservationId", reservationId));
         if (held is null) return null;
-        var balance = await scope.QueryFirstAsync(
-            """
-            UPDATE accounts SET balance_mc = balance_mc - @charge, reserved_mc = reserved_mc - @held,
-                   month_spent_mc = (CASE WHEN month_key = @month THEN month_spent_mc ELSE 0 END) + @charge, month_key = @month
-            WHERE id = @account RETURNING balance_mc
-            """, r => r.GetInt64(0),
-            ("@charge", charge), ("@held", held.AmountMc), ("@month", MonthKey(now)), ("@account", held.AccountId));
-        var txn = await AppendAsync(scope, held.AccountId, kind, -charge, -held.AmountMc, balance, reservationId, description, now);
-        return (txn, new Millicredits(balance));
+        var fromHold = Math.Min(charge, held.AmountMc);
+        var account = await ChargeAsync(scope, held.AccountId, fromHold, -held.AmountMc, now);
+        // Beyond the hold: this UPDATE locked the account row, so what is available cannot change before commit.
+        var beyond = Math.Clamp(account.Available.Value, 0, charge - fromHold);
+        if (beyond > 0) account = await ChargeAsync(scope, held.AccountId, beyond, 0, now);
+        var writtenOff = charge - fromHold - beyond;
+        var balance = account.Total.Value;
+        var txn = await AppendAsync(scope, held.AccountId, kind, -(fromHold + beyond), -held.AmountMc, balance, reservationId, description, now);
+        if (writtenOff > 0)
+            await AppendAsync(scope, held.AccountId, LedgerKind.WriteOff, 0, 0, balance, reservationId,
+                $"{new Millicredits(writtenOff)} credits above the hold and the available balance, not charged", now, writtenOff);
+        return (txn, new Millicredits(balance), new Millicredits(writtenOff));
     }
+
+    /// <summary>Takes <paramref name="charge"/> from the balance (counted as this month's spend) and moves the reserved total by <paramref name="holdDelta"/>.</summary>
+    private static async Task<Balance> ChargeAsync(WriteScope scope, string accountId, long charge, long holdDelta, long now) =>
+        (await scope.QueryFirstAsync(
+            """
+            UPDATE accounts SET balance_mc = balance_mc - @charge, reserved_mc = reserved_mc + @holdDelta,
+                   month_spent_mc = (CASE WHEN month_key = @month THEN month_spent_mc ELSE 0 END) + @charge, month_key = @month
+            WHERE id = @account RETURNING balance_mc, reserved_mc
+            """, r => new BalanceRow(r.GetInt64(0), r.GetInt64(1)),
+            ("@charge", charge), ("@holdDelta", holdDelta), ("@month", MonthKey(now)), ("@account", accountId)))!.ToBalance();
 
     /// <summary>yyyymm of a unix-millisecond instant (UTC): monthly caps run on calendar months.</summary>
     public static int MonthKey(long unixMs)
@@ -272,16 +290,16 @@ public sealed class CreditLedger(Database db, TimeProvider time)
     }
 
     private static async Task<string> AppendAsync(WriteScope scope, string accountId, string kind, long amount, long hold,
-        long balanceAfter, string? reservationId, string? description, long now)
+        long balanceAfter, string? reservationId, string? description, long now, long writtenOff = 0)
     {
         var id = Ids.Ordered("txn", DateTimeOffset.FromUnixTimeMilliseconds(now));
         await scope.ExecuteAsync(
             """
-            INSERT INTO ledger_entries (id, account_id, kind, amount_mc, hold_mc, balance_after_mc, reservation_id, description, created_at)
-            VALUES (@id, @accountId, @kind, @amount, @hold, @balanceAfter, @reservationId, @description, @now)
+            INSERT INTO ledger_entries (id, account_id, kind, amount_mc, hold_mc, balance_after_mc, reservation_id, description, created_at, written_off_mc)
+            VALUES (@id, @accountId, @kind, @amount, @hold, @balanceAfter, @reservationId, @description, @now, @writtenOff)
             """,
             ("@id", id), ("@accountId", accountId), ("@kind", kind), ("@amount", amount), ("@hold", hold), ("@balanceAfter", balanceAfter),
-            ("@reservationId", reservationId), ("@description", description), ("@now", now));
+            ("@reservationId", reservationId), ("@description", description), ("@now", now), ("@writtenOff", writtenOff));
         return id;
     }
 
@@ -293,5 +311,5 @@ public sealed class CreditLedger(Database db, TimeProvider time)
     private sealed record HeldRow(string AccountId, long AmountMc);
 
     private sealed record EntryRow(string Id, string Kind, long AmountMc, long HoldMc, long BalanceAfterMc,
-        string? ReservationId, string? Description, long CreatedAt);
+        string? ReservationId, string? Description, long CreatedAt, long WrittenOffMc);
 }

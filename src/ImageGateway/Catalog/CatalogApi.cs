@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using ImageGateway.Accounts;
 using ImageGateway.Billing;
@@ -6,13 +7,25 @@ using ImageGateway.Providers;
 
 namespace ImageGateway.Catalog;
 
-/// <summary>A model as <c>GET /image/models</c> lists it: its options, both price tables and where it is served.</summary>
+/// <summary>
+/// A model as <c>GET /image/models</c> lists it: its options, both price tables and where it is
+/// served. For a per-token model the tables are the estimate of one image (no prompt), and
+/// <see cref="YourMaxPrices"/> what one image holds; the rates are credits per million tokens.
+/// </summary>
 public sealed record ModelInfo(
     string Id, IReadOnlyList<string> Sizes, IReadOnlyList<string> Qualities, string DefaultQuality, IReadOnlyList<string> Styles,
     int MaxN, int MaxPromptLength,
     Dictionary<string, Dictionary<string, Millicredits>> BasePrices,
     Dictionary<string, Dictionary<string, Millicredits>> YourPrices,
-    string Tier, decimal Multiplier, bool Available, IReadOnlyList<string> Providers);
+    string Tier, decimal Multiplier, bool Available, IReadOnlyList<string> Providers,
+    string Pricing,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TokenRates? Rates,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TokenRates? YourRates,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Dictionary<string, Dictionary<string, Millicredits>>? YourMaxPrices,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Family,
+    IReadOnlyList<string> OutputFormats, IReadOnlyList<string> Backgrounds, IReadOnlyList<string> Moderations,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CustomSizeOptions? CustomSizes,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ServedBy);
 
 public sealed record ModelCatalogResponse(string Object, IReadOnlyList<ModelInfo> Data);
 
@@ -36,10 +49,13 @@ public static class CatalogApi
         var tier = catalog.GetTier(caller.Tier);
         var data = catalog.Models.Select(m =>
         {
-            var route = providers.Route(m.Id);
+            var route = providers.Route(m.Successor?.Model ?? m.Id);
             return new ModelInfo(m.Id, m.Sizes, m.Qualities, m.DefaultQuality, m.Styles, m.MaxN, m.MaxPromptLength,
-                PriceTable(m, price => price), PriceTable(m, price => ModelCatalog.Quote(price, 1, tier)),
-                tier.Name, tier.Multiplier, route.Count > 0, route.Select(r => r.Provider.Name).ToArray());
+                PriceTable(m, TierDefinition.Base, max: false), PriceTable(m, tier, max: false),
+                tier.Name, tier.Multiplier, route.Count > 0, route.Select(r => r.Provider.Name).ToArray(),
+                m.Pricing, m.TokenPrice?.Rates(), m.TokenPrice?.Rates(tier.MultiplierPerMille),
+                m.TokenPrice is null ? null : PriceTable(m, tier, max: true),
+                m.Family, m.OutputFormats, m.Backgrounds, m.Moderations, m.CustomSizes, m.Successor?.Model);
         }).ToArray();
         return ApiResults.Ok(new ModelCatalogResponse("list", data), GatewayJson.Context.ModelCatalogResponse);
     }
@@ -60,6 +76,12 @@ public static class CatalogApi
 
     private static OpenAiModel ToOpenAi(ModelDefinition m) => new(m.Id, "model", Created, m.OwnedBy);
 
-    private static Dictionary<string, Dictionary<string, Millicredits>> PriceTable(ModelDefinition model, Func<Millicredits, Millicredits> price) =>
-        model.Qualities.ToDictionary(q => q, q => model.Sizes.ToDictionary(size => size, size => price(model.BasePrice(q, size)!.Value)));
+    /// <summary>One image at each quality and size: the price (or, per token, the estimate with no prompt); with <paramref name="max"/>, the hold.</summary>
+    private static Dictionary<string, Dictionary<string, Millicredits>> PriceTable(ModelDefinition model, TierDefinition tier, bool max) =>
+        model.Qualities.ToDictionary(q => q, q => model.Sizes.ToDictionary(size => size, size =>
+        {
+            if (model.TokenPrice is not { } price) return ModelCatalog.Quote(model.BasePrice(q, size)!.Value, 1, tier);
+            var pixels = model.PricedPixels(size);
+            return price.Cost(max ? price.Bound(q, pixels, 1, 0) : price.Estimate(q, pixels, 1, 0), tier);
+        }));
 }

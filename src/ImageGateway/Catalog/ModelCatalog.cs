@@ -15,6 +15,27 @@ public sealed record ModelDefinition(
     string OwnedBy,
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, Millicredits>> BasePrices)
 {
+    public const string GptImageFamily = "gpt-image";
+    public const string AutoSize = "auto";
+
+    /// <summary>Set for models billed by tokens; <see cref="BasePrices"/> is then empty.</summary>
+    public TokenPrice? TokenPrice { get; init; }
+
+    /// <summary><c>gpt-image</c> models answer in OpenAI's GPT-image shape and default to <c>b64_json</c>.</summary>
+    public string? Family { get; init; }
+
+    public bool IsGptImage => Family == GptImageFamily;
+
+    public CustomSizeOptions? CustomSizes { get; init; }
+    public IReadOnlyList<string> OutputFormats { get; init; } = [];
+    public IReadOnlyList<string> Backgrounds { get; init; } = [];
+    public IReadOnlyList<string> Moderations { get; init; } = [];
+
+    /// <summary>Set when the model is retired: requests are served by the successor's route, mapped.</summary>
+    public Successor? Successor { get; init; }
+
+    public string Pricing => TokenPrice is null ? "per_image" : "per_token";
+
     /// <summary>Base price of one image; <c>null</c> when the table has no entry for this quality and size.</summary>
     public Millicredits? BasePrice(string quality, string size)
     {
@@ -22,6 +43,47 @@ public sealed record ModelDefinition(
         if (bySize.TryGetValue(size, out var price)) return price;
         return bySize.TryGetValue("default", out var fallback) ? fallback : null;
     }
+
+    /// <summary>The listed sizes that are WIDTHxHEIGHT (not <c>auto</c>).</summary>
+    public IEnumerable<string> FixedSizes => Sizes.Where(s => s != AutoSize);
+
+    /// <summary>
+    /// Pixels a size is priced at. <c>auto</c> lets the upstream choose, so it is priced as the
+    /// largest listed size.
+    /// </summary>
+    public long PricedPixels(string size) => size == AutoSize ? FixedSizes.Max(Pixels) : Pixels(size);
+
+    private static long Pixels(string size) => ModelCatalog.TryParseSize(size, out var w, out var h) ? (long)w * h : 0;
+
+    /// <summary>Whether <paramref name="size"/> is listed, or keeps the custom-size rules.</summary>
+    public bool AcceptsSize(string size, out int width, out int height)
+    {
+        if (Sizes.Contains(size))
+        {
+            if (!ModelCatalog.TryParseSize(size, out width, out height)) (width, height) = (1024, 1024);
+            return true;
+        }
+        if (CustomSizes is not { } rule || !ModelCatalog.TryParseSize(size, out width, out height))
+        {
+            width = height = 0;
+            return false;
+        }
+        var (longEdge, shortEdge) = (Math.Max(width, height), Math.Min(width, height));
+        return width % rule.MultipleOf == 0 && height % rule.MultipleOf == 0 && longEdge <= rule.MaxEdge
+            && (long)width * height <= rule.MaxPixels && longEdge <= shortEdge * rule.MaxAspectRatio;
+    }
+}
+
+/// <summary>Who serves a retired model and how its parameters map (DESIGN §12.1).</summary>
+public sealed record Successor(
+    string Model,
+    IReadOnlyDictionary<string, string> Qualities,
+    IReadOnlyDictionary<string, string> Sizes,
+    IReadOnlyList<string> Ignore)
+{
+    public string Quality(string quality) => Qualities.GetValueOrDefault(quality, quality);
+
+    public string Size(string size) => Sizes.GetValueOrDefault(size, size);
 }
 
 public sealed record TierDefinition(
@@ -32,7 +94,11 @@ public sealed record TierDefinition(
     int PerHour,
     int PerDay,
     int PerMonth,
-    Millicredits? MonthlyCap);
+    Millicredits? MonthlyCap)
+{
+    /// <summary>×1: base prices, as the catalog shows them before a tier is applied.</summary>
+    public static readonly TierDefinition Base = new("base", 1m, 1000, 0, 0, 0, 0, null);
+}
 
 /// <summary>
 /// Models, their prices and the tiers, built from configuration once at start-up and validated so
@@ -96,43 +162,129 @@ public sealed class ModelCatalog
 
     private static IEnumerable<ModelDefinition> BuildModels(CatalogOptions options, List<string> errors)
     {
-        foreach (var (id, m) in options.Models)
+        var own = options.Models.ToDictionary(p => p.Key, p => BuildModel(p.Key, p.Value, options, errors), StringComparer.OrdinalIgnoreCase);
+        foreach (var (id, model) in own)
         {
-            var where = $"Gateway:Models:{id}";
-            if (m.Sizes.Count == 0) errors.Add($"{where}:Sizes is empty.");
-            foreach (var size in m.Sizes)
-                if (!TryParseSize(size, out _, out _)) errors.Add($"{where}:Sizes has '{size}', expected WIDTHxHEIGHT.");
-            var qualities = m.Qualities.Count > 0 ? m.Qualities.ToArray() : ["standard"];
-            var defaultQuality = m.DefaultQuality ?? qualities[0];
-            if (!qualities.Contains(defaultQuality)) errors.Add($"{where}:DefaultQuality '{defaultQuality}' is not in Qualities.");
-            if (m.MaxN is < 1 or > 10) errors.Add($"{where}:MaxN must be 1-10.");
-            if (m.MaxPromptLength < 1) errors.Add($"{where}:MaxPromptLength must be positive.");
+            if (model.Successor is not { } successor)
+            {
+                yield return model;
+                continue;
+            }
+            var where = $"Gateway:Models:{id}:Successor";
+            if (!own.TryGetValue(successor.Model, out var next))
+                errors.Add($"{where}:Model '{successor.Model}' is not a configured model.");
+            else if (next.Successor is not null)
+                errors.Add($"{where}:Model '{successor.Model}' is retired itself; name the model that serves it.");
+            else
+            {
+                foreach (var size in successor.Sizes.Values.Where(size => !next.AcceptsSize(size, out _, out _)))
+                    errors.Add($"{where}:Sizes maps to '{size}', which {next.Id} does not take.");
+                foreach (var quality in model.Qualities.Select(successor.Quality).Where(q => !next.Qualities.Contains(q)))
+                    errors.Add($"{where}:Qualities maps to '{quality}', which {next.Id} does not take.");
+            }
+            // A retired model without a price of its own is priced as its successor.
+            var inherits = model.TokenPrice is null && model.BasePrices.Count == 0 && next is not null;
+            if (inherits && next!.TokenPrice is null)
+                errors.Add($"Gateway:Pricing:{id} is missing: {id} can only take its successor's price when that is per token.");
+            yield return inherits ? model with { TokenPrice = next!.TokenPrice } : model;
+        }
+    }
 
-            var prices = new Dictionary<string, IReadOnlyDictionary<string, Millicredits>>(StringComparer.Ordinal);
-            if (!options.Pricing.TryGetValue(id, out var table))
-            {
-                errors.Add($"Gateway:Pricing:{id} is missing: every model needs a price.");
-                table = [];
-            }
-            foreach (var (quality, bySize) in table)
-            {
-                var converted = new Dictionary<string, Millicredits>(StringComparer.Ordinal);
-                foreach (var (size, credits) in bySize)
-                {
-                    if (credits < 0 || !Millicredits.TryFromCredits(credits, out var mc))
-                        errors.Add($"Gateway:Pricing:{id}:{quality}:{size} = {credits} is not a non-negative amount with at most 3 decimals.");
-                    else converted[size] = mc;
-                }
-                prices[quality] = converted;
-            }
-            var model = new ModelDefinition(id, m.Sizes.ToArray(), qualities, defaultQuality, m.Styles.ToArray(),
-                m.MaxN, m.MaxPromptLength, m.OwnedBy ?? "image-gateway", prices);
+    private static ModelDefinition BuildModel(string id, ModelOptions m, CatalogOptions options, List<string> errors)
+    {
+        var where = $"Gateway:Models:{id}";
+        if (m.Sizes.Count == 0) errors.Add($"{where}:Sizes is empty.");
+        foreach (var size in m.Sizes)
+            if (size != ModelDefinition.AutoSize && !TryParseSize(size, out _, out _))
+                errors.Add($"{where}:Sizes has '{size}', expected WIDTHxHEIGHT or auto.");
+        if (m.Sizes.Count > 0 && m.Sizes.All(size => size == ModelDefinition.AutoSize))
+            errors.Add($"{where}:Sizes needs at least one WIDTHxHEIGHT besides auto.");
+        var qualities = m.Qualities.Count > 0 ? m.Qualities.ToArray() : ["standard"];
+        var defaultQuality = m.DefaultQuality ?? qualities[0];
+        if (!qualities.Contains(defaultQuality)) errors.Add($"{where}:DefaultQuality '{defaultQuality}' is not in Qualities.");
+        if (m.MaxN is < 1 or > 10) errors.Add($"{where}:MaxN must be 1-10.");
+        if (m.MaxPromptLength < 1) errors.Add($"{where}:MaxPromptLength must be positive.");
+        if (m.Family is not (null or "" or ModelDefinition.GptImageFamily))
+            errors.Add($"{where}:Family '{m.Family}' is unknown; use {ModelDefinition.GptImageFamily} or leave it out.");
+        CheckValues(errors, $"{where}:OutputFormats", m.OutputFormats, "png", "jpeg", "webp");
+        CheckValues(errors, $"{where}:Backgrounds", m.Backgrounds, "transparent", "opaque", "auto");
+        CheckValues(errors, $"{where}:Moderations", m.Moderations, "low", "auto");
+        if (m.CustomSizes is { } rule && (rule.MultipleOf < 1 || rule.MaxEdge < 1 || rule.MaxPixels < 1 || rule.MaxAspectRatio < 1))
+            errors.Add($"{where}:CustomSizes: MultipleOf, MaxEdge and MaxPixels must be positive and MaxAspectRatio at least 1.");
+
+        var successor = string.IsNullOrEmpty(m.Successor?.Model) ? null
+            : new Successor(m.Successor.Model, m.Successor.Qualities, m.Successor.Sizes, m.Successor.Ignore.ToArray());
+        var tokenPrice = options.TokenPricing.TryGetValue(id, out var tokens) ? BuildTokenPrice(id, tokens, qualities, errors) : null;
+        var prices = BuildPriceTable(id, options, errors);
+        if (tokenPrice is not null && prices.Count > 0)
+            errors.Add($"Gateway:Pricing:{id} and Gateway:TokenPricing:{id} are both set: a model is priced per image or per token.");
+        else if (tokenPrice is null && prices.Count == 0 && successor is null)
+            errors.Add($"Gateway:Pricing:{id} is missing: every model needs a price (Pricing, or TokenPricing per token).");
+
+        var model = new ModelDefinition(id, m.Sizes.ToArray(), qualities, defaultQuality, m.Styles.ToArray(),
+            m.MaxN, m.MaxPromptLength, m.OwnedBy ?? "image-gateway", prices)
+        {
+            TokenPrice = tokenPrice,
+            Family = string.IsNullOrEmpty(m.Family) ? null : m.Family,
+            CustomSizes = m.CustomSizes,
+            OutputFormats = m.OutputFormats.ToArray(),
+            Backgrounds = m.Backgrounds.ToArray(),
+            Moderations = m.Moderations.ToArray(),
+            Successor = successor,
+        };
+        if (prices.Count > 0)
             foreach (var quality in qualities)
-                foreach (var size in m.Sizes)
+                foreach (var size in model.FixedSizes)
                     if (model.BasePrice(quality, size) is null)
                         errors.Add($"Gateway:Pricing:{id}:{quality}:{size} is missing.");
-            yield return model;
+        if (prices.Count > 0 && (m.Sizes.Contains(ModelDefinition.AutoSize) || m.CustomSizes is not null))
+            errors.Add($"{where}: size auto and CustomSizes need a per-token price (a per-image table has no row for them).");
+        return model;
+    }
+
+    private static Dictionary<string, IReadOnlyDictionary<string, Millicredits>> BuildPriceTable(string id, CatalogOptions options, List<string> errors)
+    {
+        var prices = new Dictionary<string, IReadOnlyDictionary<string, Millicredits>>(StringComparer.Ordinal);
+        if (!options.Pricing.TryGetValue(id, out var table)) return prices;
+        foreach (var (quality, bySize) in table)
+        {
+            var converted = new Dictionary<string, Millicredits>(StringComparer.Ordinal);
+            foreach (var (size, credits) in bySize)
+            {
+                if (credits < 0 || !Millicredits.TryFromCredits(credits, out var mc))
+                    errors.Add($"Gateway:Pricing:{id}:{quality}:{size} = {credits} is not a non-negative amount with at most 3 decimals.");
+                else converted[size] = mc;
+            }
+            prices[quality] = converted;
         }
+        return prices;
+    }
+
+    private static TokenPrice? BuildTokenPrice(string id, TokenPricingOptions o, IReadOnlyList<string> qualities, List<string> errors)
+    {
+        var where = $"Gateway:TokenPricing:{id}";
+        var rates = new List<long>();
+        foreach (var (name, credits) in new[] { ("TextInput", o.TextInput), ("ImageInput", o.ImageInput), ("ImageOutput", o.ImageOutput) })
+        {
+            if (credits < 0 || !Millicredits.TryFromCredits(credits, out var mc))
+            {
+                errors.Add($"{where}:{name} = {credits} is not a non-negative number of credits per million tokens with at most 3 decimals.");
+                mc = Millicredits.Zero;
+            }
+            rates.Add(mc.Value);
+        }
+        foreach (var quality in qualities.Where(q => !o.OutputTokens.ContainsKey(q)))
+            errors.Add($"{where}:OutputTokens:{quality} is missing: the hold needs each quality's output tokens at 1024x1024.");
+        foreach (var (quality, tokens) in o.OutputTokens.Where(p => p.Value < 0))
+            errors.Add($"{where}:OutputTokens:{quality} = {tokens} must not be negative.");
+        if (o.HoldPercent < 100) errors.Add($"{where}:HoldPercent = {o.HoldPercent} must be at least 100.");
+        return new TokenPrice(rates[0], rates[1], rates[2], new Dictionary<string, long>(o.OutputTokens, StringComparer.Ordinal), o.HoldPercent);
+    }
+
+    private static void CheckValues(List<string> errors, string where, List<string> values, params string[] allowed)
+    {
+        foreach (var value in values.Where(v => !allowed.Contains(v)))
+            errors.Add($"{where} has '{value}'; allowed: {string.Join(", ", allowed)}.");
     }
 
     private static IEnumerable<TierDefinition> BuildTiers(CatalogOptions options, List<string> errors)

@@ -128,5 +128,9 @@ public static class Schema
             DROP INDEX IF EXISTS ix_reservations_open;
             CREATE INDEX ix_reservations_open ON reservations(expires_at) WHERE state = 'open';
             """),
+        // A token-priced charge can exceed its hold; what the balance could not cover is written off (DESIGN §12.4).
+        new(7, "written-off amounts", """
+            ALTER TABLE ledger_entries ADD COLUMN written_off_mc BIGINT NOT NULL DEFAULT 0;
+            """),
     ];
 }

@@ -15,7 +15,11 @@ public sealed record GenerateRequest(
     string? Style = null,
     string? ResponseFormat = null,
     string? User = null,
-    long? Seed = null);
+    long? Seed = null,
+    string? OutputFormat = null,
+    int? OutputCompression = null,
+    string? Background = null,
+    string? Moderation = null);
 
 /// <summary>
 /// Reads the generate body in one forward pass over the request pipe. Hand-written rather than
@@ -122,6 +126,14 @@ public static class GenerateRequestReader
                 case "style": r = r with { Style = ReadString(ref reader, name, ref error) }; break;
                 case "response_format": r = r with { ResponseFormat = ReadString(ref reader, name, ref error) }; break;
                 case "user": r = r with { User = ReadString(ref reader, name, ref error) }; break;
+                case "output_format": r = r with { OutputFormat = ReadString(ref reader, name, ref error) }; break;
+                case "background": r = r with { Background = ReadString(ref reader, name, ref error) }; break;
+                case "moderation": r = r with { Moderation = ReadString(ref reader, name, ref error) }; break;
+                case "output_compression":
+                    var compression = ReadInteger(ref reader, name, "between 0 and 100", ref error);
+                    if (compression is > int.MaxValue or < int.MinValue) error = ApiError.Invalid(name, $"'{name}' must be an integer between 0 and 100.");
+                    else r = r with { OutputCompression = (int?)compression };
+                    break;
                 case "n":
                     var n = ReadInteger(ref reader, name, "between 1 and 10", ref error);
                     if (n is > int.MaxValue or < int.MinValue) error = ApiError.Invalid(name, "'n' must be an integer between 1 and 10.");
@@ -167,14 +179,22 @@ public static class GenerateRequestReader
     }
 }
 
-/// <summary>The generate body as documented in the OpenAPI reference (the handler reads it with <see cref="GenerateRequestReader"/>).</summary>
+/// <summary>
+/// The generate body as documented in the OpenAPI reference (the handler reads it with
+/// <see cref="GenerateRequestReader"/>). Defaults depend on the model: GPT-image models take size
+/// <c>auto</c> and answer <c>b64_json</c>; the others 1024x1024 and <c>url</c>.
+/// </summary>
 public sealed record GenerateRequestBody(
     string Prompt,
     string? Model = GenerationSpec.DefaultModel,
     int? N = 1,
-    string? Size = "1024x1024",
+    string? Size = null,
     string? Quality = null,
     string? Style = null,
-    string? ResponseFormat = GenerationSpec.Url,
+    string? ResponseFormat = null,
     string? User = null,
-    long? Seed = null);
+    long? Seed = null,
+    string? OutputFormat = null,
+    int? OutputCompression = null,
+    string? Background = null,
+    string? Moderation = null);

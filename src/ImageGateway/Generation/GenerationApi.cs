@@ -36,11 +36,11 @@ public static class GenerationApi
         if (invalid is not null) return invalid;
 
         var tier = catalog.GetTier(caller.Tier);
-        var cost = ModelCatalog.Quote(spec!.BasePrice, spec.N, tier);
+        var quote = spec!.Quote(tier);
         var balance = await ledger.GetBalanceAsync(caller.AccountId, ct) ?? new Balance(Millicredits.Zero, Millicredits.Zero);
         return ApiResults.Ok(new EstimateResponse(spec.Model.Id, spec.N, spec.Size, spec.Quality, tier.Name, tier.Multiplier,
-                ModelCatalog.Quote(spec.BasePrice, 1, tier), cost, balance.Total, balance.Reserved, balance.Available,
-                balance.Available >= cost, providers.Route(spec.Model.Id).Count > 0),
+                spec.Quote(tier, 1).Estimated, quote.Estimated, quote.Max, spec.Model.Pricing, spec.Model.TokenPrice?.Rates(tier.MultiplierPerMille),
+                balance.Total, balance.Reserved, balance.Available, balance.Available >= quote.Max, providers.Route(spec.RouteModel).Count > 0),
             GatewayJson.Context.EstimateResponse);
     }
 }

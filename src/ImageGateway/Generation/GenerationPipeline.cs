@@ -54,7 +54,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
 
         // :: Step 3: price
         var tier = trace.Tier = catalog.GetTier(caller.Tier);
-        var cost = ModelCatalog.Quote(spec!.BasePrice, spec.N, tier);
+        var quote = spec!.Quote(tier);
 
         // :: Step 4: admit
         var limits = EffectiveLimits.For(tier, caller.Limits);
@@ -63,14 +63,14 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         if (admission.Refusal is { } refusal) return trace.Done(RateLimited(refusal, tier));
 
         // :: Step 5: BYOK
-        var platformRoute = providers.Route(spec.Model.Id);
+        var platformRoute = providers.Route(spec.RouteModel);
         var (outcome, byokError) = await TryByokAsync(trace, admission, fallbackPossible: platformRoute.Count > 0, ct);
         if (byokError is not null) return trace.Done(byokError);
         var isByok = outcome is not null;
-        if (!isByok && platformRoute.Count == 0) return trace.Done(ApiError.NoProvider(providers.DescribeNoProvider(spec.Model.Id)));
+        if (!isByok && platformRoute.Count == 0) return trace.Done(ApiError.NoProvider(providers.DescribeNoProvider(spec.RouteModel, spec.Model.Id)));
 
         // :: Step 6: hold the credits
-        var (held, holdRefusal) = isByok || cost.Value == 0 ? (CreditHold.None, null) : await HoldAsync(trace, cost, limits.MonthlyCap, ct);
+        var (held, holdRefusal) = isByok || quote.Max.Value == 0 ? (CreditHold.None, null) : await HoldAsync(trace, quote.Max, limits.MonthlyCap, ct);
         if (holdRefusal is not null) return trace.Done(holdRefusal);
         await using var hold = held!;
 
@@ -81,10 +81,10 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
             admission.Keep(); // a provider was reached: the images stay counted
             if (outcome.Result.Failure is { } failure) return trace.Done(await FailAsync(trace, GenerationErrors.Provider(failure), byok: false));
         }
-        var (images, servedBy) = (outcome!.Result.Images, outcome.ServedBy!);
+        var (result, servedBy) = (outcome!.Result, outcome.ServedBy!);
 
         // :: Step 8: store
-        var delivered = await delivery.DeliverAsync(http.Request, spec, images);
+        var delivered = await delivery.DeliverAsync(http.Request, spec, result.Images);
         if (delivered is null)
         {
             await hold.ReleaseAsync("image storage failed");
@@ -92,14 +92,16 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         }
 
         // :: Step 9: settle
-        var charged = isByok ? Millicredits.Zero : ModelCatalog.Quote(spec.BasePrice, images.Count, tier);
-        var settlement = await SettleAsync(hold, charged, $"{spec.Model.Id} ×{images.Count} {spec.Size} {spec.Quality} via {servedBy.Provider.Name}",
-            trace.UsageEvent(servedBy.Provider.Name, images.Count, charged, isByok, StatusCodes.Status200OK));
+        var count = result.Images.Count;
+        var charge = isByok ? Millicredits.Zero : Charge(spec, tier, count, result.Usage, servedBy);
+        var settlement = await SettleAsync(hold, charge, $"{spec.Model.Id} ×{count} {spec.Size} {spec.Quality} via {servedBy.Provider.Name}",
+            charged => trace.UsageEvent(servedBy.Provider.Name, count, charged, isByok, StatusCodes.Status200OK));
         if (settlement is null) return trace.Done(await FailAsync(trace, GenerationErrors.HoldExpired(), isByok));
-        trace.Served(servedBy.Provider.Name, images.Count, charged, isByok);
+        if (settlement.WrittenOff.Value > 0) WrittenOff(trace, settlement.WrittenOff);
+        trace.Served(servedBy.Provider.Name, count, charge - settlement.WrittenOff, isByok);
 
         // :: Step 10: respond
-        return trace.Done(await RespondAsync(trace, claim, servedBy, delivered, settlement.Value));
+        return trace.Done(await RespondAsync(trace, claim, servedBy, result, delivered, settlement));
     }
 
     private static ContentHttpResult Replay(HttpResponse response, IdempotencyClaim claim)
@@ -132,15 +134,36 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         return (null, null);
     }
 
+    /// <summary>
+    /// A per-token model is charged the usage its upstream reported. An answer without usage is
+    /// charged the estimate (the tables, no margin), and says so in the log.
+    /// </summary>
+    private Millicredits Charge(GenerationSpec spec, TierDefinition tier, int images, TokenUsage? usage, RouteStep servedBy)
+    {
+        var (charge, estimated) = spec.Charge(tier, images, usage);
+        if (estimated) GenerationLog.NoUsage(logger, spec.Model.Id, servedBy.Provider.Name, charge.ToString());
+        return charge;
+    }
+
+    private void WrittenOff(GenerationTrace trace, Millicredits amount)
+    {
+        metrics.WrittenOff(trace.Tier!.Name, trace.Spec!.Model.Id, amount.Value);
+        GenerationLog.WrittenOff(logger, trace.Caller.AccountId, trace.Spec.Model.Id, amount.ToString());
+    }
+
     /// <summary>The OpenAI answer with its <c>_metadata</c>; with an Idempotency-Key it is stored exactly as sent, so a replay is byte-identical.</summary>
     private async Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError>> RespondAsync(GenerationTrace trace, IdempotencyClaim? claim,
-        RouteStep servedBy, ImageDelivery.Delivered delivered, (string? TransactionId, Millicredits Remaining) settlement)
+        RouteStep servedBy, ProviderResult result, ImageDelivery.Delivered delivered, Settled settlement)
     {
         var (spec, byok, provider) = (trace.Spec!, trace.Byok, servedBy.Provider.Name);
         var metadata = new GenerationMetadata(provider, servedBy.UpstreamModel, trace.Charged, settlement.Remaining, settlement.TransactionId,
             trace.Tier!.Name, UsingByok: byok, ByokProvider: byok ? provider : null, trace.Images, spec.Size, spec.Quality,
-            delivered.ExpiresAt, ByokFallback: trace.ByokFellBack ? true : null);
-        var body = new ImagesResponse(time.GetUtcNow().ToUnixTimeSeconds(), delivered.Data, metadata);
+            delivered.ExpiresAt, ByokFallback: trace.ByokFellBack ? true : null)
+        {
+            Pricing = spec.Model.Pricing,
+            Ignored = spec.Ignored.Count > 0 ? spec.Ignored : null,
+        };
+        var body = GptImageAnswer(spec, result, new ImagesResponse(time.GetUtcNow().ToUnixTimeSeconds(), delivered.Data, metadata));
         if (claim is null) return ApiResults.Ok(body, GatewayJson.Context.ImagesResponse);
         var json = JsonSerializer.Serialize(body, GatewayJson.Context.ImagesResponse);
         await claim.CompleteAsync(StatusCodes.Status200OK, json);
@@ -173,7 +196,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
             return (null, ByokApi.Unreadable("provider", e));
         }
         if (secrets.Count == 0) return (null, null);
-        foreach (var step in providers.FullRoute(spec.Model.Id))
+        foreach (var step in providers.FullRoute(spec.RouteModel))
         {
             var secret = secrets.FirstOrDefault(k => string.Equals(k.Provider, step.Provider.Name, StringComparison.OrdinalIgnoreCase));
             if (secret is not null)
@@ -204,8 +227,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         try
         {
             var spec = trace.Spec!;
-            var outcome = await router.GenerateAsync(route, step => new ImageJob(step.UpstreamModel, spec.Prompt, spec.N, spec.Width, spec.Height,
-                spec.Size, spec.Quality, spec.Style, spec.Seed, spec.User), ct);
+            var outcome = await router.GenerateAsync(route, step => spec.Job(step.UpstreamModel), ct);
             if (outcome.Result.Failure is { } failure)
                 metrics.ProviderFailed(outcome.ServedBy?.Provider.Name ?? route[^1].Provider.Name, failure.Kind);
             activity?.SetTag("provider", outcome.ServedBy?.Provider.Name);
@@ -221,25 +243,46 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
     /// A hold is settled with its usage event; without one (BYOK, a free model) the event is written
     /// alone. Null when the hold expired first: the sweeper released it and nothing may be charged.
     /// </summary>
-    private async Task<(string? TransactionId, Millicredits Remaining)?> SettleAsync(
-        CreditHold hold, Millicredits charged, string description, UsageEvent usageEvent)
+    private async Task<Settled?> SettleAsync(CreditHold hold, Millicredits charged, string description, Func<Millicredits, UsageEvent> usageEvent)
     {
         if (hold.Reservation is null)
         {
-            var remaining = (await ledger.GetBalanceAsync(usageEvent.AccountId, CancellationToken.None))?.Total ?? Millicredits.Zero;
-            await usage.RecordAsync(usageEvent, CancellationToken.None);
-            return (null, remaining);
+            var free = usageEvent(charged);
+            var remaining = (await ledger.GetBalanceAsync(free.AccountId, CancellationToken.None))?.Total ?? Millicredits.Zero;
+            await usage.RecordAsync(free, CancellationToken.None);
+            return new Settled(null, remaining, Millicredits.Zero);
         }
         try
         {
             using var _ = GatewayMetrics.Activities.StartActivity("generate.settle");
-            var settled = await hold.SettleAsync(charged, description, scope => usage.RecordAsync(scope, usageEvent));
-            return (settled.TransactionId, settled.BalanceAfter);
+            var settled = await hold.SettleAsync(charged, description, (scope, settled) => usage.RecordAsync(scope, usageEvent(settled.Charged)));
+            return new Settled(settled.TransactionId, settled.BalanceAfter, settled.WrittenOff);
         }
         catch (ReservationClosedException)
         {
             return null;
         }
+    }
+
+    /// <summary>A closed hold, or the balance when there was none; <see cref="WrittenOff"/> is what the balance could not cover.</summary>
+    private sealed record Settled(string? TransactionId, Millicredits Remaining, Millicredits WrittenOff);
+
+    /// <summary>
+    /// A GPT-image answer also says what was made (the upstream's word where it gave it, else what was
+    /// asked for, never <c>auto</c>) and the tokens it took (DESIGN §12.3).
+    /// </summary>
+    private static ImagesResponse GptImageAnswer(GenerationSpec spec, ProviderResult result, ImagesResponse body)
+    {
+        if (!spec.Model.IsGptImage) return body;
+        var produced = result.Produced;
+        return body with
+        {
+            Background = produced.Background ?? (spec.Background is "transparent" or "opaque" ? spec.Background : null),
+            OutputFormat = produced.OutputFormat ?? result.Images[0].Extension,
+            Size = produced.Size ?? (spec.Size == ModelDefinition.AutoSize ? null : spec.Size),
+            Quality = produced.Quality ?? (spec.Quality == "auto" ? null : spec.UpstreamQuality),
+            Usage = result.Usage is { } tokens ? ImagesUsage.From(tokens) : null,
+        };
     }
 
     private async Task<ApiError> FailAsync(GenerationTrace trace, ApiError error, bool byok)

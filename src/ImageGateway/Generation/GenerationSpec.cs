@@ -1,6 +1,8 @@
+using System.Text;
 using ImageGateway.Billing;
 using ImageGateway.Catalog;
 using ImageGateway.Http;
+using ImageGateway.Providers;
 
 namespace ImageGateway.Generation;
 
@@ -25,7 +27,59 @@ public sealed record GenerationSpec(
     public const int MaxUserLength = 256;
     public const long MaxSeed = 4294967295;
 
-    /// <summary>Applies DESIGN §1.1. A parameter that does not apply to the model is refused, not dropped.</summary>
+    public string? OutputFormat { get; init; }
+    public int? OutputCompression { get; init; }
+    public string? Background { get; init; }
+    public string? Moderation { get; init; }
+
+    /// <summary>The catalog model whose route serves the request: the successor of a retired model, else the model itself.</summary>
+    public string RouteModel => Model.Successor?.Model ?? Model.Id;
+
+    /// <summary>Fields the caller sent that the serving model does not take (a retired model's <c>style</c>): accepted, not forwarded.</summary>
+    public IReadOnlyList<string> Ignored { get; init; } = [];
+
+    /// <summary>The quality and size asked of the upstream, after a retired model's mapping.</summary>
+    public string UpstreamQuality => Model.Successor?.Quality(Quality) ?? Quality;
+
+    public string UpstreamSize => Model.Successor?.Size(Size) ?? Size;
+
+    /// <summary>Whether the images must be scaled down to <see cref="Size"/> (the upstream made a larger size).</summary>
+    public bool Downscale => UpstreamSize != Size;
+
+    public int PromptBytes => Encoding.UTF8.GetByteCount(Prompt);
+
+    /// <summary>What the request may cost at the caller's tier: the estimate and the hold.</summary>
+    public PriceQuote Quote(TierDefinition tier) => Quote(tier, N);
+
+    public PriceQuote Quote(TierDefinition tier, int images)
+    {
+        if (Model.TokenPrice is not { } price)
+        {
+            var cost = ModelCatalog.Quote(BasePrice, images, tier);
+            return new PriceQuote(cost, cost);
+        }
+        var pixels = Model.PricedPixels(Size);
+        return new PriceQuote(price.Cost(price.Estimate(Quality, pixels, images, PromptBytes), tier),
+            price.Cost(price.Bound(Quality, pixels, images, PromptBytes), tier));
+    }
+
+    /// <summary>
+    /// The charge for <paramref name="images"/> images made: a per-token model's reported usage, or
+    /// its estimate when the upstream reported none (<paramref name="estimated"/> is then true).
+    /// </summary>
+    public (Millicredits Charge, bool Estimated) Charge(TierDefinition tier, int images, TokenUsage? usage) =>
+        Model.TokenPrice is { } price && usage is not null ? (price.Cost(usage, tier), false)
+            : (Quote(tier, images).Estimated, Model.TokenPrice is not null);
+
+    /// <summary>The job for one route step: this request in the upstream's terms.</summary>
+    public ImageJob Job(string upstreamModel)
+    {
+        var (width, height) = Downscale && ModelCatalog.TryParseSize(UpstreamSize, out var w, out var h) ? (w, h) : (Width, Height);
+        return new ImageJob(upstreamModel, Prompt, N, width, height, UpstreamSize, UpstreamQuality,
+            Ignored.Contains("style") ? null : Style, Seed, User, OutputFormat, OutputCompression, Background, Moderation);
+    }
+
+    /// <summary>Applies DESIGN §1.1 and §12.2. A parameter that does not apply to the model is refused, not dropped.</summary>
     public static (GenerationSpec? Spec, ApiError? Error) Validate(GenerateRequest r, ModelCatalog catalog)
     {
         if (r.Prompt is null) return Fail(ApiError.Missing("prompt", "'prompt' is required."));
@@ -44,11 +98,9 @@ public sealed record GenerationSpec(
         if (n < 1 || n > model.MaxN)
             return Fail(ApiError.Invalid("n", $"'n' must be between 1 and {model.MaxN} for {model.Id}; got {n}."));
 
-        var size = r.Size ?? "1024x1024";
-        if (!model.Sizes.Contains(size))
-            return Fail(ApiError.Invalid("size",
-                $"Size '{Truncate(size)}' is not available for {model.Id}. Choose one of: {string.Join(", ", model.Sizes)}."));
-        ModelCatalog.TryParseSize(size, out var width, out var height);
+        var size = r.Size ?? (model.IsGptImage && model.Sizes.Contains(ModelDefinition.AutoSize) ? ModelDefinition.AutoSize : "1024x1024");
+        if (!model.AcceptsSize(size, out var width, out var height))
+            return Fail(ApiError.Invalid("size", SizeRule(model, size)));
 
         var quality = r.Quality ?? model.DefaultQuality;
         if (!model.Qualities.Contains(quality))
@@ -64,9 +116,11 @@ public sealed record GenerationSpec(
                 return Fail(ApiError.Invalid("style", $"'style' must be one of: {string.Join(", ", model.Styles)}."));
         }
 
-        var format = r.ResponseFormat ?? Url;
+        var format = r.ResponseFormat ?? (model.IsGptImage ? B64Json : Url);
         if (format is not (Url or B64Json))
             return Fail(ApiError.Invalid("response_format", "'response_format' must be 'url' or 'b64_json'."));
+
+        if (GptImageError(r, model) is { } gptImageError) return Fail(gptImageError);
 
         if (r.User is { Length: > MaxUserLength })
             return Fail(ApiError.Invalid("user", $"'user' may be at most {MaxUserLength} characters."));
@@ -74,9 +128,50 @@ public sealed record GenerationSpec(
         if (r.Seed is < 0 or > MaxSeed)
             return Fail(ApiError.Invalid("seed", $"'seed' must be between 0 and {MaxSeed}."));
 
-        var basePrice = model.BasePrice(quality, size)!.Value;
-        return (new GenerationSpec(model, r.Prompt, n, size, width, height, quality, r.Style, format, r.User, r.Seed, basePrice), null);
+        var spec = new GenerationSpec(model, r.Prompt, n, size, width, height, quality, r.Style, format, r.User, r.Seed, Millicredits.Zero)
+        {
+            OutputFormat = r.OutputFormat,
+            OutputCompression = r.OutputCompression,
+            Background = r.Background,
+            Moderation = r.Moderation,
+            Ignored = r.Style is not null && model.Successor?.Ignore.Contains("style") == true ? ["style"] : [],
+        };
+        // The per-image base price; for a per-token model, the estimate of one image at the base rate.
+        var basePrice = model.TokenPrice is null ? model.BasePrice(quality, size)!.Value : spec.Quote(TierDefinition.Base, 1).Estimated;
+        return (spec with { BasePrice = basePrice }, null);
     }
+
+    /// <summary>The GPT-image fields (DESIGN §12.2): each only where the model lists its values, and in the combinations OpenAI allows.</summary>
+    private static ApiError? GptImageError(GenerateRequest r, ModelDefinition model)
+    {
+        if (OneOf("output_format", r.OutputFormat, model.OutputFormats, model) is { } formatError) return formatError;
+        if (OneOf("background", r.Background, model.Backgrounds, model) is { } backgroundError) return backgroundError;
+        if (OneOf("moderation", r.Moderation, model.Moderations, model) is { } moderationError) return moderationError;
+        var format = r.OutputFormat ?? "png";
+        if (r.OutputCompression is { } compression)
+        {
+            if (model.OutputFormats.Count == 0)
+                return ApiError.Invalid("output_compression", $"'output_compression' does not apply to {model.Id}; omit it.");
+            if (compression is < 0 or > 100)
+                return ApiError.Invalid("output_compression", $"'output_compression' must be between 0 and 100; got {compression}.");
+            if (format == "png")
+                return ApiError.Invalid("output_compression", "'output_compression' applies only to output_format 'jpeg' or 'webp'.");
+        }
+        if (r.Background == "transparent" && format == "jpeg")
+            return ApiError.Invalid("background", "'background' 'transparent' needs output_format 'png' or 'webp'; JPEG has no transparency.");
+        return null;
+    }
+
+    private static ApiError? OneOf(string field, string? value, IReadOnlyList<string> allowed, ModelDefinition model) =>
+        value is null ? null
+        : allowed.Count == 0 ? ApiError.Invalid(field, $"'{field}' does not apply to {model.Id}; omit it.")
+        : allowed.Contains(value) ? null
+        : ApiError.Invalid(field, $"'{field}' must be one of: {string.Join(", ", allowed)}; got '{Truncate(value)}'.");
+
+    private static string SizeRule(ModelDefinition model, string size) => model.CustomSizes is { } rule
+        ? $"Size '{Truncate(size)}' is not available for {model.Id}. Use one of: {string.Join(", ", model.Sizes)}, or WIDTHxHEIGHT with both sides divisible by {rule.MultipleOf}, "
+          + $"the long side at most {rule.MaxAspectRatio.ToString(System.Globalization.CultureInfo.InvariantCulture)} times the short one, at most {rule.MaxEdge} pixels a side and {rule.MaxPixels} in all."
+        : $"Size '{Truncate(size)}' is not available for {model.Id}. Choose one of: {string.Join(", ", model.Sizes)}.";
 
     private static (GenerationSpec?, ApiError?) Fail(ApiError error) => (null, error);
 

@@ -55,4 +55,12 @@ internal static partial class GenerationLog
         Message = "generate account={AccountId} model={Model} provider={Provider} status={Status} images={Images} cost={Cost} byok={Byok} total_ms={TotalMs:0.0} upstream_ms={UpstreamMs:0.0}")]
     public static partial void Finished(ILogger logger, string accountId, string model, string provider, int status, int images,
         string cost, bool byok, double totalMs, double upstreamMs);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "generate model={Model} provider={Provider}: the answer reported no token usage; charged the estimate {Cost}")]
+    public static partial void NoUsage(ILogger logger, string model, string provider, string cost);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "generate account={AccountId} model={Model}: {Amount} credits above the hold and the available balance were written off")]
+    public static partial void WrittenOff(ILogger logger, string accountId, string model, string amount);
 }

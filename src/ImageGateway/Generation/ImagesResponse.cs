@@ -5,11 +5,37 @@ using ImageGateway.Providers;
 
 namespace ImageGateway.Generation;
 
-/// <summary>The OpenAI images response plus the brief's <c>_metadata</c> (DESIGN §1.2).</summary>
+/// <summary>
+/// The OpenAI images response plus the brief's <c>_metadata</c> (DESIGN §1.2). GPT-image models add
+/// what was produced and the token usage, as OpenAI's <c>ImagesResponse</c> (DESIGN §12.3); the
+/// other models leave those out.
+/// </summary>
 public sealed record ImagesResponse(
     long Created,
     IReadOnlyList<ImageDatum> Data,
-    [property: JsonPropertyName("_metadata")] GenerationMetadata Metadata);
+    [property: JsonPropertyName("_metadata"), JsonPropertyOrder(1)] GenerationMetadata Metadata)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Background { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? OutputFormat { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Size { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Quality { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ImagesUsage? Usage { get; init; }
+}
+
+/// <summary>OpenAI's <c>usage</c> of a GPT-image answer, as the upstream reported it.</summary>
+public sealed record ImagesUsage(long InputTokens, ImagesUsage.InputDetails InputTokensDetails, long OutputTokens, long TotalTokens)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public OutputDetails? OutputTokensDetails { get; init; }
+
+    public sealed record InputDetails(long TextTokens, long ImageTokens);
+
+    public sealed record OutputDetails(long ImageTokens, long TextTokens);
+
+    public static ImagesUsage From(TokenUsage usage) => new(usage.Input, new InputDetails(usage.InputText, usage.InputImage), usage.Output, usage.Total)
+    {
+        OutputTokensDetails = usage is { OutputImage: { } image, OutputText: { } text } ? new OutputDetails(image, text) : null,
+    };
+}
 
 /// <summary><c>b64_json</c> is written from the image's base64 as is (plain base64, no data: prefix).</summary>
 public sealed record ImageDatum(
@@ -30,8 +56,23 @@ public sealed record GenerationMetadata(
     string Size,
     string Quality,
     long? ExpiresAt,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? ByokFallback = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? ByokFallback = null)
+{
+    /// <summary>The upstream model that made the images (for a retired model, its successor's).</summary>
+    public string UpstreamModel => ModelUsed;
 
+    /// <summary><c>per_image</c> or <c>per_token</c>: how <see cref="CostIncurred"/> was worked out.</summary>
+    public string? Pricing { get; init; }
+
+    /// <summary>Fields accepted and not forwarded (a retired model's <c>style</c>); absent when none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<string>? Ignored { get; init; }
+}
+
+/// <summary>
+/// What a request would cost. <see cref="EstimatedCost"/> is the tables as they are; <see cref="MaxCost"/>
+/// is what would be held (the same for per-image prices). <see cref="Rates"/> are the caller's
+/// credits per million tokens, for per-token models.
+/// </summary>
 public sealed record EstimateResponse(
     string Model,
     int N,
@@ -41,6 +82,9 @@ public sealed record EstimateResponse(
     decimal Multiplier,
     Millicredits UnitCost,
     Millicredits EstimatedCost,
+    Millicredits MaxCost,
+    string Pricing,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Catalog.TokenRates? Rates,
     Millicredits CreditsRemaining,
     Millicredits Reserved,
     Millicredits Available,

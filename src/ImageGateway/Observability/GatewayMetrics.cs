@@ -21,6 +21,7 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _images;
     private readonly Counter<long> _credits;
+    private readonly Counter<long> _writtenOff;
     private readonly Counter<long> _providerFailures;
     private readonly Counter<long> _rateLimitRejections;
     private readonly Counter<long> _storageBytes;
@@ -48,6 +49,8 @@ public sealed class GatewayMetrics : IDisposable
             _meter.CreateObservableCounter("imagegateway.db.writes", () => commits.Writes, "{write}",
                 "Writes (reserve, settle, ...) committed in those transactions.");
         }
+        _writtenOff = _meter.CreateCounter<long>("imagegateway.credits.written_off", "{millicredit}",
+            "Millicredits a token-priced answer cost beyond its hold and the caller's available balance, not charged.");
         _providerFailures = _meter.CreateCounter<long>("imagegateway.provider.failures", "{failure}", "Failed upstream calls by provider and reason.");
         _rateLimitRejections = _meter.CreateCounter<long>("imagegateway.ratelimit.rejections", "{request}",
             "Requests refused by a rate-limit window or the monthly cap.");
@@ -68,6 +71,9 @@ public sealed class GatewayMetrics : IDisposable
 
     public void Duration(string part, TimeSpan elapsed, string model) =>
         _duration.Record(elapsed.TotalSeconds, new("part", part), new("model", model));
+
+    public void WrittenOff(string tier, string model, long millicredits) =>
+        _writtenOff.Add(millicredits, new("tier", tier), new("model", model));
 
     public void ProviderFailed(string provider, FailureKind reason) =>
         _providerFailures.Add(1, new("provider", provider), new("reason", reason.ToString().ToLowerInvariant()));

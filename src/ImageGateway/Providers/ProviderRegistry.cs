@@ -76,13 +76,14 @@ public sealed class ProviderRegistry
     public IReadOnlyList<RouteStep> Route(string model) =>
         _routes.TryGetValue(model, out var steps) ? steps.Where(s => s.Provider.IsConfigured).ToArray() : [];
 
-    /// <summary>The 503 message: which settings would make the model servable.</summary>
-    public string DescribeNoProvider(string model)
+    /// <summary>The 503 message: which settings would make the model servable (<paramref name="requested"/>, when another model's route serves it).</summary>
+    public string DescribeNoProvider(string model, string? requested = null)
     {
+        var which = requested is null || requested.Equals(model, StringComparison.OrdinalIgnoreCase) ? $"'{model}'" : $"'{requested}' (served by {model})";
         if (!_routes.TryGetValue(model, out var steps) || steps.Length == 0)
-            return $"No provider is configured for model '{model}'. Add a route under Gateway__Routes__{model}.";
+            return $"No provider is configured for model {which}. Add a route under Gateway__Routes__{model}.";
         var hints = steps.Select(s => s.Provider.Adapter.HowToEnable(s.Provider.Name)).Distinct();
-        return $"No provider is configured for model '{model}'. Contact the administrator to set {string.Join(" or ", hints)}.";
+        return $"No provider is configured for model {which}. Contact the administrator to set {string.Join(" or ", hints)}.";
     }
 
     /// <summary>Stands in for a configured provider whose wire format this build has no adapter for.</summary>

@@ -229,17 +229,74 @@ public abstract class CreditLedgerTests : DualDatabaseTests
         await AssertSoundAsync(id);
     }
 
-    [SkippableTheory]
-    [InlineData(48001)]
-    [InlineData(-1)]
-    public async Task Settle_outside_zero_to_the_held_amount_is_refused_and_leaves_the_hold_open(long actual)
+    [SkippableFact]
+    public async Task A_negative_settle_is_refused_and_leaves_the_hold_open()
     {
         var id = await AccountWithAsync(100m);
         var reservation = await ReserveOkAsync(id, 48m);
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
-            _ledger.SettleAsync(reservation, new Millicredits(actual), null));
+            _ledger.SettleAsync(reservation, new Millicredits(-1), null));
         Assert.Equal(new Balance(C(100m), C(48m)), await BalanceAsync(id));
         await _ledger.SettleAsync(reservation, C(48m), null);
+        await AssertSoundAsync(id);
+    }
+
+    // --- actual above the hold (token-priced answers, DESIGN §12.4) ---
+
+    [SkippableFact]
+    public async Task Settle_above_the_hold_takes_the_excess_from_the_available_balance()
+    {
+        var id = await AccountWithAsync(100m);
+        var reservation = await ReserveOkAsync(id, 48m);
+
+        var settlement = await _ledger.SettleAsync(reservation, C(60.5m), "over the hold");
+
+        Assert.Equal((C(60.5m), C(39.5m), Millicredits.Zero), (settlement.Charged, settlement.BalanceAfter, settlement.WrittenOff));
+        Assert.Equal(new Balance(C(39.5m), Millicredits.Zero), await BalanceAsync(id));
+        var entries = await AllEntriesAsync(id);
+        Assert.Equal(LedgerKind.Settle, entries[0].Kind);
+        Assert.Equal((C(-60.5m), C(-48m)), (entries[0].Amount, entries[0].Hold));
+        Assert.DoesNotContain(entries, e => e.Kind == LedgerKind.WriteOff);
+        Assert.Equal(C(60.5m), await _ledger.MonthSpentAsync(id));
+        await AssertSoundAsync(id);
+    }
+
+    [SkippableFact]
+    public async Task Excess_beyond_the_available_balance_is_a_write_off_and_other_holds_stay_covered()
+    {
+        var id = await AccountWithAsync(100m);
+        var other = await ReserveOkAsync(id, 30m);
+        var reservation = await ReserveOkAsync(id, 50m);
+
+        // 20 credits are free besides the two holds: 50 + 20 are charged, 25 of the 95 are written off.
+        var settlement = await _ledger.SettleAsync(reservation, C(95m), "far over the hold");
+
+        Assert.Equal((C(70m), C(30m), C(25m)), (settlement.Charged, settlement.BalanceAfter, settlement.WrittenOff));
+        Assert.Equal(new Balance(C(30m), C(30m)), await BalanceAsync(id)); // the other hold is still whole
+        var entries = await AllEntriesAsync(id);
+        Assert.Equal(LedgerKind.WriteOff, entries[0].Kind);
+        Assert.Equal((Millicredits.Zero, Millicredits.Zero, C(25m), C(30m)), (entries[0].Amount, entries[0].Hold, entries[0].WrittenOff, entries[0].BalanceAfter));
+        Assert.Equal(reservation.Id, entries[0].ReservationId);
+        Assert.Equal(LedgerKind.Settle, entries[1].Kind);
+        Assert.Equal(C(-70m), entries[1].Amount);
+        Assert.Equal(C(70m), await _ledger.MonthSpentAsync(id));
+        await AssertSoundAsync(id);
+
+        await _ledger.SettleAsync(other, C(30m), null);
+        Assert.Equal(new Balance(Millicredits.Zero, Millicredits.Zero), await BalanceAsync(id));
+        await AssertSoundAsync(id);
+    }
+
+    [SkippableFact]
+    public async Task A_write_off_on_an_empty_balance_charges_only_the_hold_and_never_goes_negative()
+    {
+        var id = await AccountWithAsync(10m);
+        var reservation = await ReserveOkAsync(id, 10m);
+
+        var settlement = await _ledger.SettleAsync(reservation, C(12.345m), null);
+
+        Assert.Equal((C(10m), Millicredits.Zero, C(2.345m)), (settlement.Charged, settlement.BalanceAfter, settlement.WrittenOff));
+        Assert.Equal(new Balance(Millicredits.Zero, Millicredits.Zero), await BalanceAsync(id));
         await AssertSoundAsync(id);
     }
 

@@ -8,7 +8,7 @@ namespace ImageGateway.Tests.Catalog;
 public sealed class CatalogEndpointTests : IDisposable
 {
     private static readonly string[] AllModels =
-        ["builtin-preview", "dall-e-2", "dall-e-3", "gpt-image-1", "stable-diffusion-3", "stable-diffusion-xl"];
+        ["builtin-preview", "dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2", "stable-diffusion-3", "stable-diffusion-xl"];
 
     private readonly GatewayFactory _gateway = new GatewayFactory().WithoutUpstreamKeys();
 
@@ -44,6 +44,38 @@ public sealed class CatalogEndpointTests : IDisposable
         var builtin = Model(catalog, "builtin-preview");
         Assert.Equal(1m, builtin.GetProperty("base_prices").GetProperty("standard").Dec("256x256"));
         Assert.Equal(1.5m, builtin.GetProperty("your_prices").GetProperty("standard").Dec("1024x1792"));
+        Assert.Equal("per_image", builtin.Str("pricing"));
+        Assert.False(builtin.TryGetProperty("rates", out _));
+    }
+
+    [Fact]
+    public async Task Image_models_show_per_token_rates_estimates_and_holds_and_who_serves_a_retired_model()
+    {
+        var (_, key) = await _gateway.CreateUserAsync("free", 10m);
+        using var client = _gateway.ClientWithKey(key);
+
+        var catalog = await (await client.GetAsync("/v1/image/models")).OkJsonAsync();
+
+        var gpt = Model(catalog, "gpt-image-2");
+        Assert.Equal("per_token", gpt.Str("pricing"));
+        Assert.Equal("gpt-image", gpt.Str("family"));
+        Assert.Equal((5000m, 8000m, 30000m), (gpt.GetProperty("rates").Dec("text_input"), gpt.GetProperty("rates").Dec("image_input"), gpt.GetProperty("rates").Dec("image_output")));
+        Assert.Equal((7500m, 12000m, 45000m), (gpt.GetProperty("your_rates").Dec("text_input"), gpt.GetProperty("your_rates").Dec("image_input"), gpt.GetProperty("your_rates").Dec("image_output")));
+        // One medium 1024x1024 image: 1,767 output tokens × 30 = 53.01 credits; ×1.5 = 79.515; held with 25 % more: 2,209 × 30 × 1.5 = 99.405.
+        Assert.Equal(53.01m, gpt.GetProperty("base_prices").GetProperty("medium").Dec("1024x1024"));
+        Assert.Equal(79.515m, gpt.GetProperty("your_prices").GetProperty("medium").Dec("1024x1024"));
+        Assert.Equal(99.405m, gpt.GetProperty("your_max_prices").GetProperty("medium").Dec("1024x1024"));
+        // auto is priced as the largest listed size, 1536x1024: high 7,033 × 1.5 → 10,550 tokens × 30 = 316.5 credits.
+        Assert.Equal(316.5m, gpt.GetProperty("base_prices").GetProperty("auto").Dec("auto"));
+        Assert.Equal(["auto", "1024x1024", "1536x1024", "1024x1536"], gpt.GetProperty("sizes").EnumerateArray().Select(s => s.GetString()!).ToArray());
+        Assert.Equal(16, gpt.GetProperty("custom_sizes").GetProperty("multiple_of").GetInt32());
+        Assert.Equal(["png", "jpeg", "webp"], gpt.GetProperty("output_formats").EnumerateArray().Select(s => s.GetString()!).ToArray());
+        Assert.False(gpt.TryGetProperty("served_by", out _));
+
+        Assert.Equal("gpt-image-2", Model(catalog, "dall-e-3").Str("served_by"));
+        Assert.Equal("per_image", Model(catalog, "dall-e-3").Str("pricing"));
+        Assert.Equal("gpt-image-2", Model(catalog, "gpt-image-1").Str("served_by"));
+        Assert.Equal("per_token", Model(catalog, "gpt-image-1").Str("pricing"));
     }
 
     [Fact]

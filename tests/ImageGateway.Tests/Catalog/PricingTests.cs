@@ -32,19 +32,6 @@ public sealed class PricingTests
         ("stable-diffusion-3", "standard", "1024x1024", 6m),
         ("stable-diffusion-3", "standard", "1536x1536", 10m),
 
-        ("gpt-image-1", "low", "1024x1024", 11m),
-        ("gpt-image-1", "low", "1536x1024", 16m),
-        ("gpt-image-1", "low", "1024x1536", 16m),
-        ("gpt-image-1", "medium", "1024x1024", 42m),
-        ("gpt-image-1", "medium", "1536x1024", 63m),
-        ("gpt-image-1", "medium", "1024x1536", 63m),
-        ("gpt-image-1", "auto", "1024x1024", 42m),
-        ("gpt-image-1", "auto", "1536x1024", 63m),
-        ("gpt-image-1", "auto", "1024x1536", 63m),
-        ("gpt-image-1", "high", "1024x1024", 167m),
-        ("gpt-image-1", "high", "1536x1024", 250m),
-        ("gpt-image-1", "high", "1024x1536", 250m),
-
         ("builtin-preview", "standard", "256x256", 1m),
         ("builtin-preview", "standard", "512x512", 1m),
         ("builtin-preview", "standard", "1024x1024", 1m),
@@ -97,14 +84,18 @@ public sealed class PricingTests
         Assert.Equal(expected * 1000m, quote.Value);
     }
 
+    // DESIGN §12.1: the models priced per token, all at gpt-image-2's price.
+    private static readonly string[] TokenModels = ["gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2"];
+
     [Fact]
     public void Catalog_contains_exactly_the_designed_models_with_prices_for_every_quality_and_size()
     {
-        var expectedModels = BaseTable.Select(r => r.Model).Distinct().OrderBy(m => m, StringComparer.Ordinal).ToArray();
+        var expectedModels = BaseTable.Select(r => r.Model).Concat(TokenModels).Distinct().OrderBy(m => m, StringComparer.Ordinal).ToArray();
         Assert.Equal(expectedModels, Catalog.Models.Select(m => m.Id).ToArray());
 
-        foreach (var model in Catalog.Models)
+        foreach (var model in Catalog.Models.Where(m => !TokenModels.Contains(m.Id)))
         {
+            Assert.Equal("per_image", model.Pricing);
             var expectedCombos = BaseTable.Where(r => r.Model == model.Id)
                 .Select(r => (r.Quality, r.Size)).OrderBy(c => c).ToArray();
             var catalogCombos = model.Qualities.SelectMany(q => model.Sizes.Select(s => (q, s))).OrderBy(c => c).ToArray();
@@ -126,13 +117,45 @@ public sealed class PricingTests
         }
     }
 
-    [Fact]
-    public void Gpt_image_1_defaults_to_auto_priced_as_medium()
+    [Theory]
+    [InlineData("gpt-image-2")]
+    [InlineData("gpt-image-1")]
+    [InlineData("gpt-image-1.5")]
+    [InlineData("gpt-image-1-mini")]
+    public void Gpt_image_models_are_priced_per_token_at_5_8_and_30_thousand_credits_per_million(string id)
     {
-        Assert.True(Catalog.TryGetModel("gpt-image-1", out var model));
+        Assert.True(Catalog.TryGetModel(id, out var model));
+        Assert.Equal("per_token", model.Pricing);
+        Assert.Empty(model.BasePrices);
+        var price = model.TokenPrice!;
+        // Millicredits per million tokens: $5 / $8 / $30 per 1M = 5,000 / 8,000 / 30,000 credits.
+        Assert.Equal((5_000_000L, 8_000_000L, 30_000_000L), (price.TextInputPerMillion, price.ImageInputPerMillion, price.ImageOutputPerMillion));
+        Assert.Equal(new Dictionary<string, long> { ["low"] = 200, ["medium"] = 1767, ["high"] = 7033, ["auto"] = 7033 }, price.OutputTokens);
+        Assert.Equal(125, price.HoldPercent);
         Assert.Equal("auto", model.DefaultQuality);
-        foreach (var size in model.Sizes)
-            Assert.Equal(model.BasePrice("medium", size), model.BasePrice("auto", size));
+    }
+
+    [Fact]
+    public void Worked_check_managed_usage_50_text_and_1767_image_out_is_63_912_credits()
+    {
+        Assert.True(Catalog.TryGetModel("gpt-image-2", out var model));
+        var cost = model.TokenPrice!.Cost(new ImageGateway.Providers.TokenUsage(50, 0, 1767), Catalog.GetTier("managed"));
+        Assert.Equal(63_912, cost.Value); // (50 × 5 + 1,767 × 30) millicredits × 1.2
+    }
+
+    [Theory]
+    // tokens, text/image-in/out, tier → millicredits, worked by hand: Σ tokens × credits-per-million ÷ 1,000 × multiplier, rounded up once.
+    [InlineData(1, 0, 0, "vip_founder", 5)]              // 1 × 5 = 5
+    [InlineData(0, 1, 0, "vip_founder", 8)]
+    [InlineData(0, 0, 1, "free", 45)]                    // 30 × 1.5
+    [InlineData(1, 1, 1, "managed", 52)]                 // (5 + 8 + 30) × 1.2 = 51.6 → 52
+    [InlineData(33, 0, 0, "managed", 198)]               // 165 × 1.2 = 198 exactly
+    [InlineData(0, 0, 7033, "free", 316_485)]            // 210,990 × 1.5
+    [InlineData(120, 1000, 272, "starter", 20_112)]      // (600 + 8,000 + 8,160) × 1.2
+    public void Token_cost_is_exact_integer_arithmetic_rounded_up_once(long text, long imageIn, long output, string tier, long expected)
+    {
+        Assert.True(Catalog.TryGetModel("gpt-image-2", out var model));
+        Assert.Equal(expected, model.TokenPrice!.Cost(new ImageGateway.Providers.TokenUsage(text, imageIn, output), Catalog.GetTier(tier)).Value);
     }
 
     // --- DESIGN §2 worked examples ---
@@ -173,7 +196,6 @@ public sealed class PricingTests
     [InlineData("dall-e-3", "standard", "1024x1024", "managed", 144)]
     [InlineData("dall-e-2", "standard", "1024x1024", "managed", 64.8)]
     [InlineData("stable-diffusion-xl", "standard", "1024x1024", "free", 22.5)]
-    [InlineData("gpt-image-1", "high", "1536x1024", "vip_founder", 750)]
     public void Quote_for_three_images_is_three_times_one_image(string model, string quality, string size, string tier, decimal expected)
     {
         var one = QuoteCredits(model, quality, size, tier, 1);

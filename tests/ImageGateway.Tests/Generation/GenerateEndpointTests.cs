@@ -213,7 +213,7 @@ public sealed class GenerateEndpointTests : IDisposable
         using var client = _gateway.ClientWithKey(key);
 
         var response = await client.PostAsync("/v1/images/generations", Api.Raw(
-            """{"prompt":"sdk extras","model":"builtin-preview","size":"256x256","extra_body":{"a":[1,2,{"b":null}]},"moderation":"low"}"""));
+            """{"prompt":"sdk extras","model":"builtin-preview","size":"256x256","extra_body":{"a":[1,2,{"b":null}]},"timeout":30}"""));
 
         var json = await response.OkJsonAsync();
         Assert.Equal(1, json.GetProperty("_metadata").GetProperty("images_generated").GetInt32());

@@ -82,10 +82,31 @@ public sealed class GenerateRequestReaderTests
     public void Unknown_fields_of_every_shape_are_ignored()
     {
         var r = Ok("""
-            {"extra_body":{"a":[1,2,{"b":null}]},"prompt":"x","output_format":"png","moderation":"low",
-             "background":"auto","stream":false,"partial_images":0,"timeout":1.5,"tags":["a","b"],"n":3}
+            {"extra_body":{"a":[1,2,{"b":null}]},"prompt":"x","stream":false,"partial_images":0,"timeout":1.5,"tags":["a","b"],"n":3}
             """);
         Assert.Equal(new GenerateRequest(Prompt: "x", N: 3), r);
+    }
+
+    [Fact]
+    public void The_gpt_image_fields_are_read_not_ignored()
+    {
+        // Until issue 21 these were skipped as unknown: they reach the spec now, which validates them.
+        var r = Ok("""{"prompt":"x","output_format":"webp","output_compression":55,"moderation":"low","background":"transparent"}""");
+        Assert.Equal(new GenerateRequest(Prompt: "x", OutputFormat: "webp", OutputCompression: 55, Background: "transparent", Moderation: "low"), r);
+    }
+
+    [Theory]
+    [InlineData("""{"prompt":"x","output_format":5}""", "output_format")]
+    [InlineData("""{"prompt":"x","background":true}""", "background")]
+    [InlineData("""{"prompt":"x","moderation":["low"]}""", "moderation")]
+    [InlineData("""{"prompt":"x","output_compression":"50"}""", "output_compression")]
+    [InlineData("""{"prompt":"x","output_compression":50.5}""", "output_compression")]
+    [InlineData("""{"prompt":"x","output_compression":99999999999}""", "output_compression")]
+    public void A_gpt_image_field_of_the_wrong_type_is_a_400_naming_it(string body, string field)
+    {
+        var (request, error) = GenerateRequestReader.Parse(System.Text.Encoding.UTF8.GetBytes(body));
+        Assert.Null(request);
+        Assert.Equal(field, error!.Param);
     }
 
     [Fact]

@@ -111,11 +111,10 @@ public sealed class GenerationSpecTests
     [Theory]
     [InlineData("dall-e-3")]
     [InlineData("dall-e-2")]
-    [InlineData("gpt-image-1")]
     [InlineData("stable-diffusion-xl")]
     [InlineData("stable-diffusion-3")]
     [InlineData("builtin-preview")]
-    public void Every_catalog_model_accepts_a_minimal_request(string model)
+    public void Every_per_image_model_accepts_a_minimal_request(string model)
     {
         var spec = Valid(Req(model: model));
         Assert.Equal(model, spec.Model.Id);
@@ -218,12 +217,29 @@ public sealed class GenerationSpecTests
     public void Gpt_image_1_accepts_low_medium_high_auto(string quality) =>
         Assert.Equal(quality, Valid(Req(model: "gpt-image-1") with { Quality = quality }).Quality);
 
+    [Theory]
+    [InlineData("gpt-image-2")]
+    [InlineData("gpt-image-1")]
+    [InlineData("gpt-image-1.5")]
+    [InlineData("gpt-image-1-mini")]
+    public void Gpt_image_models_default_to_size_auto_quality_auto_and_b64_json(string model)
+    {
+        var spec = Valid(Req(model: model));
+        Assert.Equal(("auto", "auto", GenerationSpec.B64Json), (spec.Size, spec.Quality, spec.ResponseFormat));
+        // auto holds as high at the largest listed size: 7,033 × 1.5 → 10,550 output tokens, × 1.25 → 13,188.
+        var price = spec.Model.TokenPrice!;
+        Assert.Equal(10_550, price.OutputTokensPerImage("auto", spec.Model.PricedPixels("auto")));
+        Assert.Equal(new ImageGateway.Providers.TokenUsage(spec.PromptBytes, 0, 13_188),
+            price.Bound(spec.Quality, spec.Model.PricedPixels(spec.Size), 1, spec.PromptBytes));
+    }
+
     [Fact]
-    public void Gpt_image_1_quality_defaults_to_auto_priced_as_medium()
+    public void Gpt_image_1_quality_auto_is_estimated_as_high()
     {
         var spec = Valid(Req(model: "gpt-image-1") with { Size = "1536x1024" });
         Assert.Equal("auto", spec.Quality);
-        Assert.Equal(63m, spec.BasePrice.Credits);
+        // 10,550 output tokens × 30 millicredits (30 credits per thousand), plus the prompt's bytes × 5.
+        Assert.Equal(316_500 + spec.PromptBytes * 5, spec.BasePrice.Value);
     }
 
     [Theory]

@@ -56,7 +56,29 @@ internal static class OpenAiKit
         return gateway;
     }
 
-    /// <summary>Replaces the second step of a model's route (openrouter in appsettings.json) with another provider.</summary>
+    /// <summary>
+    /// Un-retires a DALL·E model and routes it to the <c>openai</c> provider as itself, as an operator
+    /// would for an upstream that still serves it: the tests of dall-e wire rules (one image per
+    /// dall-e-3 call, style, response_format) and of fan-out run on it.
+    /// </summary>
+    public static GatewayFactory ServeAsItself(this GatewayFactory gateway, string model = "dall-e-3", string provider = "openai",
+        string? upstreamModel = null)
+    {
+        gateway.Settings[$"Gateway:Models:{model}:Successor:Model"] = "";
+        gateway.Settings[$"Gateway:Routes:{model}:0:Provider"] = provider;
+        gateway.Settings[$"Gateway:Routes:{model}:0:UpstreamModel"] = upstreamModel ?? model;
+        return gateway;
+    }
+
+    /// <summary>Makes one provider the whole route of a model.</summary>
+    public static GatewayFactory OnlyStep(this GatewayFactory gateway, string model, string provider, string upstreamModel)
+    {
+        gateway.Settings[$"Gateway:Routes:{model}:0:Provider"] = provider;
+        gateway.Settings[$"Gateway:Routes:{model}:0:UpstreamModel"] = upstreamModel;
+        return gateway;
+    }
+
+    /// <summary>Adds a second step to a model's route.</summary>
     public static GatewayFactory SecondStep(this GatewayFactory gateway, string model, string provider, string upstreamModel)
     {
         gateway.Settings[$"Gateway:Routes:{model}:1:Provider"] = provider;
@@ -150,7 +172,8 @@ internal static class OpenAiKit
 /// </summary>
 public sealed class OpenAiProviderTests : IAsyncLifetime
 {
-    private readonly GatewayFactory _gateway = new GatewayFactory().WithoutUpstreamKeys();
+    // The DALL·E wire rules are tested on dall-e-3 and dall-e-2 served as themselves (an upstream that still has them).
+    private readonly GatewayFactory _gateway = new GatewayFactory().WithoutUpstreamKeys().ServeAsItself("dall-e-3").ServeAsItself("dall-e-2");
     private FakeUpstream _openai = null!;
 
     public async Task InitializeAsync() => _openai = await FakeUpstream.StartAsync();
@@ -268,37 +291,39 @@ public sealed class OpenAiProviderTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Gpt_image_1_sends_quality_and_never_response_format()
+    public async Task Gpt_image_2_forwards_every_field_it_takes_never_response_format_and_charges_the_reported_usage()
     {
         _gateway.UseOpenAi("openai", _openai);
-        // gpt-image answers b64_json always, with a usage block and no revised_prompt.
+        // gpt-image answers b64_json always, with what it produced, a usage block and no revised_prompt.
         _openai.Handler = (ctx, req) =>
         {
             var n = req.BodyJson().GetProperty("n").GetInt32();
             var data = Enumerable.Range(0, n).Select(i => new { b64_json = Convert.ToBase64String(OpenAiKit.ImageBytes(i)) }).ToArray();
             return FakeUpstream.Json(ctx, 200, JsonSerializer.Serialize(new
             {
-                created = 1713833628, data,
+                created = 1713833628, data, background = "opaque", output_format = "png", size = "1024x1536", quality = "high",
                 usage = new { input_tokens = 50, output_tokens = 4160, total_tokens = 4210, input_tokens_details = new { image_tokens = 0, text_tokens = 50 } },
             }));
         };
-        var (client, _) = await UserAsync();
+        var (client, userId) = await UserAsync();
 
         var (response, text) = await client.GenerateAsync(new
         {
-            model = "gpt-image-1", prompt = "an isometric city", n = 2, size = "1024x1536", quality = "high", response_format = "url",
+            model = "gpt-image-2", prompt = "an isometric city", n = 2, size = "1024x1536", quality = "high", response_format = "url",
+            output_format = "png", background = "opaque", moderation = "low", user = "end-user-7",
         });
 
         Assert.True(response.StatusCode == HttpStatusCode.OK, text);
         var body = Assert.Single(_openai.Generations()).BodyJson();
-        Assert.Equal(["model", "n", "prompt", "quality", "size"], body.Names());
-        Assert.False(body.TryGetProperty("response_format", out _));
-        Assert.Equal("gpt-image-1", body.Str("model"));
+        Assert.Equal(["background", "model", "moderation", "n", "output_format", "prompt", "quality", "size", "user"], body.Names());
+        Assert.Equal("gpt-image-2", body.Str("model"));
         Assert.Equal("high", body.Str("quality"));
+        Assert.Equal("opaque", body.Str("background"));
+        Assert.Equal("low", body.Str("moderation"));
         Assert.Equal(2, body.GetProperty("n").GetInt32());
         Assert.Equal("1024x1536", body.Str("size"));
 
-        // The caller asked for url: the gateway stored the base64 bytes and serves them itself.
+        // The caller asked for url (the gateway's extension): it stored the base64 bytes and serves them itself.
         var json = JsonDocument.Parse(text).RootElement;
         var data = json.GetProperty("data").EnumerateArray().ToArray();
         Assert.Equal(2, data.Length);
@@ -306,14 +331,17 @@ public sealed class OpenAiProviderTests : IAsyncLifetime
         {
             Assert.False(data[i].TryGetProperty("revised_prompt", out _));
             var url = new Uri(data[i].Str("url")!);
-            var bytes = await client.GetByteArrayAsync(url.PathAndQuery);
-            Assert.Equal(OpenAiKit.ImageBytes(i), bytes);
+            Assert.Equal(OpenAiKit.ImageBytes(i), await client.GetByteArrayAsync(url.PathAndQuery));
         }
+        Assert.Equal(("opaque", "png", "1024x1536", "high"), (json.Str("background"), json.Str("output_format"), json.Str("size"), json.Str("quality")));
+        var usage = json.GetProperty("usage");
+        Assert.Equal((50, 4160, 4210), (usage.GetProperty("input_tokens").GetInt32(), usage.GetProperty("output_tokens").GetInt32(), usage.GetProperty("total_tokens").GetInt32()));
         var meta = json.GetProperty("_metadata");
-        Assert.Equal("openai", meta.Str("provider_used"));
-        Assert.Equal("gpt-image-1", meta.Str("model_used"));
-        Assert.Equal("high", meta.Str("quality"));
-        Assert.Equal(600m, meta.Dec("cost_incurred")); // 250 × 1.2 × 2
+        Assert.Equal("gpt-image-2", meta.Str("upstream_model"));
+        Assert.Equal("per_token", meta.Str("pricing"));
+        Assert.Equal(150.06m, meta.Dec("cost_incurred")); // (50 × 5 + 4,160 × 30) millicredits × 1.2
+        Assert.Equal(1000m - 150.06m, (await client.CreditsAsync()).Dec("credits_remaining"));
+        Assert.Empty(await _gateway.Service<CreditLedger>().VerifyAsync(userId));
     }
 
     // ---------------------------------------------------------------- success bodies

@@ -21,7 +21,9 @@ public sealed class OpenRouterProviderTests : IAsyncLifetime
     private const decimal StartingCredits = 1000m;
 
     private FakeUpstream _fake = null!;
-    private readonly GatewayFactory _gateway = new GatewayFactory().WithoutUpstreamKeys();
+    // dall-e-3 served as itself through OpenRouter, gpt-image-2 through OpenRouter too: an operator's routes, not the defaults.
+    private readonly GatewayFactory _gateway = new GatewayFactory().WithoutUpstreamKeys()
+        .ServeAsItself("dall-e-3", "openrouter", "openai/dall-e-3").OnlyStep("gpt-image-2", "openrouter", "openai/gpt-image-2");
 
     public async Task InitializeAsync()
     {
@@ -111,8 +113,10 @@ public sealed class OpenRouterProviderTests : IAsyncLifetime
     [InlineData("dall-e-3", "1024x1024", "openai/dall-e-3", "1:1", 48)]
     [InlineData("dall-e-3", "1792x1024", "openai/dall-e-3", "16:9", 96)]
     [InlineData("dall-e-3", "1024x1792", "openai/dall-e-3", "9:16", 96)]
-    [InlineData("gpt-image-1", "1536x1024", "openai/gpt-image-1", "3:2", 75.6)] // auto is priced as medium: 63 × 1.2
-    [InlineData("gpt-image-1", "1024x1536", "openai/gpt-image-1", "2:3", 75.6)]
+    // OpenRouter reports no OpenAI usage, so gpt-image-2 is charged its estimate: quality auto as high,
+    // 7,033 × 1.5 → 10,550 output tokens × 30 + 20 prompt bytes × 5, in millicredits, × 1.2.
+    [InlineData("gpt-image-2", "1536x1024", "openai/gpt-image-2", "3:2", 379.92)]
+    [InlineData("gpt-image-2", "1024x1536", "openai/gpt-image-2", "2:3", 379.92)]
     public async Task Sends_the_exact_chat_completions_request_and_returns_the_data_url_image(
         string model, string size, string upstreamModel, string aspectRatio, decimal cost)
     {

@@ -13,7 +13,8 @@ namespace ImageGateway.Tests.Providers;
 /// </summary>
 public sealed class RoutingTests : IAsyncLifetime
 {
-    private readonly GatewayFactory _gateway = new GatewayFactory().WithoutUpstreamKeys();
+    // Routing is tested on dall-e-3 served as itself: one image per call, so n fans out.
+    private readonly GatewayFactory _gateway = new GatewayFactory().WithoutUpstreamKeys().ServeAsItself();
     private FakeUpstream _first = null!;
     private FakeUpstream _second = null!;
 

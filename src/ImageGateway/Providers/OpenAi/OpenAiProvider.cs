@@ -62,6 +62,13 @@ public sealed class OpenAiProvider : IImageProvider
         if (isGptImage || isDallE3) body["quality"] = job.Quality;
         if (isDallE3 && job.Style is not null) body["style"] = job.Style;
         if (!isGptImage) body["response_format"] = "b64_json";
+        if (isGptImage)
+        {
+            if (job.OutputFormat is not null) body["output_format"] = job.OutputFormat;
+            if (job.OutputCompression is not null) body["output_compression"] = job.OutputCompression;
+            if (job.Background is not null) body["background"] = job.Background;
+            if (job.Moderation is not null) body["moderation"] = job.Moderation;
+        }
         if (job.User is not null) body["user"] = job.User;
         return body;
     }
@@ -92,8 +99,34 @@ public sealed class OpenAiProvider : IImageProvider
         }
         return images.Count == 0
             ? ProviderResult.Failed(UpstreamText.NotImages("openai", "an empty data array"))
-            : ProviderResult.Success(images);
+            : ProviderResult.Success(images) with { Usage = ReadUsage(root), Produced = ReadProduced(root) };
     }
+
+    /// <summary>GPT-image <c>usage</c>; null when absent or not the shape OpenAI sends (the request is then charged its estimate).</summary>
+    internal static TokenUsage? ReadUsage(JsonElement root)
+    {
+        if (!root.TryGetProperty("usage", out var usage) || usage.ValueKind != JsonValueKind.Object
+            || Count(usage, "input_tokens") is not { } input || Count(usage, "output_tokens") is not { } output)
+            return null;
+        var (text, image) = usage.TryGetProperty("input_tokens_details", out var details) && details.ValueKind == JsonValueKind.Object
+            && Count(details, "text_tokens") is { } t && Count(details, "image_tokens") is { } i && t + i == input
+            ? (t, i)
+            : (input, 0L); // no breakdown: all input priced as text, the cheaper rate, as OpenAI names no other
+        var (outImage, outText) = usage.TryGetProperty("output_tokens_details", out var outDetails) && outDetails.ValueKind == JsonValueKind.Object
+            ? (Count(outDetails, "image_tokens"), Count(outDetails, "text_tokens"))
+            : (null, null);
+        return new TokenUsage(text, image, output, outImage, outText);
+    }
+
+    private static long? Count(JsonElement parent, string name) =>
+        parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var count) && count >= 0
+            ? count : null;
+
+    private static ProducedAs ReadProduced(JsonElement root) =>
+        new(Text(root, "background"), Text(root, "output_format"), Text(root, "size"), Text(root, "quality"));
+
+    private static string? Text(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     private static ProviderFailure MapError(HttpResponseMessage response, JsonDocument? json)
     {
