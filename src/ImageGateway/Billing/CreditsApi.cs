@@ -22,7 +22,12 @@ public sealed record TransactionDto(
     Millicredits BalanceAfter,
     string? ReservationId,
     string? Description,
-    long CreatedAt);
+    long CreatedAt)
+{
+    /// <summary>On a <c>write_off</c> entry: what a settle could not charge (the answer cost more than the hold and the balance).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public Millicredits? WrittenOff { get; init; }
+}
 
 public sealed record TransactionsResponse(IReadOnlyList<TransactionDto> Transactions, long Total, int Limit, int Offset);
 
@@ -54,7 +59,7 @@ public static class CreditsApi
         if (skip < 0) return ApiError.Invalid("offset", "'offset' must not be negative.");
         var (entries, total) = await ledger.HistoryAsync(caller.AccountId, take, skip, ct);
         var transactions = entries.Select(e => new TransactionDto(e.Id, e.Kind, e.Amount, e.Hold, e.BalanceAfter,
-            e.ReservationId, e.Description, e.CreatedAt.ToUnixTimeSeconds())).ToArray();
+            e.ReservationId, e.Description, e.CreatedAt.ToUnixTimeSeconds()) { WrittenOff = e.Kind == LedgerKind.WriteOff ? e.WrittenOff : null }).ToArray();
         return ApiResults.Ok(new TransactionsResponse(transactions, total, take, skip), GatewayJson.Context.TransactionsResponse);
     }
 

@@ -140,6 +140,33 @@ public sealed class ModelCatalog
 
     public IReadOnlyList<ModelDefinition> Models { get; }
 
+    /// <summary>
+    /// Prices that would lose money (DESIGN §12.1): a retired model's per-image base price below the
+    /// most its successor may cost for that image (the successor's token price over its hold table,
+    /// prompt aside). One line per model, naming it and its worst row.
+    /// </summary>
+    public IEnumerable<string> PriceWarnings()
+    {
+        foreach (var model in Models)
+        {
+            if (model.Successor is not { } successor || model.TokenPrice is not null || !TryGetModel(successor.Model, out var next)
+                || next.TokenPrice is not { } price)
+                continue;
+            var losing = (from quality in model.Qualities
+                          from size in model.FixedSizes
+                          let charged = model.BasePrice(quality, size)!.Value
+                          let cost = price.Cost(price.Bound(successor.Quality(quality), next.PricedPixels(successor.Size(size)), 1, 0), TierDefinition.Base)
+                          where charged < cost
+                          orderby (cost - charged).Value descending
+                          select (quality, size, charged, cost)).ToArray();
+            if (losing.Length == 0) continue;
+            var (q, s, c, worst) = losing[0];
+            yield return $"Model {model.Id}: {losing.Length} of its prices are below what {next.Id} may cost for them; worst {q} {s} "
+                + $"is priced {c} credits but may cost up to {worst} credits ({successor.Quality(q)} {successor.Size(s)} at {next.Id}'s token price). "
+                + $"Raise Gateway:Pricing:{model.Id} or change the successor's mapping.";
+        }
+    }
+
     public IEnumerable<TierDefinition> Tiers => _tiers.Values;
 
     public bool TryGetModel(string id, out ModelDefinition model) => _models.TryGetValue(id, out model!);

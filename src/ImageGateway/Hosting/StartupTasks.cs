@@ -14,7 +14,8 @@ namespace ImageGateway.Hosting;
 /// </summary>
 public sealed class StartupTasks(
     Database db, CreditLedger ledger, Secrets secrets, AccountStore accounts, ModelCatalog catalog, IRateLimitStore rateLimits,
-    IImageStore images, IOptions<GatewayOptions> options, TimeProvider time, ILogger<StartupTasks> logger) : IHostedLifecycleService
+    IImageStore images, IOptions<GatewayOptions> options, IOptions<Providers.ProvidersOptions> providers, TimeProvider time,
+    ILogger<StartupTasks> logger) : IHostedLifecycleService
 {
     public const string AdminKeyFileName = "admin-key.txt";
 
@@ -28,6 +29,16 @@ public sealed class StartupTasks(
         var released = await ledger.ExpireStaleHoldsAsync(all: db.Dialect.IsSingleProcess, ct);
         if (released > 0) logger.LogWarning("Released {Count} credit holds left open by a previous run", released);
         await BootstrapAdminAsync(ct);
+        WarnAboutCatalog();
+    }
+
+    /// <summary>Settings that start fine but are probably a mistake: a price that loses money, a route that is never used.</summary>
+    private void WarnAboutCatalog()
+    {
+        foreach (var warning in catalog.PriceWarnings()) logger.LogWarning("{Warning}", warning);
+        foreach (var model in catalog.Models.Where(m => m.Successor is not null && providers.Value.Routes.ContainsKey(m.Id)))
+            logger.LogWarning("Gateway:Routes:{Model} is not used: {Model} is retired and served by {Successor}'s route. "
+                + "To serve it as itself, set Gateway:Models:{Model}:Successor:Model to empty.", model.Id, model.Id, model.Successor!.Model, model.Id);
     }
 
     private async Task BootstrapAdminAsync(CancellationToken ct)
