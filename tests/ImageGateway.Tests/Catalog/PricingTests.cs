@@ -1,6 +1,7 @@
 using ImageGateway.Billing;
 using ImageGateway.Catalog;
 using ImageGateway.Hosting;
+using ImageGateway.Tests.Support;
 
 namespace ImageGateway.Tests.Catalog;
 
@@ -11,7 +12,7 @@ namespace ImageGateway.Tests.Catalog;
 public sealed class PricingTests
 {
     // DESIGN §2 base price table: (model, quality, size, credits per image).
-    private static readonly (string Model, string Quality, string Size, decimal Credits)[] BaseTable =
+    internal static readonly (string Model, string Quality, string Size, decimal Credits)[] BaseTable =
     [
         ("dall-e-3", "standard", "1024x1024", 40m),
         ("dall-e-3", "standard", "1792x1024", 80m),
@@ -43,7 +44,7 @@ public sealed class PricingTests
     ];
 
     // DESIGN §2 tier table: multipliers.
-    private static readonly (string Tier, decimal Multiplier)[] TierTable =
+    internal static readonly (string Tier, decimal Multiplier)[] TierTable =
     [
         ("free", 1.5m),
         ("starter", 1.2m),
@@ -374,5 +375,40 @@ public sealed class PricingTests
         var message = CatalogError(new CatalogOptions());
         Assert.Contains("Gateway:Models", message);
         Assert.Contains("Gateway:Tiers", message);
+    }
+}
+
+/// <summary>DESIGN §12.1: start-up warns about a retired model's per-image price below what its successor may cost.</summary>
+public sealed class PriceWarningTests
+{
+    [Fact]
+    public void The_shipped_prices_raise_no_warning() =>
+        Assert.Empty(CatalogFixture.Default.PriceWarnings());
+
+    [Fact]
+    public void A_price_below_the_successors_worst_case_is_named_with_its_worst_row()
+    {
+        var options = CatalogFixture.LoadDefaultOptions();
+        options.Pricing["dall-e-3"]["hd"]["1792x1024"] = 100m;
+        options.Pricing["dall-e-3"]["hd"]["1024x1024"] = 60m;
+
+        var warning = Assert.Single(new ModelCatalog(options).PriceWarnings());
+
+        // hd → medium at 1792x1024: 1,767 × 1.75 → 3,093 tokens, × 1.25 → 3,867, × 30 millicredits = 116.01 credits.
+        // hd 1024x1024: 2,209 × 30 = 66.27 credits, above 60 but by less.
+        Assert.StartsWith("Model dall-e-3: 2 of its prices", warning);
+        Assert.Contains("worst hd 1792x1024 is priced 100 credits but may cost up to 116.01 credits", warning);
+        Assert.Contains("Gateway:Pricing:dall-e-3", warning);
+    }
+
+    [Fact]
+    public void The_gateway_logs_the_warning_at_start_up()
+    {
+        using var gateway = new GatewayFactory();
+        gateway.Settings["Gateway:Pricing:dall-e-2:standard:512x512"] = "0.5";
+        gateway.Settings["Gateway:Pricing:dall-e-2:standard:256x256"] = "7.499"; // gpt-image-2 low 1024x1024 may cost 7.5
+        using var client = gateway.CreateClient();
+
+        Assert.Contains(gateway.Logs.Lines, l => l.Contains("Model dall-e-2: 2 of its prices are below what gpt-image-2 may cost"));
     }
 }
