@@ -40,8 +40,10 @@ public sealed class BriefExamplesTests(CompatGateway fixture) : IClassFixture<Co
         Assert.Equal("Revised: A majestic unicorn in a magical forest", json.RootElement.GetProperty("data")[0].GetProperty("revised_prompt").GetString());
         var upstream = fixture.Upstream.Calls.Last(c => c.Body["prompt"]!.GetValue<string>() == "A majestic unicorn in a magical forest");
         Assert.Equal($"Bearer {CompatGateway.UpstreamKey}", upstream.Authorization);
-        Assert.Equal("dall-e-3", upstream.Body["model"]!.GetValue<string>());
-        Assert.Equal("standard", upstream.Body["quality"]!.GetValue<string>());
+        // dall-e-3 is retired: gpt-image-2 serves it, standard → low (DESIGN §12.1), at dall-e-3's price.
+        Assert.Equal("gpt-image-2", upstream.Body["model"]!.GetValue<string>());
+        Assert.Equal("low", upstream.Body["quality"]!.GetValue<string>());
+        Assert.Equal("gpt-image-2", metadata.GetProperty("upstream_model").GetString());
 
         using var http = Gateway.Client();
         var png = await http.GetByteArrayAsync(json.RootElement.GetProperty("data")[0].GetProperty("url").GetString());

@@ -89,8 +89,9 @@ public sealed class DotnetOpenAiTests(CompatGateway fixture) : IClassFixture<Com
         }
         Assert.Equal("Revised: " + prompt, result.Value.RevisedPrompt);
         var upstream = Assert.Single(fixture.Upstream.Calls, c => c.Body["prompt"]!.GetValue<string>() == prompt);
-        Assert.Equal("hd", upstream.Body["quality"]!.GetValue<string>());
-        Assert.Equal("natural", upstream.Body["style"]!.GetValue<string>());
+        // Served by gpt-image-2: hd → medium, style accepted and not forwarded (DESIGN §12.1).
+        Assert.Equal(("gpt-image-2", "medium"), (upstream.Body["model"]!.GetValue<string>(), upstream.Body["quality"]!.GetValue<string>()));
+        Assert.Null(upstream.Body["style"]);
         Assert.Equal("1792x1024", upstream.Body["size"]!.GetValue<string>());
         Assert.Equal(1000m - 144m, await Gateway.CreditsAsync(key)); // hd 1792x1024 = 120 × 1.2
     }

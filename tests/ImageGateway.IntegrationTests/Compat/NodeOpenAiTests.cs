@@ -77,8 +77,9 @@ public sealed class NodeOpenAiTests(CompatGateway fixture) : IClassFixture<Compa
         Assert.Equal("Revised: " + prompt, outcome.GetProperty("result").GetProperty("data")[0].GetProperty("revised_prompt").GetString());
         Assert.Equal(96m, outcome.GetProperty("result").GetProperty("_metadata").GetProperty("cost_incurred").GetDecimal());
         var upstream = Assert.Single(fixture.Upstream.Calls, c => c.Body["prompt"]!.GetValue<string>() == prompt);
-        Assert.Equal("hd", upstream.Body["quality"]!.GetValue<string>());
-        Assert.Equal("natural", upstream.Body["style"]!.GetValue<string>());
+        // Served by gpt-image-2: hd → medium, style accepted and not forwarded (DESIGN §12.1).
+        Assert.Equal(("gpt-image-2", "medium"), (upstream.Body["model"]!.GetValue<string>(), upstream.Body["quality"]!.GetValue<string>()));
+        Assert.Null(upstream.Body["style"]);
         Assert.Equal(904m, await Gateway.CreditsAsync(key));
     }
 

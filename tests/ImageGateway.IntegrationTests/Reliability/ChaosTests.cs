@@ -108,6 +108,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
     {
         // A 1 s timeout turns the stalls into timeouts; the circuit never opens, so the mix stays random.
         _gateway.UseOpenAi("openai", _upstream, maxRetries: 1, timeoutSeconds: 1, circuitMinimumThroughput: 100_000);
+        _gateway.ServeAsItself(); // dall-e-3 as itself: one image per call, so n fans out and partial successes happen
         _upstream.Handler = ChaosAsync;
         const decimal start = 1_000_000m;
         var (userId, key) = await _gateway.CreateUserAsync("managed", start);
