@@ -101,6 +101,35 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<Console
     }
 
     [SkippableFact]
+    public async Task A_per_token_model_shows_about_x_at_most_y_and_affordability_follows_the_hold()
+    {
+        var (_, key) = await Gateway.CreateUserAsync("managed", 70m);
+        var page = await fixture.SignInAsync(key);
+        await page.GetByLabel("Prompt").FillAsync("a kite"); // 6 UTF-8 bytes
+
+        await page.GetByLabel("Model").SelectOptionAsync("gpt-image-2");
+        await page.GetByLabel("Size").SelectOptionAsync("1024x1024");
+        await page.GetByLabel("Quality").SelectOptionAsync("medium");
+
+        // About: (1,767 × 30 + 6 × 5) × 1.2 = 63.648; at most: (2,209 × 30 + 30) × 1.2 = 79.56 (DESIGN §12.4).
+        await Expect(page.Locator("#estimate-cost")).ToHaveAttributeAsync("data-value", "63.648");
+        await Expect(page.Locator("#estimate-max")).ToHaveAttributeAsync("data-value", "79.56");
+        await Expect(page.GetByTestId("estimate")).ToContainTextAsync("About");
+        await Expect(page.GetByTestId("estimate")).ToContainTextAsync("At most");
+        // 70 credits cover the estimate but not the hold: the button stays disabled and says why.
+        await Expect(page.Locator("#generate-btn")).ToBeDisabledAsync();
+        await Expect(page.Locator("#estimate-short")).ToContainTextAsync("needs 9.56 more");
+
+        await page.GetByLabel("Quality").SelectOptionAsync("low");
+        await Expect(page.Locator("#estimate-max")).ToHaveAttributeAsync("data-value", "9.036"); // (250 × 30 + 30) × 1.2
+        await Expect(page.Locator("#estimate-short")).ToHaveCountAsync(0);
+
+        await page.GetByLabel("Model").SelectOptionAsync("builtin-preview");
+        await Expect(page.Locator("#estimate-max")).ToHaveCountAsync(0); // per image: one exact price
+        Assert.Equal(70m, await Gateway.CreditsAsync(key));
+    }
+
+    [SkippableFact]
     public async Task Generating_builtin_preview_shows_the_images_with_expiry_and_the_balance_drops_by_the_estimate()
     {
         var (_, key) = await Gateway.CreateUserAsync("managed", 100m);

@@ -111,15 +111,20 @@ export function generatePage(main, app) {
 
   function renderEstimate() {
     const e = estimate;
-    const after = e.available - e.estimated_cost;
+    // A per-token model is charged the tokens its answer reports: the estimate is "about", the hold "at most".
+    const perToken = e.pricing === 'per_token';
+    const after = e.available - e.max_cost;
     const unavailable = !e.provider_available;
     estimateBox.replaceChildren(...[
-      h('div', { class: 'line' }, h('span', {}, `${e.n} × ${credits(e.unit_cost)} credits`), h('span', { class: 'muted' }, `${e.tier.replace('_', ' ')} tier`)),
-      h('div', { class: 'line total' }, h('span', {}, 'Estimated cost'), h('span', { id: 'estimate-cost', 'data-value': e.estimated_cost }, `${credits(e.estimated_cost)} credits`)),
-      h('div', { class: 'line' }, h('span', {}, 'Balance after'),
+      h('div', { class: 'line' }, h('span', {}, `${e.n} × ${perToken ? 'about ' : ''}${credits(e.unit_cost)} credits`), h('span', { class: 'muted' }, `${e.tier.replace('_', ' ')} tier`)),
+      h('div', { class: 'line total' }, h('span', {}, perToken ? 'About' : 'Estimated cost'),
+        h('span', { id: 'estimate-cost', 'data-value': e.estimated_cost }, `${credits(e.estimated_cost)} credits`)),
+      perToken ? h('div', { class: 'line' }, h('span', {}, 'At most'), h('span', { id: 'estimate-max', 'data-value': e.max_cost }, `${credits(e.max_cost)} credits`)) : null,
+      perToken ? h('div', { class: 'muted small', id: 'estimate-note' }, 'Priced by the tokens the answer reports; the most it can cost is held and the rest given back.') : null,
+      h('div', { class: 'line' }, h('span', {}, perToken ? 'Balance after, at worst' : 'Balance after'),
         h('span', { id: 'estimate-after', class: e.sufficient ? '' : 'short' }, e.sufficient ? `${credits(after)} credits` : `${credits(e.available)} available`)),
       e.sufficient ? null : h('div', { class: 'short small', id: 'estimate-short' },
-        `Not enough credits: this needs ${credits(e.estimated_cost - e.available)} more. `, h('a', { href: '#/credits' }, 'See your credits')),
+        `Not enough credits: this needs ${credits(e.max_cost - e.available)} more. `, h('a', { href: '#/credits' }, 'See your credits')),
       unavailable ? h('div', { class: 'short small' }, 'No provider is configured for this model right now.') : null].filter(Boolean));
     updateButton();
   }
