@@ -7,10 +7,13 @@ using Microsoft.AspNetCore.Http;
 namespace ImageGateway.IntegrationTests.Support;
 
 /// <summary>
-/// A local stand-in for OpenAI's Images API (<c>POST /v1/images/generations</c>) on a loopback port,
-/// answering what OpenAI answers for dall-e-3: one image per call as plain base64 of a real PNG, with
-/// a <c>revised_prompt</c>. It records every call so tests can see what the gateway sent upstream.
-/// The server is the fast suite's <see cref="FakeUpstream"/>; this class is only its answer.
+/// A local stand-in for OpenAI's Images API (<c>POST /v1/images/generations</c>) on a loopback port.
+/// GPT-image models (and every name that is not dall-e) are answered by <see cref="FakeGptImage"/>,
+/// exactly as OpenAI answers them today; <see cref="GptImage"/> scripts its failures and usage. The
+/// dall-e names keep the dall-e-3 answer (one plain-base64 PNG with a <c>revised_prompt</c>) while
+/// the gateway's default routes still send dall-e upstream. Every call is recorded so tests can see
+/// what the gateway sent. The server is the fast suite's <see cref="FakeUpstream"/>; this class is
+/// only its answer.
 /// </summary>
 public sealed class FakeOpenAi : IAsyncDisposable
 {
@@ -29,6 +32,9 @@ public sealed class FakeOpenAi : IAsyncDisposable
 
     public ConcurrentQueue<Call> Calls { get; } = new();
 
+    /// <summary>The answer for GPT-image models: switch failures, delays and usage here.</summary>
+    public FakeGptImage GptImage { get; } = new();
+
     public static async Task<FakeOpenAi> StartAsync()
     {
         var self = new FakeOpenAi(await FakeUpstream.StartAsync());
@@ -38,13 +44,19 @@ public sealed class FakeOpenAi : IAsyncDisposable
 
     private async Task AnswerAsync(HttpContext http, RecordedRequest request)
     {
-        if (!FakeUpstream.IsPost(http, "/v1/images/generations"))
+        if (!FakeGptImage.IsGenerationsPath(http) || ParseObject(request.Body) is not { } body)
         {
-            http.Response.StatusCode = StatusCodes.Status404NotFound;
+            // FakeGptImage answers these as OpenAI does (404 Invalid URL, 400 unparsable JSON).
+            await GptImage.AnswerAsync(http, request);
             return;
         }
-        var body = JsonNode.Parse(request.Body)!.AsObject();
         Calls.Enqueue(new Call(http.Request.Headers.Authorization.ToString(), body));
+        if (body["model"] is not JsonValue model || model.GetValueKind() != System.Text.Json.JsonValueKind.String
+            || !model.GetValue<string>().StartsWith("dall-e", StringComparison.Ordinal))
+        {
+            await GptImage.AnswerAsync(http, request);
+            return;
+        }
         var prompt = body["prompt"]?.GetValue<string>() ?? "";
         var size = (body["size"]?.GetValue<string>() ?? "1024x1024").Split('x');
         // A real PNG, small so the suite stays fast; the gateway passes the bytes through.
@@ -59,6 +71,12 @@ public sealed class FakeOpenAi : IAsyncDisposable
             }),
         };
         await FakeUpstream.Json(http, StatusCodes.Status200OK, response.ToJsonString());
+    }
+
+    private static JsonObject? ParseObject(byte[] body)
+    {
+        try { return JsonNode.Parse(body) as JsonObject; }
+        catch (System.Text.Json.JsonException) { return null; }
     }
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();
