@@ -54,6 +54,7 @@ public sealed class CustomSizeOptions
     public int MultipleOf { get; set; } = 16;
     public int MaxEdge { get; set; } = 3840;
     public long MaxPixels { get; set; } = 3840L * 2160;
+    public long MinPixels { get; set; }
     /// <summary>The long side over the short side, at most.</summary>
     public decimal MaxAspectRatio { get; set; } = 3;
 }

@@ -70,7 +70,7 @@ public sealed record ModelDefinition(
         }
         var (longEdge, shortEdge) = (Math.Max(width, height), Math.Min(width, height));
         return width % rule.MultipleOf == 0 && height % rule.MultipleOf == 0 && longEdge <= rule.MaxEdge
-            && (long)width * height <= rule.MaxPixels && longEdge <= shortEdge * rule.MaxAspectRatio;
+            && (long)width * height <= rule.MaxPixels && (long)width * height >= rule.MinPixels && longEdge <= shortEdge * rule.MaxAspectRatio;
     }
 }
 

@@ -170,7 +170,7 @@ public sealed record GenerationSpec(
 
     private static string SizeRule(ModelDefinition model, string size) => model.CustomSizes is { } rule
         ? $"Size '{Truncate(size)}' is not available for {model.Id}. Use one of: {string.Join(", ", model.Sizes)}, or WIDTHxHEIGHT with both sides divisible by {rule.MultipleOf}, "
-          + $"the long side at most {rule.MaxAspectRatio.ToString(System.Globalization.CultureInfo.InvariantCulture)} times the short one, at most {rule.MaxEdge} pixels a side and {rule.MaxPixels} in all."
+          + $"the long side at most {rule.MaxAspectRatio.ToString(System.Globalization.CultureInfo.InvariantCulture)} times the short one, at most {rule.MaxEdge} pixels a side and {rule.MinPixels}–{rule.MaxPixels} in all."
         : $"Size '{Truncate(size)}' is not available for {model.Id}. Choose one of: {string.Join(", ", model.Sizes)}.";
 
     private static (GenerationSpec?, ApiError?) Fail(ApiError error) => (null, error);

@@ -87,7 +87,7 @@ public sealed class DotnetOpenAiTests(CompatGateway fixture) : IClassFixture<Com
             Assert.Equal("hd", sent.RootElement.GetProperty("quality").GetString());
             Assert.False(sent.RootElement.TryGetProperty("n", out _));
         }
-        Assert.Equal("Revised: " + prompt, result.Value.RevisedPrompt);
+        Assert.Null(result.Value.RevisedPrompt); // gpt-image-2 does not revise prompts
         var upstream = Assert.Single(fixture.Upstream.Calls, c => c.Body["prompt"]!.GetValue<string>() == prompt);
         // Served by gpt-image-2: hd → medium, style accepted and not forwarded (DESIGN §12.1).
         Assert.Equal(("gpt-image-2", "medium"), (upstream.Body["model"]!.GetValue<string>(), upstream.Body["quality"]!.GetValue<string>()));

@@ -61,13 +61,12 @@ public sealed class FakeOpenAiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Dall_e_3_keeps_its_revised_prompt_answer()
+    public async Task Dall_e_3_is_shut_down_upstream_as_at_openai()
     {
         var (status, body) = await PostAsync("""{"model":"dall-e-3","prompt":"a fox","size":"1024x1024"}""");
 
-        Assert.Equal(HttpStatusCode.OK, status);
-        OpenAiSchema.AssertImages(body, "b64_json", count: 1);
-        using var doc = JsonDocument.Parse(body);
-        Assert.Equal("Revised: a fox", doc.RootElement.GetProperty("data")[0].GetProperty("revised_prompt").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        OpenAiSpec.AssertValid(body, "ErrorResponse");
+        Assert.Contains("The model `dall-e-3` does not exist", body);
     }
 }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
-using ImageGateway.Providers.Builtin;
 using ImageGateway.Tests.Support;
 using Microsoft.AspNetCore.Http;
 
@@ -8,11 +7,9 @@ namespace ImageGateway.IntegrationTests.Support;
 
 /// <summary>
 /// A local stand-in for OpenAI's Images API (<c>POST /v1/images/generations</c>) on a loopback port.
-/// GPT-image models (and every name that is not dall-e) are answered by <see cref="FakeGptImage"/>,
-/// exactly as OpenAI answers them today; <see cref="GptImage"/> scripts its failures and usage. The
-/// dall-e names keep the dall-e-3 answer (one plain-base64 PNG with a <c>revised_prompt</c>) while
-/// the gateway's default routes still send dall-e upstream. Every call is recorded so tests can see
-/// what the gateway sent. The server is the fast suite's <see cref="FakeUpstream"/>; this class is
+/// It answers as OpenAI does today (<see cref="FakeGptImage"/>): gpt-image-2 makes images, the
+/// shut-down names (dall-e-3, gpt-image-1, ...) are models that do not exist; <see cref="GptImage"/>
+/// scripts failures and usage. Every call is recorded so tests can see what the gateway sent. The server is the fast suite's <see cref="FakeUpstream"/>; this class is
 /// only its answer.
 /// </summary>
 public sealed class FakeOpenAi : IAsyncDisposable
@@ -51,26 +48,7 @@ public sealed class FakeOpenAi : IAsyncDisposable
             return;
         }
         Calls.Enqueue(new Call(http.Request.Headers.Authorization.ToString(), body));
-        if (body["model"] is not JsonValue model || model.GetValueKind() != System.Text.Json.JsonValueKind.String
-            || !model.GetValue<string>().StartsWith("dall-e", StringComparison.Ordinal))
-        {
-            await GptImage.AnswerAsync(http, request);
-            return;
-        }
-        var prompt = body["prompt"]?.GetValue<string>() ?? "";
-        var size = (body["size"]?.GetValue<string>() ?? "1024x1024").Split('x');
-        // A real PNG, small so the suite stays fast; the gateway passes the bytes through.
-        var png = BuiltinRenderer.RenderPng(prompt, int.Parse(size[0]) / 8, int.Parse(size[1]) / 8, seed: 1);
-        var response = new JsonObject
-        {
-            ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-            ["data"] = new JsonArray(new JsonObject
-            {
-                ["b64_json"] = Convert.ToBase64String(png),
-                ["revised_prompt"] = "Revised: " + prompt,
-            }),
-        };
-        await FakeUpstream.Json(http, StatusCodes.Status200OK, response.ToJsonString());
+        await GptImage.AnswerAsync(http, request);
     }
 
     private static JsonObject? ParseObject(byte[] body)

@@ -17,15 +17,14 @@ public sealed class GptImageTests : IAsyncLifetime
 {
     private readonly GatewayFactory _gateway = new GatewayFactory().WithoutUpstreamKeys();
     private FakeUpstream _openai = null!;
-
-    /// <summary>The usage the fake reports; null leaves it out of the answer.</summary>
-    private (long Text, long Image, long Output)? _usage = (50, 0, 1767);
+    private FakeGptImage _fake = null!;
 
     public async Task InitializeAsync()
     {
         _openai = await FakeUpstream.StartAsync();
         _gateway.UseOpenAi("openai", _openai, maxRetries: 0);
-        _openai.Handler = AnswerAsync;
+        _fake = FakeGptImage.On(_openai);
+        _fake.UsageOverride = new FakeGptImage.ImageUsage(50, 0, 1767); // the worked check's usage unless a test says otherwise
     }
 
     public async Task DisposeAsync()
@@ -34,28 +33,12 @@ public sealed class GptImageTests : IAsyncLifetime
         await _openai.DisposeAsync();
     }
 
-    /// <summary>gpt-image-2 as OpenAI answers it: n images as b64_json, what it made, and the usage set for the test.</summary>
-    private Task AnswerAsync(HttpContext context, RecordedRequest request)
+    /// <summary>A GPT-image answer is OpenAI's ImagesResponse; the spec's size enum lists only the standard sizes (docs/PROVIDERS.md).</summary>
+    private static void AssertOpenAiShape(string text, bool customSize = false)
     {
-        var body = JsonNode.Parse(request.Body)!.AsObject();
-        var n = body["n"]?.GetValue<int>() ?? 1;
-        var size = body["size"]?.GetValue<string>() is { } asked && asked != "auto" ? asked : "1024x1024";
-        var answer = new JsonObject
-        {
-            ["created"] = 1764676800,
-            ["data"] = new JsonArray(Enumerable.Range(0, n).Select(i => (JsonNode)new JsonObject { ["b64_json"] = Convert.ToBase64String(FakeUpstream.Png(16, i)) }).ToArray()),
-            ["background"] = "opaque",
-            ["output_format"] = body["output_format"]?.GetValue<string>() ?? "png",
-            ["size"] = size,
-            ["quality"] = body["quality"]?.GetValue<string>() is { } q && q != "auto" ? q : "medium",
-        };
-        if (_usage is var (text, image, output))
-            answer["usage"] = new JsonObject
-            {
-                ["input_tokens"] = text + image, ["output_tokens"] = output, ["total_tokens"] = text + image + output,
-                ["input_tokens_details"] = new JsonObject { ["text_tokens"] = text, ["image_tokens"] = image },
-            };
-        return FakeUpstream.Json(context, 200, answer.ToJsonString());
+        var errors = OpenAiSpec.Errors(text, "ImagesResponse");
+        if (customSize) Assert.All(errors, e => Assert.StartsWith("/size:", e));
+        else Assert.True(errors.Count == 0, string.Join("\n", errors));
     }
 
     private async Task<(HttpClient Client, string UserId)> UserAsync(decimal credits = 1000m, string tier = "managed")
@@ -77,6 +60,7 @@ public sealed class GptImageTests : IAsyncLifetime
         var (response, text) = await client.GenerateAsync(new { model = "gpt-image-2", prompt, size = "1024x1024", quality = "medium" });
 
         Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        AssertOpenAiShape(text);
         var json = JsonDocument.Parse(text).RootElement;
         Assert.Equal(63.912m, json.GetProperty("_metadata").Dec("cost_incurred"));
         Assert.Equal(1000m - 63.912m, json.GetProperty("_metadata").Dec("credits_remaining"));
@@ -94,7 +78,7 @@ public sealed class GptImageTests : IAsyncLifetime
     public async Task Usage_above_the_hold_takes_what_the_balance_has_and_writes_off_the_rest_never_below_zero()
     {
         var (client, userId) = await UserAsync(credits: 100m);
-        _usage = (10, 0, 3000); // (10 × 5 + 3,000 × 30) × 1.2 = 108.06 credits, more than the 79.x held and the 100 there are
+        _fake.UsageOverride = new FakeGptImage.ImageUsage(10, 0, 3000); // (10 × 5 + 3,000 × 30) × 1.2 = 108.06 credits, more than the 79.x held and the 100 there are
 
         var (response, text) = await client.GenerateAsync(new { model = "gpt-image-2", prompt = "a red kite", size = "1024x1024", quality = "medium" });
 
@@ -117,11 +101,12 @@ public sealed class GptImageTests : IAsyncLifetime
     public async Task An_answer_without_usage_is_charged_the_estimate_and_logged()
     {
         var (client, userId) = await UserAsync();
-        _usage = null;
+        _fake.OmitUsage = true;
 
         var (response, text) = await client.GenerateAsync(new { model = "gpt-image-2", prompt = "a red kite", n = 2, size = "1536x1024", quality = "low" });
 
         Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        AssertOpenAiShape(text);
         var json = JsonDocument.Parse(text).RootElement;
         Assert.False(json.TryGetProperty("usage", out _));
         // Estimate: 200 × 1.5 = 300 output tokens × 2 images × 30 + 10 prompt bytes × 5 = 18,050 millicredits, × 1.2.
@@ -164,6 +149,7 @@ public sealed class GptImageTests : IAsyncLifetime
         });
 
         Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        AssertOpenAiShape(text);
         var sent = OnlyUpstreamBody();
         Assert.Equal(["background", "model", "moderation", "n", "output_compression", "output_format", "prompt", "quality", "size", "user"], sent.Names());
         Assert.Equal(("auto", "webp", 40), (sent.Str("size"), sent.Str("output_format"), sent.GetProperty("output_compression").GetInt32()));
@@ -175,6 +161,9 @@ public sealed class GptImageTests : IAsyncLifetime
         Assert.Equal((50, 1767, 1817), (usage.GetProperty("input_tokens").GetInt32(), usage.GetProperty("output_tokens").GetInt32(), usage.GetProperty("total_tokens").GetInt32()));
         Assert.Equal((50, 0), (usage.GetProperty("input_tokens_details").GetProperty("text_tokens").GetInt32(), usage.GetProperty("input_tokens_details").GetProperty("image_tokens").GetInt32()));
         Assert.Equal("gpt-image-2", json.GetProperty("_metadata").Str("upstream_model"));
+        var webp = Convert.FromBase64String(json.GetProperty("data")[0].Str("b64_json")!);
+        Assert.Equal("RIFF"u8.ToArray(), webp[..4]);
+        Assert.Equal("WEBP"u8.ToArray(), webp[8..12]);
     }
 
     [Theory]
@@ -191,6 +180,7 @@ public sealed class GptImageTests : IAsyncLifetime
     [InlineData("""{"size":"3840x2176"}""", "size")]
     [InlineData("""{"size":"4096x1376"}""", "size")]
     [InlineData("""{"size":"big"}""", "size")]
+    [InlineData("""{"size":"512x512"}""", "size")]     // fewer pixels than gpt-image-2 makes
     [InlineData("""{"quality":"hd"}""", "quality")]
     [InlineData("""{"style":"vivid"}""", "style")]
     [InlineData("""{"n":11}""", "n")]
@@ -215,7 +205,7 @@ public sealed class GptImageTests : IAsyncLifetime
     [InlineData("2160x3840")]
     [InlineData("3072x1024")]  // exactly 3:1
     [InlineData("1536x864")]
-    [InlineData("16x48")]
+    [InlineData("1024x640")]   // the fewest pixels
     public async Task Custom_sizes_within_the_rules_are_forwarded_as_asked(string size)
     {
         var (client, _) = await UserAsync(credits: 10_000m);
@@ -225,6 +215,7 @@ public sealed class GptImageTests : IAsyncLifetime
         Assert.True(response.StatusCode == HttpStatusCode.OK, text);
         Assert.Equal(size, OnlyUpstreamBody().Str("size"));
         Assert.Equal(size, JsonDocument.Parse(text).RootElement.Str("size"));
+        AssertOpenAiShape(text, customSize: true);
     }
 
     [Theory]
@@ -254,10 +245,31 @@ public sealed class GptImageTests : IAsyncLifetime
         Assert.True(response.StatusCode == HttpStatusCode.OK, text);
         Assert.False(OnlyUpstreamBody().TryGetProperty("response_format", out _));
         var json = JsonDocument.Parse(text).RootElement;
+        AssertOpenAiShape(text);
         var url = new Uri(json.GetProperty("data")[0].Str("url")!);
         Assert.Contains("sig=", url.Query);
-        Assert.Equal(FakeUpstream.Png(16, 0), await client.GetByteArrayAsync(url.PathAndQuery));
+        var png = await client.GetByteArrayAsync(url.PathAndQuery);
+        Assert.Equal((1024, 1024), Api.PngSize(png));
         Assert.True(json.GetProperty("_metadata").GetProperty("expires_at").GetInt64() > _gateway.UnixNow());
+    }
+
+    [Theory]
+    [InlineData(FakeGptImage.Failure.ModerationBlocked, HttpStatusCode.BadRequest, "invalid_request_error", "content_policy_violation")]
+    [InlineData(FakeGptImage.Failure.ContentPolicy, HttpStatusCode.BadRequest, "invalid_request_error", "content_policy_violation")]
+    [InlineData(FakeGptImage.Failure.RateLimit, HttpStatusCode.BadGateway, "api_error", "upstream_error")]
+    [InlineData(FakeGptImage.Failure.InsufficientQuota, HttpStatusCode.BadGateway, "api_error", "upstream_error")]
+    [InlineData(FakeGptImage.Failure.ServerError, HttpStatusCode.BadGateway, "api_error", "upstream_error")]
+    public async Task Upstream_refusals_and_failures_are_mapped_and_the_token_hold_is_released(FakeGptImage.Failure failure,
+        HttpStatusCode status, string type, string code)
+    {
+        var (client, userId) = await UserAsync();
+        _fake.FailWith(failure);
+
+        var response = await client.PostJsonAsync(OpenAiKit.GeneratePath, new { model = "gpt-image-2", prompt = "a red kite", size = "1024x1024", quality = "low" });
+
+        await Api.AssertErrorAsync(response, status, type, code);
+        // Held: ceil(200 × 1.25) = 250 tokens × 30 + 10 prompt bytes × 5 = 7,550 millicredits, × 1.2.
+        await _gateway.AssertNothingChargedAsync(client, userId, 1000m, 9.06m);
     }
 
     // ---------------------------------------------------------------- retired models
@@ -291,6 +303,7 @@ public sealed class GptImageTests : IAsyncLifetime
         // DALL·E names keep their url default and answer shape; the GPT-image names answer b64_json with usage.
         Assert.Equal(isDallE, json.GetProperty("data")[0].TryGetProperty("url", out _));
         Assert.Equal(!isDallE, json.TryGetProperty("usage", out _));
+        if (!isDallE) AssertOpenAiShape(text);
         if (!isDallE) Assert.Equal(63.912m, meta.Dec("cost_incurred")); // the fake's usage at gpt-image-2's rates
     }
 

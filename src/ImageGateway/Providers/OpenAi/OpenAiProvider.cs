@@ -138,7 +138,9 @@ public sealed class OpenAiProvider : IImageProvider
             code = error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
         }
         var status = (int)response.StatusCode;
-        if (code == "content_policy_violation" || (status == 400 && message?.Contains("safety system", StringComparison.OrdinalIgnoreCase) == true))
+        // DALL·E refused with content_policy_violation; the GPT-image models refuse with moderation_blocked.
+        if (code is "content_policy_violation" or "moderation_blocked"
+            || (status == 400 && message?.Contains("safety system", StringComparison.OrdinalIgnoreCase) == true))
             return new ProviderFailure(FailureKind.ContentPolicy,
                 "Your request was rejected by the upstream provider's safety system. You were not charged.", status);
         if (response.StatusCode == HttpStatusCode.TooManyRequests && code == "insufficient_quota")
