@@ -160,6 +160,23 @@ public sealed class OpenRouterProviderTests : IAsyncLifetime
         AssertNoLeak(await response.Content.ReadAsStringAsync());
     }
 
+    [Theory]
+    [InlineData("output_format", "webp")]
+    [InlineData("background", "transparent")]
+    [InlineData("moderation", "low")]
+    public async Task A_gpt_image_field_the_chat_api_cannot_honour_is_refused_not_dropped(string field, string value)
+    {
+        using var client = await UserAsync();
+        var body = new System.Text.Json.Nodes.JsonObject { ["model"] = "gpt-image-2", ["prompt"] = "a lighthouse", ["size"] = "1024x1024", [field] = value };
+
+        var response = await client.PostAsync(GenerationsPath, Api.Raw(body.ToJsonString()));
+
+        var error = await Api.AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request_error", "upstream_rejected");
+        Assert.Contains($"cannot honour '{field}'", error.Str("message"));
+        Assert.Equal(0, _fake.Count);
+        await AssertBalanceUnchangedAsync(client);
+    }
+
     [Fact]
     public async Task Url_format_stores_the_decoded_image_behind_a_fetchable_url()
     {

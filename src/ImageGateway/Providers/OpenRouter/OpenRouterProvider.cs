@@ -34,12 +34,23 @@ public sealed class OpenRouterProvider : IImageProvider
 
     public async Task<ProviderResult> GenerateAsync(ImageJob job, ProviderCredential credential, CancellationToken ct)
     {
+        if (Unhonoured(job) is { } field)
+            return ProviderResult.Failed(new ProviderFailure(FailureKind.Rejected,
+                $"The {Name} provider cannot honour '{field}' (its chat API has no such setting); leave it out or use a route through openai."));
         var url = $"{credential.BaseUrl ?? DefaultBaseUrl}/chat/completions";
         var sent = await credential.Http.PostJsonAsync(url, RequestBody(job), credential.Bearer, ct);
         return await UpstreamText.ReadJsonAnswerAsync(sent, Name,
             (response, json) => MapError(response.StatusCode, json, response.Headers.RetryAfter?.Delta),
             (root, _) => ReadImagesAsync(root, credential, ct));
     }
+
+    /// <summary>A GPT-image field the chat API would silently drop; refused rather than lost (png and an opaque, default-moderated image are what it makes anyway).</summary>
+    private static string? Unhonoured(ImageJob job) =>
+        job.OutputFormat is not (null or "png") ? "output_format"
+        : job.OutputCompression is not null ? "output_compression"
+        : job.Transparent ? "background"
+        : job.Moderation == "low" ? "moderation"
+        : null;
 
     /// <summary><c>GET {base}/key</c>: 200 with the key's limits and usage, or 401.</summary>
     public Task<KeyCheck> CheckKeyAsync(ProviderCredential credential, CancellationToken ct) =>
