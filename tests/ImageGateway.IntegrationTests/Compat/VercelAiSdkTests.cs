@@ -19,7 +19,7 @@ public sealed class VercelAiSdkTests(CompatGateway fixture) : IClassFixture<Comp
     /// <summary>
     /// What the SDK sends, observed: for gpt-image-* it leaves <c>response_format</c> out (OpenAI
     /// rejects it there) and takes up to 10 images a call; for dall-e-3 it sends
-    /// <c>response_format: "b64_json"</c> and one image a call.
+    /// <c>response_format: "b64_json"</c> and one image a call; dall-e-2, b64_json and up to 10.
     /// </summary>
     [SkippableTheory]
     [InlineData("/v1", "gpt-image-2", 1, 1, null)]
@@ -30,6 +30,9 @@ public sealed class VercelAiSdkTests(CompatGateway fixture) : IClassFixture<Comp
     [InlineData("/v1", "dall-e-3", 3, 3, "b64_json")]
     [InlineData("/api/v1/llm", "dall-e-3", 1, 1, "b64_json")]
     [InlineData("/api/v1/llm", "dall-e-3", 3, 3, "b64_json")]
+    // Retired models the SDK still knows: its own table, the gateway's successor.
+    [InlineData("/v1", "gpt-image-1", 1, 1, null)]
+    [InlineData("/v1", "dall-e-2", 2, 1, "b64_json")]
     public async Task GenerateImage_returns_n_decodable_images_and_bills_each_call(
         string basePath, string model, int n, int expectedCalls, string? expectedResponseFormat)
     {
