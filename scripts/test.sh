@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of ImageGateway on a fresh machine. It installs what the tests need (apt:
-# postgresql, redis-server, chromium, wrk; npm: the official openai client and s3rver), starts
-# PostgreSQL, Redis and an S3 server on loopback ports for the run and stops them afterwards,
-# builds once, then runs the in-process suite and the integration suite.
+# postgresql, redis-server, chromium, wrk; npm: the official openai client, the Vercel AI SDK and
+# s3rver), starts PostgreSQL, Redis and an S3 server on loopback ports for the run and stops them
+# afterwards, builds once, then runs the in-process suite and the integration suite.
 # As root (CI) every service is required: a missing one fails the run. Otherwise the suites that
 # need a missing service are skipped, and this script says which and why.
 set -euo pipefail
@@ -59,7 +59,7 @@ if [ "$REQUIRED" = 1 ]; then
 fi
 
 if command -v npm >/dev/null 2>&1; then
-  say "Installing the Node test clients (npm: openai 6.x, s3rver)"
+  say "Installing the Node test clients (npm: openai 6.x, ai 6.x, @ai-sdk/openai 3.x, s3rver)"
   if (cd tests/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1); then
     export IGW_TEST_NODE_MODULES=$ROOT/tests/node/node_modules
   else

@@ -60,10 +60,11 @@ public sealed class NodeOpenAiTests(CompatGateway fixture) : IClassFixture<Compa
         Assert.Equal("model_not_found", missing.GetProperty("error").GetProperty("code").GetString());
     }
 
+    /// <summary>dall-e-3 is retired: gpt-image-2 serves it (hd is medium, style is dropped) at dall-e-3's per-image price.</summary>
     [SkippableTheory]
     [InlineData("/api/v1/llm", "url")]
     [InlineData("/v1", "b64_json")]
-    public async Task Dall_e_3_hd_goes_through_the_openai_upstream(string basePath, string format)
+    public async Task Dall_e_3_hd_is_served_by_gpt_image_2_upstream(string basePath, string format)
     {
         var (_, key) = await Gateway.CreateUserAsync("managed", 1000m);
         var prompt = $"node dall-e-3 {basePath} {format}";
@@ -75,11 +76,15 @@ public sealed class NodeOpenAiTests(CompatGateway fixture) : IClassFixture<Compa
         OpenAiSchema.AssertImages(outcome.GetProperty("result"), format, count: 1);
         OpenAiSchema.AssertImages(Assert.Single(NodeOpenAi.Exchanges(outcome)).GetProperty("body").GetString()!, format, count: 1);
         Assert.False(outcome.GetProperty("result").GetProperty("data")[0].TryGetProperty("revised_prompt", out _)); // gpt-image-2 does not revise prompts
-        Assert.Equal(96m, outcome.GetProperty("result").GetProperty("_metadata").GetProperty("cost_incurred").GetDecimal());
+        var metadata = outcome.GetProperty("result").GetProperty("_metadata");
+        Assert.Equal(96m, metadata.GetProperty("cost_incurred").GetDecimal());
+        Assert.Equal("gpt-image-2", metadata.GetProperty("upstream_model").GetString());
+        Assert.Equal(["style"], metadata.GetProperty("ignored").EnumerateArray().Select(i => i.GetString()));
         var upstream = Assert.Single(fixture.Upstream.Calls, c => c.Body["prompt"]!.GetValue<string>() == prompt);
-        // Served by gpt-image-2: hd → medium, style accepted and not forwarded (DESIGN §12.1).
-        Assert.Equal(("gpt-image-2", "medium"), (upstream.Body["model"]!.GetValue<string>(), upstream.Body["quality"]!.GetValue<string>()));
-        Assert.Null(upstream.Body["style"]);
+        Assert.Equal("gpt-image-2", upstream.Body["model"]!.GetValue<string>());
+        Assert.Equal("medium", upstream.Body["quality"]!.GetValue<string>());
+        Assert.False(upstream.Body.ContainsKey("style"), upstream.Body.ToJsonString());
+        Assert.False(upstream.Body.ContainsKey("response_format"), upstream.Body.ToJsonString());
         Assert.Equal(904m, await Gateway.CreditsAsync(key));
     }
 

@@ -1,0 +1,73 @@
+// One generateImage call with the Vercel AI SDK (`ai` 6.x, `@ai-sdk/openai` 3.x), configured from
+// IGW_CASE (JSON: baseURL, apiKey, model, prompt, n, size, providerOptions, maxRetries). A
+// recording fetch keeps every raw exchange (the SDK may split n into several calls, in parallel)
+// without changing what the SDK does. Prints one JSON line: the images as the SDK surfaced them (or
+// the error), its warnings and providerMetadata, plus the exchanges.
+import { generateImage } from 'ai';
+import { createOpenAI } from '@ai-sdk/openai';
+
+const config = JSON.parse(process.env.IGW_CASE);
+const exchanges = [];
+async function recordingFetch(url, init) {
+  const response = await fetch(url, init);
+  exchanges.push({
+    url: String(url),
+    method: init?.method ?? 'GET',
+    requestHeaders: Object.fromEntries(new Headers(init?.headers ?? {})),
+    requestBody: typeof init?.body === 'string' ? init.body : null,
+    status: response.status,
+    headers: Object.fromEntries(response.headers),
+    body: await response.clone().text(),
+    at: Date.now(),
+  });
+  return response;
+}
+
+const openai = createOpenAI({ baseURL: config.baseURL, apiKey: config.apiKey, fetch: recordingFetch });
+
+/** The SDK's error and, for a RetryError, the last attempt's, with what an APICallError carries. */
+function describe(err) {
+  if (err == null) return null;
+  return {
+    class: err.constructor?.name ?? null,
+    name: err.name ?? null,
+    message: String(err.message),
+    statusCode: err.statusCode ?? null,
+    responseBody: err.responseBody ?? null,
+    url: err.url ?? null,
+    isRetryable: err.isRetryable ?? null,
+    reason: err.reason ?? null,
+    cause: err.cause ? String(err.cause?.message ?? err.cause) : null,
+    lastError: err.lastError ? describe(err.lastError) : null,
+  };
+}
+
+const started = Date.now();
+let outcome;
+try {
+  const result = await generateImage({
+    model: openai.image(config.model),
+    prompt: config.prompt,
+    n: config.n ?? 1,
+    size: config.size,
+    providerOptions: config.providerOptions,
+    maxRetries: config.maxRetries ?? 2,
+  });
+  outcome = {
+    ok: true,
+    images: result.images.map((image) => ({
+      mediaType: image.mediaType,
+      bytes: image.uint8Array.length,
+      base64Length: image.base64.length,
+      magic: Buffer.from(image.uint8Array.subarray(0, 16)).toString('hex'),
+      base64: image.base64,
+    })),
+    warnings: result.warnings,
+    providerMetadata: result.providerMetadata,
+    usage: result.usage,
+    responses: result.responses.map((r) => ({ modelId: r.modelId })),
+  };
+} catch (err) {
+  outcome = { ok: false, error: describe(err) };
+}
+console.log(JSON.stringify({ ...outcome, elapsedMs: Date.now() - started, exchanges }));
