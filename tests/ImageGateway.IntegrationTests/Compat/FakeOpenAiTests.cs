@@ -6,7 +6,7 @@ using ImageGateway.Tests.Support;
 
 namespace ImageGateway.IntegrationTests.Compat;
 
-/// <summary>The integration suite's OpenAI stand-in: GPT-image models get FakeGptImage's answers, dall-e the dall-e-3 one.</summary>
+/// <summary>The integration suite's OpenAI stand-in answers as OpenAI does today (FakeGptImage): gpt-image-2 images, shut-down names 404.</summary>
 public sealed class FakeOpenAiTests : IAsyncLifetime
 {
     private FakeOpenAi _openai = null!;
@@ -67,6 +67,7 @@ public sealed class FakeOpenAiTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.NotFound, status);
         OpenAiSpec.AssertValid(body, "ErrorResponse");
-        Assert.Contains("The model `dall-e-3` does not exist", body);
+        using var doc = JsonDocument.Parse(body);
+        Assert.StartsWith("The model `dall-e-3` does not exist", doc.RootElement.GetProperty("error").GetProperty("message").GetString());
     }
 }
