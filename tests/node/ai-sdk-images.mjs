@@ -5,25 +5,12 @@
 // the error), its warnings and providerMetadata, plus the exchanges.
 import { generateImage } from 'ai';
 import { createOpenAI } from '@ai-sdk/openai';
+import { recordingFetch } from './recording-fetch.mjs';
 
 const config = JSON.parse(process.env.IGW_CASE);
 const exchanges = [];
-async function recordingFetch(url, init) {
-  const response = await fetch(url, init);
-  exchanges.push({
-    url: String(url),
-    method: init?.method ?? 'GET',
-    requestHeaders: Object.fromEntries(new Headers(init?.headers ?? {})),
-    requestBody: typeof init?.body === 'string' ? init.body : null,
-    status: response.status,
-    headers: Object.fromEntries(response.headers),
-    body: await response.clone().text(),
-    at: Date.now(),
-  });
-  return response;
-}
 
-const openai = createOpenAI({ baseURL: config.baseURL, apiKey: config.apiKey, fetch: recordingFetch });
+const openai = createOpenAI({ baseURL: config.baseURL, apiKey: config.apiKey, fetch: recordingFetch(exchanges) });
 
 /** The SDK's error and, for a RetryError, the last attempt's, with what an APICallError carries. */
 function describe(err) {

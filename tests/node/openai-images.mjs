@@ -3,29 +3,17 @@
 // included) without changing what the SDK does. Prints one JSON line: the result or the error as
 // the SDK surfaced it, plus the exchanges.
 import OpenAI from 'openai';
+import { recordingFetch } from './recording-fetch.mjs';
 
 const config = JSON.parse(process.env.IGW_CASE);
 const exchanges = [];
-async function recordingFetch(url, init) {
-  const response = await fetch(url, init);
-  exchanges.push({
-    url: String(url),
-    requestHeaders: Object.fromEntries(new Headers(init?.headers ?? {})),
-    requestBody: typeof init?.body === 'string' ? init.body : null,
-    status: response.status,
-    headers: Object.fromEntries(response.headers),
-    body: await response.clone().text(),
-    at: Date.now(),
-  });
-  return response;
-}
 
 const client = new OpenAI({
   apiKey: config.apiKey,
   baseURL: config.baseURL,
   maxRetries: config.maxRetries ?? 2,
   timeout: 30_000,
-  fetch: recordingFetch,
+  fetch: recordingFetch(exchanges),
 });
 
 const started = Date.now();
