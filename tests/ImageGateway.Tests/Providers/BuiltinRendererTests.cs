@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using ImageGateway.Providers.Builtin;
+using ImageGateway.Tests.Support;
 using SkiaSharp;
 
 namespace ImageGateway.Tests.Providers;
@@ -173,6 +174,88 @@ public class BuiltinRendererTests
         Assert.All(pixels, p => Assert.Equal(0xFFu, p >> 24));
     }
 
+    [Theory]
+    [InlineData("png")]
+    [InlineData("jpeg")]
+    [InlineData("webp")]
+    public void Renders_each_format_with_its_signature_and_the_requested_size(string format)
+    {
+        byte[] file = BuiltinRenderer.Render(Prompt, 320, 200, seed: 42, format);
+
+        ImageFile.AssertFormat(format, file);
+        var image = ImageFile.Decode(file);
+        Assert.Equal((320, 200), (image.Width, image.Height));
+    }
+
+    [Theory]
+    [InlineData("png", false)]
+    [InlineData("jpeg", false)]
+    [InlineData("webp", false)]
+    [InlineData("png", true)]
+    [InlineData("webp", true)]
+    public void Each_format_gives_identical_bytes_for_the_same_prompt_and_seed(string format, bool transparent)
+    {
+        byte[] a = BuiltinRenderer.Render(Prompt, 256, 256, seed: 9, format, quality: 80, transparent);
+        byte[] b = BuiltinRenderer.Render(Prompt, 256, 256, seed: 9, format, quality: 80, transparent);
+
+        Assert.Equal(a, b);
+    }
+
+    [Fact]
+    public void Png_ignores_the_quality_and_stays_the_opaque_render_of_before()
+    {
+        byte[] png = BuiltinRenderer.RenderPng(Prompt, 256, 256, seed: 4);
+
+        Assert.Equal(png, BuiltinRenderer.Render(Prompt, 256, 256, seed: 4, "png", quality: 10));
+        Assert.Equal(png, BuiltinRenderer.Render(Prompt, 256, 256, seed: 4, "png", transparent: false));
+    }
+
+    [Theory]
+    [InlineData("png")]
+    [InlineData("webp")]
+    public void Transparent_render_has_clear_corners_and_visible_shapes(string format)
+    {
+        var image = ImageFile.Decode(BuiltinRenderer.Render(Prompt, 256, 256, seed: 8, format, transparent: true));
+
+        Assert.Equal(0, image.Alpha(0, 0));
+        Assert.Equal(0, image.Alpha(255, 255));
+        var alphas = image.Pixels.Select(p => p >> 24).ToArray();
+        Assert.True(alphas.Count(a => a == 0) > alphas.Length / 4, "most of a transparent image shows through");
+        Assert.True(alphas.Count(a => a >= 120) > alphas.Length / 100, "the shapes are drawn with enough alpha to see");
+    }
+
+    [Theory]
+    [InlineData("png")]
+    [InlineData("webp")]
+    public void Opaque_render_has_alpha_255_everywhere(string format)
+    {
+        var image = ImageFile.Decode(BuiltinRenderer.Render(Prompt, 256, 256, seed: 8, format));
+
+        Assert.All(image.Pixels, p => Assert.Equal(0xFFu, p >> 24));
+    }
+
+    [Theory]
+    [InlineData("jpeg")]
+    [InlineData("webp")]
+    public void Lower_quality_gives_smaller_files(string format)
+    {
+        int Size(int quality) => BuiltinRenderer.Render(Prompt, 512, 512, seed: 6, format, quality).Length;
+
+        int best = Size(100), middle = Size(50), worst = Size(10);
+
+        Assert.True(middle < best, $"quality 50: {middle} bytes, 100: {best}");
+        Assert.True(worst < middle, $"quality 10: {worst} bytes, 50: {middle}");
+        Assert.True(worst * 3 < best, $"quality 10: {worst} bytes is not clearly smaller than 100: {best}");
+    }
+
+    [Fact]
+    public void Unknown_format_throws()
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => BuiltinRenderer.Render(Prompt, 64, 64, seed: 1, "gif"));
+
+        Assert.Equal("format", ex.ParamName);
+    }
+
     [Fact]
     public void Concurrent_renders_are_identical_to_sequential_ones()
     {
@@ -209,20 +292,7 @@ public class BuiltinRendererTests
         Assert.Throws<ArgumentNullException>(() => BuiltinRenderer.RenderPng(null!, 256, 256));
     }
 
-    /// <summary>Decodes to RGBA8888 and returns one uint per pixel (R in the low byte).</summary>
-    private static uint[] DecodePixels(byte[] png)
-    {
-        using var decoded = SKBitmap.Decode(png);
-        Assert.NotNull(decoded);
-        var info = new SKImageInfo(decoded.Width, decoded.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        using var rgba = new SKBitmap(info);
-        Assert.True(decoded.CopyTo(rgba, SKColorType.Rgba8888));
-        byte[] bytes = rgba.GetPixelSpan().ToArray();
-        var pixels = new uint[decoded.Width * decoded.Height];
-        for (int i = 0; i < pixels.Length; i++)
-            pixels[i] = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(i * 4));
-        return pixels;
-    }
+    private static uint[] DecodePixels(byte[] file) => ImageFile.Decode(file).Pixels;
 
     private sealed record Chunk(string Type, byte[] Data, bool CrcOk);
 

@@ -16,17 +16,21 @@ public static class BuiltinRenderer
     /// <summary>Largest accepted width or height, in pixels.</summary>
     public const int MaxDimension = 4096;
 
-    // Up for every row and a fast zlib level: the backdrop's repeated rows then cost almost nothing,
-    // and the stronger levels cost much more time for a few percent.
-    private static readonly SKPngEncoderOptions PngOptions = new(SKPngEncoderFilterFlags.Up, zLibLevel: 2);
-
     /// <summary>
     /// Renders a PNG. Same (prompt, width, height, seed) → byte-identical output.
     /// seed == null → seed derived from the prompt (SHA-256 of the UTF-8 prompt).
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="prompt"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">width or height is &lt;= 0 or &gt; <see cref="MaxDimension"/>.</exception>
-    public static byte[] RenderPng(string prompt, int width, int height, long? seed = null)
+    public static byte[] RenderPng(string prompt, int width, int height, long? seed = null) =>
+        Render(prompt, width, height, seed, "png");
+
+    /// <summary>
+    /// Renders the image as <paramref name="format"/> (png, jpeg or webp, see <see cref="ImageCodec.Encode"/>),
+    /// as deterministic as <see cref="RenderPng"/>. <paramref name="transparent"/> leaves the backdrop out:
+    /// the shapes stand on transparent pixels (for png and webp; JPEG has no alpha).
+    /// </summary>
+    public static byte[] Render(string prompt, int width, int height, long? seed, string format, int quality = 100, bool transparent = false)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         if (width <= 0 || width > MaxDimension)
@@ -42,17 +46,18 @@ public static class BuiltinRenderer
 
         var style = PromptStyle.FromPrompt(prompt, ref rng);
 
-        // Opaque RGBA8888: the backdrop writes it directly (R in the low byte), Skia draws the shapes on it,
-        // and the encoder writes an RGB PNG (an opaque image needs no alpha channel).
-        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        Backdrop.Paint(bitmap, style, ref rng);
+        // Opaque RGBA8888: the backdrop writes it directly (R in the low byte), and the encoder writes RGB.
+        // A transparent image skips the backdrop and its random draws, so its shapes lie elsewhere.
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, transparent ? SKAlphaType.Premul : SKAlphaType.Opaque));
+        if (transparent) bitmap.Erase(SKColors.Transparent);
+        else Backdrop.Paint(bitmap, style, ref rng);
         using (var canvas = new SKCanvas(bitmap))
         {
             Shapes.Draw(canvas, width, height, style, ref rng);
             Sparkles.Draw(canvas, width, height, style, ref rng);
             canvas.Flush();
         }
-        return EncodePng(bitmap);
+        return Encode(bitmap, format, quality);
     }
 
     /// <summary>Encodes opaque RGBA8888 pixels (alpha ignored) as an RGB PNG.</summary>
@@ -61,7 +66,7 @@ public static class BuiltinRenderer
         using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         rgba.CopyTo(bitmap.GetPixelSpan());
         bitmap.NotifyPixelsChanged();
-        return EncodePng(bitmap);
+        return Encode(bitmap, "png", quality: 100);
     }
 
     /// <summary>First 8 bytes (little endian) of SHA-256 of the UTF-8 prompt.</summary>
@@ -72,11 +77,9 @@ public static class BuiltinRenderer
         return BinaryPrimitives.ReadUInt64LittleEndian(digest);
     }
 
-    private static byte[] EncodePng(SKBitmap bitmap)
+    private static byte[] Encode(SKBitmap bitmap, string format, int quality)
     {
         using var pixmap = bitmap.PeekPixels();
-        using var png = pixmap.Encode(PngOptions)
-            ?? throw new InvalidOperationException("Skia could not encode the image as PNG.");
-        return png.ToArray();
+        return ImageCodec.Encode(pixmap, format, quality);
     }
 }
