@@ -83,7 +83,12 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         }
         var (result, servedBy) = (outcome!.Result, outcome.ServedBy!);
 
-        // :: Step 8: store
+        // :: Step 8: store (scaled down first when a retired model's size was made larger)
+        if (spec.Downscale && (result = Downscaled(spec, result)).Failure is { } unreadable)
+        {
+            await hold.ReleaseAsync("upstream image unreadable");
+            return trace.Done(await FailAsync(trace, GenerationErrors.Provider(unreadable), isByok));
+        }
         var delivered = await delivery.DeliverAsync(http.Request, spec, result.Images);
         if (delivered is null)
         {
@@ -261,6 +266,20 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         catch (ReservationClosedException)
         {
             return null;
+        }
+    }
+
+    /// <summary>The images at the size asked for (dall-e-2's 256 and 512 are made at 1024 by its successor).</summary>
+    private ProviderResult Downscaled(GenerationSpec spec, ProviderResult result)
+    {
+        try
+        {
+            return result with { Images = result.Images.Select(image => ImageCodec.Resize(image, spec.Width, spec.Height)).ToArray() };
+        }
+        catch (InvalidDataException e)
+        {
+            logger.LogWarning(e, "An upstream image could not be decoded to scale it to {Size}", spec.Size);
+            return ProviderResult.Failed(new ProviderFailure(FailureKind.InvalidResponse, $"The upstream's image could not be read to scale it to {spec.Size}."));
         }
     }
 

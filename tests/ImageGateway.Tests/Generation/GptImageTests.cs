@@ -280,6 +280,8 @@ public sealed class GptImageTests : IAsyncLifetime
     [InlineData("dall-e-3", "hd", "1792x1024", "medium", "1792x1024")]
     [InlineData("dall-e-3", "hd", "1024x1792", "medium", "1024x1792")]
     [InlineData("dall-e-2", "standard", "1024x1024", "low", "1024x1024")]
+    [InlineData("dall-e-2", "standard", "512x512", "low", "1024x1024")]
+    [InlineData("dall-e-2", "standard", "256x256", "low", "1024x1024")]
     [InlineData("gpt-image-1", "high", "1536x1024", "high", "1536x1024")]
     [InlineData("gpt-image-1.5", "medium", "1024x1536", "medium", "1024x1536")]
     [InlineData("gpt-image-1-mini", "low", "auto", "low", "auto")]
@@ -305,6 +307,52 @@ public sealed class GptImageTests : IAsyncLifetime
         Assert.Equal(!isDallE, json.TryGetProperty("usage", out _));
         if (!isDallE) AssertOpenAiShape(text);
         if (!isDallE) Assert.Equal(63.912m, meta.Dec("cost_incurred")); // the fake's usage at gpt-image-2's rates
+    }
+
+    [Theory]
+    [InlineData("256x256", "url")]
+    [InlineData("512x512", "b64_json")]
+    public async Task Dall_e_2_small_sizes_are_made_at_1024_and_scaled_down_at_dall_e_2s_price(string size, string format)
+    {
+        var (client, _) = await UserAsync();
+
+        var (response, text) = await client.GenerateAsync(new { model = "dall-e-2", prompt = "a red kite", size, n = 2, response_format = format });
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        Assert.Equal("1024x1024", OnlyUpstreamBody().Str("size"));
+        var json = JsonDocument.Parse(text).RootElement;
+        var side = int.Parse(size.Split('x')[0]);
+        foreach (var datum in json.GetProperty("data").EnumerateArray())
+        {
+            var png = format == "url"
+                ? await client.GetByteArrayAsync(new Uri(datum.Str("url")!).PathAndQuery)
+                : Convert.FromBase64String(datum.Str("b64_json")!);
+            Assert.Equal((side, side), Api.PngSize(png));
+        }
+        Assert.Equal(38.4m, json.GetProperty("_metadata").Dec("cost_incurred")); // 16 × 1.2 × 2
+    }
+
+    [Theory]
+    [InlineData("png", "transparent")]
+    [InlineData("webp", "transparent")]
+    [InlineData("jpeg", "opaque")]
+    public async Task Builtin_preview_honours_output_format_and_background_offline(string format, string background)
+    {
+        var (client, _) = await UserAsync();
+
+        var (response, text) = await client.GenerateAsync(new
+        {
+            model = "builtin-preview", prompt = "a red kite", size = "256x256", output_format = format, background,
+            output_compression = format == "png" ? (int?)null : 60, response_format = "b64_json",
+        });
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        var bytes = Convert.FromBase64String(JsonDocument.Parse(text).RootElement.GetProperty("data")[0].Str("b64_json")!);
+        ImageFile.AssertFormat(format, bytes);
+        var image = ImageFile.Decode(bytes);
+        Assert.Equal((256, 256), (image.Width, image.Height));
+        Assert.Equal(background == "transparent", image.Pixels.Any(p => p >> 24 < 255));
+        Assert.Equal(0, _openai.Count);
     }
 
     [Fact]
