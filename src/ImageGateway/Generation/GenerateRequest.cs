@@ -19,7 +19,8 @@ public sealed record GenerateRequest(
     string? OutputFormat = null,
     int? OutputCompression = null,
     string? Background = null,
-    string? Moderation = null);
+    string? Moderation = null,
+    bool? Stream = null);
 
 /// <summary>
 /// Reads the generate body in one forward pass over the request pipe. Hand-written rather than
@@ -129,6 +130,10 @@ public static class GenerateRequestReader
                 case "output_format": r = r with { OutputFormat = ReadString(ref reader, name, ref error) }; break;
                 case "background": r = r with { Background = ReadString(ref reader, name, ref error) }; break;
                 case "moderation": r = r with { Moderation = ReadString(ref reader, name, ref error) }; break;
+                case "stream":
+                    if (reader.TokenType is JsonTokenType.True or JsonTokenType.False) r = r with { Stream = reader.GetBoolean() };
+                    else if (reader.TokenType != JsonTokenType.Null) error = ApiError.WrongType(name, $"'{name}' must be a boolean.");
+                    break;
                 case "output_compression":
                     var compression = ReadInteger(ref reader, name, "between 0 and 100", ref error);
                     if (compression is > int.MaxValue or < int.MinValue) error = ApiError.Invalid(name, $"'{name}' must be an integer between 0 and 100.");

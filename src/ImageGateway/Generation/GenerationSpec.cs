@@ -122,6 +122,10 @@ public sealed record GenerationSpec(
 
         if (GptImageError(r, model) is { } gptImageError) return Fail(gptImageError);
 
+        // Streamed answers are not served yet: refused, so a client never waits for events that will not come.
+        if (r.Stream == true)
+            return Fail(ApiError.Invalid("stream", "'stream': true is not supported yet; ask without it for one JSON answer."));
+
         if (r.User is { Length: > MaxUserLength })
             return Fail(ApiError.Invalid("user", $"'user' may be at most {MaxUserLength} characters."));
 

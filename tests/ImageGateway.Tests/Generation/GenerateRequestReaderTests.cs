@@ -82,10 +82,17 @@ public sealed class GenerateRequestReaderTests
     public void Unknown_fields_of_every_shape_are_ignored()
     {
         var r = Ok("""
-            {"extra_body":{"a":[1,2,{"b":null}]},"prompt":"x","stream":false,"partial_images":0,"timeout":1.5,"tags":["a","b"],"n":3}
+            {"extra_body":{"a":[1,2,{"b":null}]},"prompt":"x","partial_images":0,"timeout":1.5,"tags":["a","b"],"n":3}
             """);
         Assert.Equal(new GenerateRequest(Prompt: "x", N: 3), r);
     }
+
+    [Theory]
+    [InlineData("true", true)]
+    [InlineData("false", false)]
+    [InlineData("null", null)]
+    public void Stream_is_read_as_a_boolean(string value, bool? expected) =>
+        Assert.Equal(expected, Ok($$"""{"prompt":"x","stream":{{value}}}""").Stream);
 
     [Fact]
     public void The_gpt_image_fields_are_read_not_ignored()
@@ -102,6 +109,8 @@ public sealed class GenerateRequestReaderTests
     [InlineData("""{"prompt":"x","output_compression":"50"}""", "output_compression")]
     [InlineData("""{"prompt":"x","output_compression":50.5}""", "output_compression")]
     [InlineData("""{"prompt":"x","output_compression":99999999999}""", "output_compression")]
+    [InlineData("""{"prompt":"x","stream":"true"}""", "stream")]
+    [InlineData("""{"prompt":"x","stream":1}""", "stream")]
     public void A_gpt_image_field_of_the_wrong_type_is_a_400_naming_it(string body, string field)
     {
         var (request, error) = GenerateRequestReader.Parse(System.Text.Encoding.UTF8.GetBytes(body));
