@@ -26,7 +26,36 @@ public sealed record ImageJob(
     public string Format => OutputFormat ?? "png";
 
     public bool Transparent => Background == "transparent";
+
+    /// <summary>The caller's images (an edit, or the source of a variation); empty for a generation.</summary>
+    public IReadOnlyList<InputImage> Inputs { get; init; } = [];
+
+    /// <summary>An edit's mask: a PNG the size of the first input, whose transparent pixels mark what to repaint.</summary>
+    public InputImage? Mask { get; init; }
+
+    /// <summary><c>high</c> or <c>low</c> (GPT-image edits), null when not asked.</summary>
+    public string? InputFidelity { get; init; }
+
+    /// <summary>A variation of <see cref="Inputs"/>[0]: no prompt of the caller's, no mask.</summary>
+    public bool Variation { get; init; }
+
+    public bool IsEdit => Inputs.Count > 0 && !Variation;
+
+    /// <summary>Partial images asked for (0–3); only used when <see cref="OnPartial"/> is set.</summary>
+    public int PartialImages { get; init; }
+
+    /// <summary>
+    /// Set when the caller streams: an adapter that can stream hands each partial image here as it
+    /// arrives, then returns the final images as usual. Adapters that cannot stream ignore it.
+    /// </summary>
+    public Func<PartialImage, CancellationToken, ValueTask>? OnPartial { get; init; }
 }
+
+/// <summary>An image the caller sent: the file as it came, its sniffed media type, and its size in pixels.</summary>
+public sealed record InputImage(byte[] Bytes, string MediaType, int Width, int Height, string? FileName = null);
+
+/// <summary>One partial image of a streamed answer, in the order the upstream sent them (index from 0).</summary>
+public sealed record PartialImage(int Index, GeneratedImage Image);
 
 /// <summary>
 /// Tokens an upstream reports for one answer (OpenAI's <c>usage</c> of GPT-image models).
@@ -227,6 +256,15 @@ public interface IImageProvider
 
     /// <summary>The setting an operator would change to enable this provider, for the 503 message.</summary>
     string HowToEnable(string providerName);
+
+    /// <summary>Whether <see cref="GenerateAsync"/> takes jobs with <see cref="ImageJob.Inputs"/> (edits) for this model.</summary>
+    bool CanEdit(string upstreamModel) => false;
+
+    /// <summary>Whether it takes <see cref="ImageJob.Variation"/> jobs for this model.</summary>
+    bool CanVary(string upstreamModel) => false;
+
+    /// <summary>Whether it reports partial images through <see cref="ImageJob.OnPartial"/> for this model.</summary>
+    bool CanStream(string upstreamModel) => false;
 
     Task<ProviderResult> GenerateAsync(ImageJob job, ProviderCredential credential, CancellationToken ct);
 
