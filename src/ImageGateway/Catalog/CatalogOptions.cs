@@ -47,6 +47,13 @@ public sealed class ModelOptions
 
     /// <summary>Set when the model is retired: its requests are served as this model, mapped.</summary>
     public SuccessorOptions? Successor { get; set; }
+
+    /// <summary>What the model does besides generating: edits (<c>/images/edits</c>), variations, streamed partial images.</summary>
+    public bool Edits { get; set; }
+    public bool Variations { get; set; }
+    public bool Streaming { get; set; }
+    /// <summary>Values of an edit's <c>input_fidelity</c> the model takes; empty refuses the field.</summary>
+    public List<string> InputFidelities { get; set; } = [];
 }
 
 public sealed class CustomSizeOptions
@@ -77,6 +84,11 @@ public sealed class TokenPricingOptions
     public decimal ImageInput { get; set; }
     public decimal ImageOutput { get; set; }
     public Dictionary<string, long> OutputTokens { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>
+    /// The most image-input tokens one edit input of 1024x1024 may take, per <c>input_fidelity</c>
+    /// (for the hold): scaled by area, the area capped at 2048x2048 (OpenAI scales larger inputs down).
+    /// </summary>
+    public Dictionary<string, long> InputImageTokens { get; set; } = new(StringComparer.Ordinal);
     /// <summary>The hold covers this much more than the table, in percent (DESIGN §12.4: 125).</summary>
     public int HoldPercent { get; set; } = 125;
 }

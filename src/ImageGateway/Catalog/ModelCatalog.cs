@@ -34,6 +34,11 @@ public sealed record ModelDefinition(
     /// <summary>Set when the model is retired: requests are served by the successor's route, mapped.</summary>
     public Successor? Successor { get; init; }
 
+    public bool Edits { get; init; }
+    public bool Variations { get; init; }
+    public bool Streaming { get; init; }
+    public IReadOnlyList<string> InputFidelities { get; init; } = [];
+
     public string Pricing => TokenPrice is null ? "per_image" : "per_token";
 
     /// <summary>Base price of one image; <c>null</c> when the table has no entry for this quality and size.</summary>
@@ -236,6 +241,7 @@ public sealed class ModelCatalog
         CheckValues(errors, $"{where}:OutputFormats", m.OutputFormats, "png", "jpeg", "webp");
         CheckValues(errors, $"{where}:Backgrounds", m.Backgrounds, "transparent", "opaque", "auto");
         CheckValues(errors, $"{where}:Moderations", m.Moderations, "low", "auto");
+        CheckValues(errors, $"{where}:InputFidelities", m.InputFidelities, "high", "low");
         if (m.CustomSizes is { } rule && (rule.MultipleOf < 1 || rule.MaxEdge < 1 || rule.MaxPixels < 1 || rule.MaxAspectRatio < 1))
             errors.Add($"{where}:CustomSizes: MultipleOf, MaxEdge and MaxPixels must be positive and MaxAspectRatio at least 1.");
 
@@ -258,6 +264,10 @@ public sealed class ModelCatalog
             Backgrounds = m.Backgrounds.ToArray(),
             Moderations = m.Moderations.ToArray(),
             Successor = successor,
+            Edits = m.Edits,
+            Variations = m.Variations,
+            Streaming = m.Streaming,
+            InputFidelities = m.InputFidelities.ToArray(),
         };
         if (prices.Count > 0)
             foreach (var quality in qualities)
@@ -305,7 +315,12 @@ public sealed class ModelCatalog
         foreach (var (quality, tokens) in o.OutputTokens.Where(p => p.Value < 0))
             errors.Add($"{where}:OutputTokens:{quality} = {tokens} must not be negative.");
         if (o.HoldPercent < 100) errors.Add($"{where}:HoldPercent = {o.HoldPercent} must be at least 100.");
-        return new TokenPrice(rates[0], rates[1], rates[2], new Dictionary<string, long>(o.OutputTokens, StringComparer.Ordinal), o.HoldPercent);
+        foreach (var (fidelity, tokens) in o.InputImageTokens.Where(p => p.Value < 0))
+            errors.Add($"{where}:InputImageTokens:{fidelity} = {tokens} must not be negative.");
+        return new TokenPrice(rates[0], rates[1], rates[2], new Dictionary<string, long>(o.OutputTokens, StringComparer.Ordinal), o.HoldPercent)
+        {
+            InputImageTokens = new Dictionary<string, long>(o.InputImageTokens, StringComparer.Ordinal),
+        };
     }
 
     private static void CheckValues(List<string> errors, string where, List<string> values, params string[] allowed)

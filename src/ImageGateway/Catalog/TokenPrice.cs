@@ -20,6 +20,18 @@ public sealed record TokenPrice(
     /// <summary>The table's output tokens are for one 1024x1024 image.</summary>
     public const long TablePixels = 1024 * 1024;
 
+    /// <summary>Upstreams scale larger edit inputs down; an input is never counted above this area.</summary>
+    public const long MaxInputPixels = 2048 * 2048;
+
+    /// <summary>The most image-input tokens of one 1024x1024 edit input, per <c>input_fidelity</c> (<c>low</c> when not asked).</summary>
+    public IReadOnlyDictionary<string, long> InputImageTokens { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>The bound on an edit's image-input tokens: each input's table row scaled by its area (capped), rounded up.</summary>
+    public long InputTokens(IEnumerable<(int Width, int Height)> inputs, string? fidelity) =>
+        InputImageTokens.TryGetValue(fidelity ?? "low", out var perImage)
+            ? inputs.Sum(i => CeilingDivide(perImage * Math.Min((long)i.Width * i.Height, MaxInputPixels), TablePixels))
+            : 0;
+
     /// <summary>Output tokens of one image, the table scaled by pixel area, rounded up.</summary>
     public long OutputTokensPerImage(string quality, long pixels) => CeilingDivide(OutputTokens[quality] * pixels, TablePixels);
 
@@ -27,12 +39,12 @@ public sealed record TokenPrice(
     /// The estimate's tokens: the table's output for <paramref name="images"/> images, and the
     /// prompt's UTF-8 bytes as its text tokens (a token is at least one byte, so this bounds them).
     /// </summary>
-    public TokenUsage Estimate(string quality, long pixels, int images, long promptBytes) =>
-        new(promptBytes, 0, images * OutputTokensPerImage(quality, pixels));
+    public TokenUsage Estimate(string quality, long pixels, int images, long promptBytes, long inputImageTokens = 0) =>
+        new(promptBytes, inputImageTokens, images * OutputTokensPerImage(quality, pixels));
 
-    /// <summary>The hold's tokens: the estimate with <see cref="HoldPercent"/> on each image's output.</summary>
-    public TokenUsage Bound(string quality, long pixels, int images, long promptBytes) =>
-        new(promptBytes, 0, images * CeilingDivide(OutputTokensPerImage(quality, pixels) * HoldPercent, 100));
+    /// <summary>The hold's tokens: the estimate with <see cref="HoldPercent"/> on each image's output and on the image input.</summary>
+    public TokenUsage Bound(string quality, long pixels, int images, long promptBytes, long inputImageTokens = 0) =>
+        new(promptBytes, CeilingDivide(inputImageTokens * HoldPercent, 100), images * CeilingDivide(OutputTokensPerImage(quality, pixels) * HoldPercent, 100));
 
     /// <summary>usage × rates × the tier's multiplier, rounded up once to the millicredit.</summary>
     public Millicredits Cost(TokenUsage usage, TierDefinition tier)

@@ -20,7 +20,14 @@ public sealed record GenerateRequest(
     int? OutputCompression = null,
     string? Background = null,
     string? Moderation = null,
-    bool? Stream = null);
+    bool? Stream = null)
+{
+    /// <summary>Partial images to stream (0–3), with <see cref="Stream"/>.</summary>
+    public int? PartialImages { get; init; }
+
+    /// <summary>An edit's <c>input_fidelity</c>: <c>high</c> or <c>low</c>.</summary>
+    public string? InputFidelity { get; init; }
+}
 
 /// <summary>
 /// Reads the generate body in one forward pass over the request pipe. Hand-written rather than
@@ -130,6 +137,12 @@ public static class GenerateRequestReader
                 case "output_format": r = r with { OutputFormat = ReadString(ref reader, name, ref error) }; break;
                 case "background": r = r with { Background = ReadString(ref reader, name, ref error) }; break;
                 case "moderation": r = r with { Moderation = ReadString(ref reader, name, ref error) }; break;
+                case "input_fidelity": r = r with { InputFidelity = ReadString(ref reader, name, ref error) }; break;
+                case "partial_images":
+                    var partials = ReadInteger(ref reader, name, "between 0 and 3", ref error);
+                    if (partials is > int.MaxValue or < int.MinValue) error = ApiError.Invalid(name, $"'{name}' must be an integer between 0 and 3.");
+                    else r = r with { PartialImages = (int?)partials };
+                    break;
                 case "stream":
                     if (reader.TokenType is JsonTokenType.True or JsonTokenType.False) r = r with { Stream = reader.GetBoolean() };
                     else if (reader.TokenType != JsonTokenType.Null) error = ApiError.WrongType(name, $"'{name}' must be a boolean.");

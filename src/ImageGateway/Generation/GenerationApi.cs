@@ -17,13 +17,27 @@ public static class GenerationApi
         foreach (var path in new[] { "/image/generations", "/images/generations" })
             group.MapPost(path, GenerateAsync).Accepts<GenerateRequestBody>("application/json").RequireGatewayKey()
                 .ProducesErrors(400, 402, 409, 413, 415, 422, 429, 502, 503, 504);
+        foreach (var path in new[] { "/image/edits", "/images/edits" })
+            group.MapPost(path, EditAsync).Accepts<GenerateRequestBody>("multipart/form-data", "application/json").RequireGatewayKey()
+                .ProducesErrors(400, 402, 409, 413, 415, 422, 429, 502, 503, 504);
+        foreach (var path in new[] { "/image/variations", "/images/variations" })
+            group.MapPost(path, VariationAsync).Accepts<GenerateRequestBody>("multipart/form-data").RequireGatewayKey()
+                .ProducesErrors(400, 402, 409, 413, 415, 422, 429, 502, 503, 504);
         group.MapPost("/image/estimate", EstimateAsync).Accepts<GenerateRequestBody>("application/json").RequireGatewayKey()
             .ProducesErrors(400, 413, 415);
         return group;
     }
 
-    public static Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError>> GenerateAsync(
+    /// <summary>With <c>stream: true</c> the answer is <c>text/event-stream</c>, written by the pipeline (the empty result).</summary>
+    public static Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError, EmptyHttpResult>> GenerateAsync(
         HttpContext http, Caller caller, GenerationPipeline pipeline) => pipeline.RunAsync(http, caller);
+
+    /// <summary><c>multipart/form-data</c> with the image(s) and an optional mask, or JSON with data: URLs.</summary>
+    public static Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError, EmptyHttpResult>> EditAsync(
+        HttpContext http, Caller caller, GenerationPipeline pipeline) => pipeline.RunAsync(http, caller, ImageOperation.Edit);
+
+    public static Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError, EmptyHttpResult>> VariationAsync(
+        HttpContext http, Caller caller, GenerationPipeline pipeline) => pipeline.RunAsync(http, caller, ImageOperation.Variation);
 
     /// <summary>Steps 1 and 3 of the pipeline only: what the request would cost, and whether it can be served.</summary>
     public static async Task<Results<JsonOk<EstimateResponse>, ApiError>> EstimateAsync(HttpContext http, Caller caller, ModelCatalog catalog,

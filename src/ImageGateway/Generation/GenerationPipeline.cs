@@ -36,16 +36,31 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
     /// 10. Respond, and keep the answer for the Idempotency-Key.
     /// The claim, the admission and the hold are given back when the request does not complete.
     /// </summary>
-    public async Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError>> RunAsync(HttpContext http, Caller caller)
+    public async Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError, EmptyHttpResult>> RunAsync(HttpContext http, Caller caller,
+        ImageOperation operation = ImageOperation.Generate)
     {
         var ct = http.RequestAborted;
         var trace = new GenerationTrace(caller, metrics, logger);
         var key = http.Request.Headers[IdempotencyStore.Header].ToString() is { Length: > 0 } header ? header : null;
 
         // :: Step 1: validate
-        var (spec, invalid, bodyHash) = await ValidateAsync(http.Request, key, ct);
+        var (spec, invalid, bodyHash) = await ValidateAsync(http.Request, key, operation, ct);
         if (invalid is not null) return trace.Done(invalid);
         trace.Spec = spec!;
+        // A streamed answer starts with its first event; until then a failure is an ordinary error.
+        var stream = spec!.Stream ? new ImageStream(http.Response, operation == ImageOperation.Edit ? "image_edit" : "image_generation") : null;
+        async Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError, EmptyHttpResult>> Refuse(ApiError error)
+        {
+            if (stream is not { Started: true }) return trace.Done(error);
+            await stream.WriteErrorAsync(error);
+            trace.Done(error);
+            return TypedResults.Empty;
+        }
+        Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError, EmptyHttpResult> Gone()
+        {
+            trace.Done(Disconnected(trace)); // logged and counted as 499; nothing is written to a closed connection
+            return TypedResults.Empty;
+        }
 
         // :: Step 2: claim the Idempotency-Key
         await using var claim = key is null ? null : await idempotency.ClaimAsync(caller.AccountId, key, bodyHash!, ct);
@@ -63,23 +78,42 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         if (admission.Refusal is { } refusal) return trace.Done(RateLimited(refusal, tier));
 
         // :: Step 5: BYOK
-        var platformRoute = providers.Route(spec.RouteModel);
-        var (outcome, byokError) = await TryByokAsync(trace, admission, fallbackPossible: platformRoute.Count > 0, ct);
-        if (byokError is not null) return trace.Done(byokError);
+        var platformRoute = Capable(providers.Route(spec.RouteModel), spec);
+        RouteOutcome? outcome;
+        ApiError? byokError;
+        try
+        {
+            (outcome, byokError) = await TryByokAsync(trace, admission, stream, fallbackPossible: platformRoute.Count > 0, ct);
+        }
+        catch (Exception e) when (stream is not null && ct.IsCancellationRequested && e is OperationCanceledException or IOException)
+        {
+            return Gone();
+        }
+        if (byokError is not null) return await Refuse(byokError);
         var isByok = outcome is not null;
-        if (!isByok && platformRoute.Count == 0) return trace.Done(ApiError.NoProvider(providers.DescribeNoProvider(spec.RouteModel, spec.Model.Id)));
+        if (!isByok && platformRoute.Count == 0)
+            return trace.Done(ApiError.NoProvider(spec.Operation != ImageOperation.Generate && providers.Route(spec.RouteModel).Count > 0
+                ? $"No provider on {spec.RouteModel}'s route can {(spec.Operation == ImageOperation.Edit ? "edit images" : "make variations")}."
+                : providers.DescribeNoProvider(spec.RouteModel, spec.Model.Id)));
 
         // :: Step 6: hold the credits
         var (held, holdRefusal) = isByok || quote.Max.Value == 0 ? (CreditHold.None, null) : await HoldAsync(trace, quote.Max, limits.MonthlyCap, ct);
         if (holdRefusal is not null) return trace.Done(holdRefusal);
         await using var hold = held!;
 
-        // :: Step 7: call the platform's providers
+        // :: Step 7: call the platform's providers (a streaming caller gets their partial images as they come)
         if (!isByok)
         {
-            outcome = await CallProvidersAsync(trace, platformRoute, ct);
+            try
+            {
+                outcome = await CallProvidersAsync(trace, platformRoute, stream, ct);
+            }
+            catch (Exception e) when (stream is not null && ct.IsCancellationRequested && e is OperationCanceledException or IOException)
+            {
+                return Gone(); // the hold is released as it is disposed: nothing charged
+            }
             admission.Keep(); // a provider was reached: the images stay counted
-            if (outcome.Result.Failure is { } failure) return trace.Done(await FailAsync(trace, GenerationErrors.Provider(failure), byok: false));
+            if (outcome.Result.Failure is { } failure) return await Refuse(await FailAsync(trace, GenerationErrors.Provider(failure), byok: false));
         }
         var (result, servedBy) = (outcome!.Result, outcome.ServedBy!);
 
@@ -87,32 +121,51 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         if (spec.Downscale && (result = Downscaled(spec, result)).Failure is { } unreadable)
         {
             await hold.ReleaseAsync("upstream image unreadable");
-            return trace.Done(await FailAsync(trace, GenerationErrors.Provider(unreadable), isByok));
+            return await Refuse(await FailAsync(trace, GenerationErrors.Provider(unreadable), isByok));
         }
         var delivered = await delivery.DeliverAsync(http.Request, spec, result.Images);
         if (delivered is null)
         {
             await hold.ReleaseAsync("image storage failed");
-            return trace.Done(await FailAsync(trace, GenerationErrors.StorageFailed(), isByok));
+            return await Refuse(await FailAsync(trace, GenerationErrors.StorageFailed(), isByok));
         }
 
-        // :: Step 9: settle
+        // :: Step 9: settle (a streaming caller who left before the answer is not charged)
+        if (stream is not null && ct.IsCancellationRequested) return Gone();
         var count = result.Images.Count;
         var charge = isByok ? Millicredits.Zero : Charge(spec, tier, count, result.Usage, servedBy);
         var settlement = await SettleAsync(hold, charge, $"{spec.Model.Id} ×{count} {spec.Size} {spec.Quality} via {servedBy.Provider.Name}",
             charged => trace.UsageEvent(servedBy.Provider.Name, count, charged, isByok, StatusCodes.Status200OK));
-        if (settlement is null) return trace.Done(await FailAsync(trace, GenerationErrors.HoldExpired(), isByok));
+        if (settlement is null) return await Refuse(await FailAsync(trace, GenerationErrors.HoldExpired(), isByok));
         if (settlement.WrittenOff.Value > 0) WrittenOff(trace, settlement.WrittenOff);
         trace.Served(servedBy.Provider.Name, count, charge - settlement.WrittenOff, isByok);
 
         // :: Step 10: respond
-        return trace.Done(await RespondAsync(trace, claim, servedBy, result, delivered, settlement));
+        var answer = await RespondAsync(trace, claim, servedBy, result, delivered, settlement, stream);
+        return answer is null ? trace.Done(TypedResults.Empty) : trace.Done(answer);
     }
 
+    /// <summary>The steps whose adapter can do what the request asks (an edit, a variation); any can generate, and streaming degrades to one event.</summary>
+    private static IReadOnlyList<RouteStep> Capable(IReadOnlyList<RouteStep> route, GenerationSpec spec) => spec.Operation switch
+    {
+        ImageOperation.Edit => route.Where(s => s.Provider.Adapter.CanEdit(s.UpstreamModel)).ToArray(),
+        ImageOperation.Variation => route.Where(s => s.Provider.Adapter.CanVary(s.UpstreamModel)).ToArray(),
+        _ => route,
+    };
+
+    /// <summary>The streaming caller went away: the upstream call was cancelled with the request, and nothing is charged.</summary>
+    private ApiError Disconnected(GenerationTrace trace)
+    {
+        metrics.StreamDisconnected(trace.Spec!.Model.Id);
+        return new ApiError(499, "invalid_request_error", "client_closed_request", "The client closed the stream before the answer; nothing was charged.");
+    }
+
+    /// <summary>The stored answer again; a streamed one is replayed as its completed events (no partial images).</summary>
     private static ContentHttpResult Replay(HttpResponse response, IdempotencyClaim claim)
     {
         response.Headers["Idempotent-Replayed"] = "true";
-        return TypedResults.Text(claim.ReplayBody!, "application/json", Encoding.UTF8, claim.ReplayStatus);
+        var streamed = claim.ReplayBody!.StartsWith("event: ", StringComparison.Ordinal);
+        return TypedResults.Text(claim.ReplayBody!, streamed ? "text/event-stream" : "application/json", Encoding.UTF8, claim.ReplayStatus);
     }
 
     private ApiError RateLimited(RateLimitRefusal refusal, TierDefinition tier)
@@ -126,11 +179,11 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
     /// failure is the caller's answer unless the operator lets it fall back to the platform (billed).
     /// </summary>
     private async Task<(RouteOutcome? Served, ApiError? Error)> TryByokAsync(GenerationTrace trace, RateLimitAdmission admission,
-        bool fallbackPossible, CancellationToken ct)
+        ImageStream? stream, bool fallbackPossible, CancellationToken ct)
     {
         var (route, error) = await ByokRouteAsync(trace.Caller, trace.Spec!, ct);
         if (route is null) return (null, error);
-        var outcome = await CallProvidersAsync(trace, route, ct);
+        var outcome = await CallProvidersAsync(trace, route, stream, ct);
         admission.Keep(); // a provider was reached: the images stay counted
         if (outcome.Result.Failure is not { } failure) return (outcome, null);
         if (!byokOptions.Value.FallbackToPlatform || !fallbackPossible)
@@ -157,8 +210,8 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
     }
 
     /// <summary>The OpenAI answer with its <c>_metadata</c>; with an Idempotency-Key it is stored exactly as sent, so a replay is byte-identical.</summary>
-    private async Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError>> RespondAsync(GenerationTrace trace, IdempotencyClaim? claim,
-        RouteStep servedBy, ProviderResult result, ImageDelivery.Delivered delivered, Settled settlement)
+    private async Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError, EmptyHttpResult>?> RespondAsync(GenerationTrace trace, IdempotencyClaim? claim,
+        RouteStep servedBy, ProviderResult result, ImageDelivery.Delivered delivered, Settled settlement, ImageStream? stream)
     {
         var (spec, byok, provider) = (trace.Spec!, trace.Byok, servedBy.Provider.Name);
         var metadata = new GenerationMetadata(provider, servedBy.UpstreamModel, trace.Charged, settlement.Remaining, settlement.TransactionId,
@@ -169,18 +222,41 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
             Ignored = spec.Ignored.Count > 0 ? spec.Ignored : null,
         };
         var body = GptImageAnswer(spec, result, new ImagesResponse(time.GetUtcNow().ToUnixTimeSeconds(), delivered.Data, metadata));
+        if (stream is not null)
+        {
+            // One completed event per image, each with the request's usage and _metadata; the charge is already settled.
+            foreach (var completed in StreamEvents.Completed(stream.Prefix, spec, result, body))
+                await stream.WriteAsync(completed, CancellationToken.None);
+            if (claim is not null) await claim.CompleteAsync(StatusCodes.Status200OK, stream.Completed);
+            return null;
+        }
         if (claim is null) return ApiResults.Ok(body, GatewayJson.Context.ImagesResponse);
         var json = JsonSerializer.Serialize(body, GatewayJson.Context.ImagesResponse);
         await claim.CompleteAsync(StatusCodes.Status200OK, json);
         return TypedResults.Text(json, "application/json", Encoding.UTF8);
     }
 
-    private async Task<(GenerationSpec? Spec, ApiError? Error, string? BodyHash)> ValidateAsync(HttpRequest request, string? key, CancellationToken ct)
+    private async Task<(GenerationSpec? Spec, ApiError? Error, string? BodyHash)> ValidateAsync(HttpRequest request, string? key,
+        ImageOperation operation, CancellationToken ct)
     {
         using var _ = GatewayMetrics.Activities.StartActivity("generate.validate");
-        var (body, readError, bodyHash) = await GenerateRequestReader.ReadAsync(request, gateway.Value.MaxRequestBodyBytes, hashBody: key is not null, ct);
-        if (readError is not null) return (null, readError, null);
-        var (spec, invalid) = GenerationSpec.Validate(body!, catalog);
+        GenerationSpec? spec;
+        ApiError? invalid;
+        string? bodyHash;
+        if (operation == ImageOperation.Generate)
+        {
+            (var body, var readError, bodyHash) = await GenerateRequestReader.ReadAsync(request, gateway.Value.MaxRequestBodyBytes, hashBody: key is not null, ct);
+            if (readError is not null) return (null, readError, null);
+            (spec, invalid) = GenerationSpec.Validate(body!, catalog);
+        }
+        else
+        {
+            var (fields, uploads, readError) = await EditRequestReader.ReadAsync(request, gateway.Value.MaxEditRequestBodyBytes,
+                variation: operation == ImageOperation.Variation, ct);
+            if (readError is not null) return (null, readError, null);
+            (spec, invalid) = GenerationSpec.Validate(fields!, catalog, operation, uploads!);
+            bodyHash = key is null ? null : EditRequestReader.Hash(fields!, uploads!);
+        }
         if (invalid is not null) return (null, invalid, null);
         return key is { Length: > IdempotencyStore.MaxKeyLength } ? (null, GenerationErrors.KeyTooLong(), null) : (spec, null, bodyHash);
     }
@@ -201,7 +277,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
             return (null, ByokApi.Unreadable("provider", e));
         }
         if (secrets.Count == 0) return (null, null);
-        foreach (var step in providers.FullRoute(spec.RouteModel))
+        foreach (var step in Capable(providers.FullRoute(spec.RouteModel), spec))
         {
             var secret = secrets.FirstOrDefault(k => string.Equals(k.Provider, step.Provider.Name, StringComparison.OrdinalIgnoreCase));
             if (secret is not null)
@@ -225,14 +301,16 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
     }
 
     /// <summary>The provider step, timed as upstream time; failures are counted per provider and reason.</summary>
-    private async Task<RouteOutcome> CallProvidersAsync(GenerationTrace trace, IReadOnlyList<RouteStep> route, CancellationToken ct)
+    private async Task<RouteOutcome> CallProvidersAsync(GenerationTrace trace, IReadOnlyList<RouteStep> route, ImageStream? stream, CancellationToken ct)
     {
         using var activity = GatewayMetrics.Activities.StartActivity("generate.provider");
         var started = Stopwatch.GetTimestamp();
         try
         {
             var spec = trace.Spec!;
-            var outcome = await router.GenerateAsync(route, step => spec.Job(step.UpstreamModel), ct);
+            Func<PartialImage, CancellationToken, ValueTask>? onPartial = stream is null ? null
+                : async (partial, token) => await stream.WriteAsync(StreamEvents.Partial(stream.Prefix, spec, partial, time), token);
+            var outcome = await router.GenerateAsync(route, step => spec.Job(step.UpstreamModel) with { OnPartial = onPartial }, ct);
             if (outcome.Result.Failure is { } failure)
                 metrics.ProviderFailed(outcome.ServedBy?.Provider.Name ?? route[^1].Provider.Name, failure.Kind);
             activity?.SetTag("provider", outcome.ServedBy?.Provider.Name);

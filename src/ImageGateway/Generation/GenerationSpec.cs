@@ -6,6 +6,9 @@ using ImageGateway.Providers;
 
 namespace ImageGateway.Generation;
 
+/// <summary>What a request asks of the model: a new image, an edit of the caller's images, or a variation of one.</summary>
+public enum ImageOperation { Generate, Edit, Variation }
+
 /// <summary>A generate request that passed every rule of its model: what will be priced and sent upstream.</summary>
 public sealed record GenerationSpec(
     ModelDefinition Model,
@@ -24,6 +27,10 @@ public sealed record GenerationSpec(
     public const string Url = "url";
     public const string B64Json = "b64_json";
     public const string DefaultModel = "dall-e-3";
+    /// <summary>OpenAI's edit default (gpt-image-1.5) is retired; the model that serves it.</summary>
+    public const string DefaultEditModel = "gpt-image-2";
+    /// <summary>The only model that makes variations since dall-e-2 was shut down.</summary>
+    public const string DefaultVariationModel = "builtin-preview";
     public const int MaxUserLength = 256;
     public const long MaxSeed = 4294967295;
 
@@ -31,6 +38,23 @@ public sealed record GenerationSpec(
     public int? OutputCompression { get; init; }
     public string? Background { get; init; }
     public string? Moderation { get; init; }
+
+    public ImageOperation Operation { get; init; }
+
+    /// <summary>The caller's images, for an edit or a variation.</summary>
+    public ImageUploads? Uploads { get; init; }
+
+    public string? InputFidelity { get; init; }
+
+    /// <summary>Answer as server-sent events, with <see cref="PartialImages"/> partial images first.</summary>
+    public bool Stream { get; init; }
+
+    public int PartialImages { get; init; }
+
+    /// <summary>The bound on an edit's image-input tokens at a per-token price (0 otherwise).</summary>
+    private long InputImageTokens => Model.TokenPrice is { } price && Uploads is { } uploads
+        ? price.InputTokens(uploads.Images.Select(i => (i.Width, i.Height)), InputFidelity)
+        : 0;
 
     /// <summary>The catalog model whose route serves the request: the successor of a retired model, else the model itself.</summary>
     public string RouteModel => Model.Successor?.Model ?? Model.Id;
@@ -59,8 +83,8 @@ public sealed record GenerationSpec(
             return new PriceQuote(cost, cost);
         }
         var pixels = Model.PricedPixels(Size);
-        return new PriceQuote(price.Cost(price.Estimate(Quality, pixels, images, PromptBytes), tier),
-            price.Cost(price.Bound(Quality, pixels, images, PromptBytes), tier));
+        return new PriceQuote(price.Cost(price.Estimate(Quality, pixels, images, PromptBytes, InputImageTokens), tier),
+            price.Cost(price.Bound(Quality, pixels, images, PromptBytes, InputImageTokens), tier));
     }
 
     /// <summary>
@@ -76,7 +100,40 @@ public sealed record GenerationSpec(
     {
         var (width, height) = Downscale && ModelCatalog.TryParseSize(UpstreamSize, out var w, out var h) ? (w, h) : (Width, Height);
         return new ImageJob(upstreamModel, Prompt, N, width, height, UpstreamSize, UpstreamQuality,
-            Ignored.Contains("style") ? null : Style, Seed, User, OutputFormat, OutputCompression, Background, Moderation);
+            Ignored.Contains("style") ? null : Style, Seed, User, OutputFormat, OutputCompression, Background, Moderation)
+        {
+            Inputs = Uploads?.Images ?? [],
+            Mask = Uploads?.Mask,
+            InputFidelity = InputFidelity,
+            Variation = Operation == ImageOperation.Variation,
+            PartialImages = Stream ? PartialImages : 0,
+        };
+    }
+
+    /// <summary>An edit or a variation: the request's images, checked against what the model does with them (after the common rules).</summary>
+    public static (GenerationSpec? Spec, ApiError? Error) Validate(GenerateRequest r, ModelCatalog catalog, ImageOperation operation, ImageUploads uploads)
+    {
+        var modelId = r.Model ?? (operation == ImageOperation.Variation ? DefaultVariationModel : DefaultEditModel);
+        if (catalog.TryGetModel(modelId, out var model) && !(operation == ImageOperation.Edit ? model.Edits : model.Variations))
+        {
+            var able = catalog.Models.Where(m => operation == ImageOperation.Edit ? m.Edits : m.Variations).Select(m => m.Id);
+            return Fail(ApiError.Invalid("model", $"{model.Id} does not {(operation == ImageOperation.Edit ? "edit images" : "make variations")}; "
+                + $"models that do: {string.Join(", ", able)}."));
+        }
+        // A variation has no prompt of the caller's; the size defaults to the first image's when the model makes it.
+        var first = uploads.Images[0];
+        var inputSize = $"{first.Width}x{first.Height}";
+        var request = r with
+        {
+            Model = modelId,
+            Prompt = operation == ImageOperation.Variation ? r.Prompt ?? "a variation" : r.Prompt,
+            Size = r.Size ?? (model is not null && !model.Sizes.Contains(ModelDefinition.AutoSize) && model.AcceptsSize(inputSize, out _, out _) ? inputSize : null),
+        };
+        var (spec, error) = Validate(request, catalog);
+        if (error is not null) return Fail(error);
+        if (r.InputFidelity is { } fidelity && OneOf("input_fidelity", fidelity, spec!.Model.InputFidelities, spec.Model) is { } fidelityError)
+            return Fail(fidelityError);
+        return (spec! with { Operation = operation, Uploads = uploads, InputFidelity = r.InputFidelity }, null);
     }
 
     /// <summary>Applies DESIGN §1.1 and §12.2. A parameter that does not apply to the model is refused, not dropped.</summary>
@@ -122,9 +179,10 @@ public sealed record GenerationSpec(
 
         if (GptImageError(r, model) is { } gptImageError) return Fail(gptImageError);
 
-        // Streamed answers are not served yet: refused, so a client never waits for events that will not come.
-        if (r.Stream == true)
-            return Fail(ApiError.Invalid("stream", "'stream': true is not supported yet; ask without it for one JSON answer."));
+        if (r.Stream == true && !model.Streaming)
+            return Fail(ApiError.Invalid("stream", $"{model.Id} does not stream; ask without 'stream', or use one of the models that do."));
+        if (r.PartialImages is < 0 or > 3)
+            return Fail(ApiError.Invalid("partial_images", $"'partial_images' must be between 0 and 3; got {r.PartialImages}."));
 
         if (r.User is { Length: > MaxUserLength })
             return Fail(ApiError.Invalid("user", $"'user' may be at most {MaxUserLength} characters."));
@@ -138,6 +196,8 @@ public sealed record GenerationSpec(
             OutputCompression = r.OutputCompression,
             Background = r.Background,
             Moderation = r.Moderation,
+            Stream = r.Stream == true,
+            PartialImages = r.PartialImages ?? 0,
             Ignored = r.Style is not null && model.Successor?.Ignore.Contains("style") == true ? ["style"] : [],
         };
         // The per-image base price; for a per-token model, the estimate of one image at the base rate.

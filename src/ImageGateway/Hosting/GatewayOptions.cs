@@ -16,6 +16,8 @@ public sealed class GatewayOptions
     public string? PublicBaseUrl { get; set; }
     public bool TrustForwardedHeaders { get; set; }
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+    /// <summary>The body limit of <c>/images/edits</c> and <c>/images/variations</c>, which carry image files (413 above it).</summary>
+    public long MaxEditRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>
     /// Seconds a resolved API key, and an account's "no BYOK key" answer, are kept in memory. Changes
@@ -63,6 +65,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(options.DataDirectory)) errors.Add("Gateway:DataDirectory must not be empty.");
         if (options.MaxRequestBodyBytes < 1024) errors.Add($"Gateway:MaxRequestBodyBytes {options.MaxRequestBodyBytes} must be at least 1024.");
+        if (options.MaxEditRequestBodyBytes < 1024) errors.Add($"Gateway:MaxEditRequestBodyBytes {options.MaxEditRequestBodyBytes} must be at least 1024.");
         if (options.AuthCacheSeconds < 0) errors.Add($"Gateway:AuthCacheSeconds {options.AuthCacheSeconds} must be 0 (off) or positive.");
         if (!string.IsNullOrEmpty(options.PublicBaseUrl)
             && (!Uri.TryCreate(options.PublicBaseUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https")))

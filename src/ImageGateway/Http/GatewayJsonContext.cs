@@ -13,6 +13,8 @@ namespace ImageGateway.Http;
     NumberHandling = JsonNumberHandling.Strict)]
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(ImagesResponse))]
+[JsonSerializable(typeof(ImageStreamEvent))]
+[JsonSerializable(typeof(StreamError))]
 [JsonSerializable(typeof(EstimateResponse))]
 [JsonSerializable(typeof(ModelCatalogResponse))]
 [JsonSerializable(typeof(OpenAiModelList))]

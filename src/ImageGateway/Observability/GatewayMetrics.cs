@@ -22,6 +22,7 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _images;
     private readonly Counter<long> _credits;
     private readonly Counter<long> _writtenOff;
+    private readonly Counter<long> _streamDisconnects;
     private readonly Counter<long> _providerFailures;
     private readonly Counter<long> _rateLimitRejections;
     private readonly Counter<long> _storageBytes;
@@ -51,6 +52,8 @@ public sealed class GatewayMetrics : IDisposable
         }
         _writtenOff = _meter.CreateCounter<long>("imagegateway.credits.written_off", "{millicredit}",
             "Millicredits a token-priced answer cost beyond its hold and the caller's available balance, not charged.");
+        _streamDisconnects = _meter.CreateCounter<long>("imagegateway.stream.disconnects", "{request}",
+            "Streamed requests whose client left before the answer: the upstream call was cancelled and nothing charged.");
         _providerFailures = _meter.CreateCounter<long>("imagegateway.provider.failures", "{failure}", "Failed upstream calls by provider and reason.");
         _rateLimitRejections = _meter.CreateCounter<long>("imagegateway.ratelimit.rejections", "{request}",
             "Requests refused by a rate-limit window or the monthly cap.");
@@ -74,6 +77,8 @@ public sealed class GatewayMetrics : IDisposable
 
     public void WrittenOff(string tier, string model, long millicredits) =>
         _writtenOff.Add(millicredits, new("tier", tier), new("model", model));
+
+    public void StreamDisconnected(string model) => _streamDisconnects.Add(1, new KeyValuePair<string, object?>("model", model));
 
     public void ProviderFailed(string provider, FailureKind reason) =>
         _providerFailures.Add(1, new("provider", provider), new("reason", reason.ToString().ToLowerInvariant()));

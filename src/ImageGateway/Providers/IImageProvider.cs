@@ -55,7 +55,11 @@ public sealed record ImageJob(
 public sealed record InputImage(byte[] Bytes, string MediaType, int Width, int Height, string? FileName = null);
 
 /// <summary>One partial image of a streamed answer, in the order the upstream sent them (index from 0).</summary>
-public sealed record PartialImage(int Index, GeneratedImage Image);
+public sealed record PartialImage(int Index, GeneratedImage Image)
+{
+    /// <summary>What the upstream's event says of it (size, quality, background, format), where it says.</summary>
+    public ProducedAs Produced { get; init; } = ProducedAs.Unknown;
+}
 
 /// <summary>
 /// Tokens an upstream reports for one answer (OpenAI's <c>usage</c> of GPT-image models).

@@ -82,7 +82,7 @@ public sealed class GenerateRequestReaderTests
     public void Unknown_fields_of_every_shape_are_ignored()
     {
         var r = Ok("""
-            {"extra_body":{"a":[1,2,{"b":null}]},"prompt":"x","partial_images":0,"timeout":1.5,"tags":["a","b"],"n":3}
+            {"extra_body":{"a":[1,2,{"b":null}]},"prompt":"x","timeout":1.5,"tags":["a","b"],"n":3}
             """);
         Assert.Equal(new GenerateRequest(Prompt: "x", N: 3), r);
     }
