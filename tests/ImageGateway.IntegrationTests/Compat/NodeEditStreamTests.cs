@@ -55,6 +55,7 @@ public sealed class NodeEditStreamTests(CompatGateway fixture) : IClassFixture<C
 
     [SkippableTheory]
     [InlineData("builtin-preview")]
+    [InlineData("gpt-image-2")]
     public async Task A_streamed_generation_yields_the_partials_in_order_then_completed(string model)
     {
         var (_, key) = await Gateway.CreateUserAsync("managed", 1000m);
