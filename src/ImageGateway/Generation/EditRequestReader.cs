@@ -22,14 +22,14 @@ public static class EditRequestReader
     public const long MaxImageBytes = 50L * 1024 * 1024;
 
     public static async Task<(GenerateRequest? Request, ImageUploads? Uploads, ApiError? Error)> ReadAsync(
-        HttpRequest request, long limit, bool variation, CancellationToken ct)
+        HttpRequest request, long limit, bool variation, ImageUrlFetcher fetcher, CancellationToken ct)
     {
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = limit;
         if (request.ContentLength > limit) return (null, null, ApiError.TooLarge(limit));
         try
         {
             if (request.HasFormContentType) return await ReadFormAsync(request, limit, variation, ct);
-            if (!variation && request.HasJsonContentType()) return await ReadJsonAsync(request, limit, ct);
+            if (!variation && request.HasJsonContentType()) return await ReadJsonAsync(request, limit, fetcher, ct);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -106,7 +106,8 @@ public static class EditRequestReader
     }
 
     /// <summary>EditImageBodyJsonParam: <c>images: [{image_url}]</c>, <c>mask: {image_url}</c>, and the generation fields.</summary>
-    private static async Task<(GenerateRequest?, ImageUploads?, ApiError?)> ReadJsonAsync(HttpRequest request, long limit, CancellationToken ct)
+    private static async Task<(GenerateRequest?, ImageUploads?, ApiError?)> ReadJsonAsync(HttpRequest request, long limit, ImageUrlFetcher fetcher,
+        CancellationToken ct)
     {
         JsonDocument doc;
         try
@@ -128,14 +129,14 @@ public static class EditRequestReader
             var index = 0;
             foreach (var item in list.EnumerateArray())
             {
-                var (image, error) = FromReference(item, $"images[{index++}]");
+                var (image, error) = await FromReferenceAsync(item, $"images[{index++}]", fetcher, ct);
                 if (error is not null) return Fail(error);
                 images.Add(image!);
             }
             InputImage? mask = null;
             if (root.TryGetProperty("mask", out var maskRef) && maskRef.ValueKind != JsonValueKind.Null)
             {
-                var (read, error) = FromReference(maskRef, "mask");
+                var (read, error) = await FromReferenceAsync(maskRef, "mask", fetcher, ct);
                 if ((error ?? MaskError(read!, images[0])) is { } maskError) return Fail(maskError);
                 mask = read;
             }
@@ -150,10 +151,10 @@ public static class EditRequestReader
     }
 
     /// <summary>
-    /// An <c>ImageRefParam</c>. Only <c>data:</c> URLs are taken: this gateway keeps no files
-    /// (<c>file_id</c>) and does not fetch remote URLs.
+    /// An <c>ImageRefParam</c>: a <c>data:</c> URL, or an http(s) URL fetched safely
+    /// (<see cref="ImageUrlFetcher"/>). <c>file_id</c> is refused: this gateway keeps no files.
     /// </summary>
-    private static (InputImage?, ApiError?) FromReference(JsonElement reference, string field)
+    private static async Task<(InputImage?, ApiError?)> FromReferenceAsync(JsonElement reference, string field, ImageUrlFetcher fetcher, CancellationToken ct)
     {
         if (reference.ValueKind != JsonValueKind.Object) return (null, ApiError.WrongType(field, $"'{field}' must be an object with 'image_url'."));
         if (reference.TryGetProperty("file_id", out _))
@@ -161,9 +162,14 @@ public static class EditRequestReader
         if (!reference.TryGetProperty("image_url", out var url) || url.ValueKind != JsonValueKind.String)
             return (null, ApiError.Missing(field, $"'{field}.image_url' is required."));
         var text = url.GetString()!;
+        if (!text.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
+        {
+            var (fetched, refusal) = await fetcher.FetchAsync(text, MaxImageBytes, ct);
+            return fetched is null ? (null, ApiError.Invalid(field, $"'{field}.image_url' {refusal}.")) : Decode(fetched, field, null);
+        }
         var comma = text.IndexOf(',');
-        if (!text.StartsWith("data:", StringComparison.OrdinalIgnoreCase) || comma < 0 || !text[..comma].EndsWith(";base64", StringComparison.OrdinalIgnoreCase))
-            return (null, ApiError.Invalid(field, $"'{field}.image_url' must be a data: URL (data:image/png;base64,…); remote URLs are not fetched."));
+        if (comma < 0 || !text[..comma].EndsWith(";base64", StringComparison.OrdinalIgnoreCase))
+            return (null, ApiError.Invalid(field, $"'{field}.image_url' must be a base64 data: URL (data:image/png;base64,…)."));
         byte[] bytes;
         try { bytes = Convert.FromBase64String(text[(comma + 1)..]); }
         catch (FormatException) { return (null, ApiError.Invalid(field, $"'{field}.image_url' is not valid base64.")); }

@@ -20,7 +20,7 @@ namespace ImageGateway.Generation;
 /// <summary>The generate request, start to finish. Each step is a call into the folder that owns it.</summary>
 public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry providers, ProviderRouter router, Database database,
     CreditLedger ledger, ByokStore byok, UsageStore usage, ImageRateLimiter rateLimiter, IdempotencyStore idempotency,
-    ImageDelivery delivery, GatewayMetrics metrics, TimeProvider time, IOptions<GatewayOptions> gateway, IOptions<BillingOptions> billing, IOptions<ByokOptions> byokOptions,
+    ImageDelivery delivery, ImageUrlFetcher imageUrls, GatewayMetrics metrics, TimeProvider time, IOptions<GatewayOptions> gateway, IOptions<BillingOptions> billing, IOptions<ByokOptions> byokOptions,
     ILogger<GenerationPipeline> logger)
 {
     /// <summary>
@@ -252,7 +252,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         else
         {
             var (fields, uploads, readError) = await EditRequestReader.ReadAsync(request, gateway.Value.MaxEditRequestBodyBytes,
-                variation: operation == ImageOperation.Variation, ct);
+                variation: operation == ImageOperation.Variation, imageUrls, ct);
             if (readError is not null) return (null, readError, null);
             (spec, invalid) = GenerationSpec.Validate(fields!, catalog, operation, uploads!);
             bodyHash = key is null ? null : EditRequestReader.Hash(fields!, uploads!);

@@ -76,6 +76,7 @@ public static class Extensions
         services.AddSingleton<ProviderRouter>();
 
         services.AddSingleton<ImageDelivery>();
+        services.AddSingleton<ImageUrlFetcher>();
         services.AddSingleton<GenerationPipeline>();
 
         builder.AddGatewayTelemetry();

@@ -18,6 +18,8 @@ public sealed class GatewayOptions
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
     /// <summary>The body limit of <c>/images/edits</c> and <c>/images/variations</c>, which carry image files (413 above it).</summary>
     public long MaxEditRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
+    /// <summary>Whether an edit's <c>image_url</c> may point at loopback or private addresses (off: a 400 naming the field).</summary>
+    public bool AllowPrivateImageUrls { get; set; }
 
     /// <summary>
     /// Seconds a resolved API key, and an account's "no BYOK key" answer, are kept in memory. Changes

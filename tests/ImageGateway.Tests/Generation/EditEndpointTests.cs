@@ -185,14 +185,62 @@ public sealed class EditEndpointTests : IDisposable
 
     [Theory]
     [InlineData("""{"file_id":"file-abc"}""")]
-    [InlineData("""{"image_url":"https://example.com/a.png"}""")]
     [InlineData("""{"image_url":"http://127.0.0.1/a.png"}""")]
+    [InlineData("""{"image_url":"http://localhost:9/a.png"}""")]
+    [InlineData("""{"image_url":"http://10.1.2.3/a.png"}""")]
+    [InlineData("""{"image_url":"http://[::1]/a.png"}""")]
+    [InlineData("""{"image_url":"http://169.254.169.254/latest/meta-data"}""")]
+    [InlineData("""{"image_url":"ftp://example.com/a.png"}""")]
     [InlineData("""{"image_url":"data:image/png;base64,@@@"}""")]
     public async Task An_image_reference_the_gateway_will_not_fetch_is_a_400_naming_it(string reference)
     {
         var (client, userId) = await UserAsync();
 
         var response = await client.PostAsync("/v1/images/edits", Api.Raw($$"""{"model":"builtin-preview","prompt":"x","images":[{{reference}}]}"""));
+
+        await Api.AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request_error", "invalid_value", "images[0]");
+        await AssertNothingHappenedAsync(client, userId);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_image_url_is_fetched_only_where_the_operator_allows_private_addresses(bool allowPrivate)
+    {
+        _gateway.Settings["Gateway:AllowPrivateImageUrls"] = allowPrivate ? "true" : "false";
+        await using var host = await FakeUpstream.StartAsync();
+        var png = Png(80, 60);
+        host.Handler = (ctx, _) => { ctx.Response.ContentType = "image/png"; return ctx.Response.Body.WriteAsync(png).AsTask(); };
+        var (client, userId) = await UserAsync();
+
+        var response = await client.PostJsonAsync("/v1/images/edits",
+            new { model = "builtin-preview", prompt = "a red kite", images = new[] { new { image_url = host.BaseUrl + "/photo.png" } }, response_format = "b64_json" });
+
+        if (allowPrivate)
+        {
+            var json = await response.OkJsonAsync();
+            Assert.Equal((80, 60), Api.PngSize(Convert.FromBase64String(json.GetProperty("data")[0].Str("b64_json")!)));
+            Assert.Equal(1, host.Count);
+        }
+        else
+        {
+            var error = await Api.AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request_error", "invalid_value", "images[0]");
+            Assert.Contains("loopback or private address", error.Str("message"));
+            Assert.Equal(0, host.Count); // refused before connecting
+            await AssertNothingHappenedAsync(client, userId);
+        }
+    }
+
+    [Fact]
+    public async Task An_image_url_that_is_not_an_image_is_a_400()
+    {
+        _gateway.Settings["Gateway:AllowPrivateImageUrls"] = "true";
+        await using var host = await FakeUpstream.StartAsync();
+        host.Handler = (ctx, _) => FakeUpstream.Json(ctx, 200, """{"not":"an image"}""");
+        var (client, userId) = await UserAsync();
+
+        var response = await client.PostJsonAsync("/v1/images/edits",
+            new { model = "builtin-preview", prompt = "x", images = new[] { new { image_url = host.BaseUrl + "/a.png" } } });
 
         await Api.AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request_error", "invalid_value", "images[0]");
         await AssertNothingHappenedAsync(client, userId);
