@@ -10,7 +10,8 @@ import { h, field, alertBox, errorText } from './ui.js';
 export function openEditor({ result, models, canStream, partials, opener, explain, onAccepted }) {
   const picture = h('canvas', { id: 'editor-image', class: 'editor-image', 'aria-hidden': 'true' });
   const overlay = h('canvas', { id: 'editor-mask', class: 'editor-mask', role: 'img', 'aria-label': 'Mask: paint over the parts to change' });
-  const stage = h('div', { class: 'editor-stage' }, h('div', { class: 'editor-canvas' }, picture, overlay));
+  const frame = h('div', { class: 'editor-canvas' }, picture, overlay);
+  const stage = h('div', { class: 'editor-stage' }, frame);
   const loading = h('div', { class: 'editor-loading muted' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), 'Loading the image…');
   stage.append(loading);
 
@@ -60,6 +61,8 @@ export function openEditor({ result, models, canStream, partials, opener, explai
       picture.width = overlay.width = bitmap.width;
       picture.height = overlay.height = bitmap.height;
       picture.getContext('2d').drawImage(bitmap, 0, 0);
+      frame.style.aspectRatio = `${bitmap.width} / ${bitmap.height}`;
+      frame.style.width = `min(100%, ${(68 * bitmap.width / bitmap.height).toFixed(2)}vh)`;
       // A brush a sixteenth of the image's long side is a useful start at any size.
       const side = Math.max(bitmap.width, bitmap.height);
       brush.max = Math.max(8, Math.round(side / 4));
