@@ -1,8 +1,10 @@
 // One generateImage call with the Vercel AI SDK (`ai` 6.x, `@ai-sdk/openai` 3.x), configured from
-// IGW_CASE (JSON: baseURL, apiKey, model, prompt, n, size, providerOptions, maxRetries). A
+// IGW_CASE (JSON: baseURL, apiKey, model, prompt, images (file paths, for an edit), n, size,
+// providerOptions, maxRetries). A
 // recording fetch keeps every raw exchange (the SDK may split n into several calls, in parallel)
 // without changing what the SDK does. Prints one JSON line: the images as the SDK surfaced them (or
 // the error), its warnings and providerMetadata, plus the exchanges.
+import fs from 'node:fs';
 import { generateImage } from 'ai';
 import { createOpenAI } from '@ai-sdk/openai';
 import { recordingFetch } from './recording-fetch.mjs';
@@ -34,7 +36,8 @@ let outcome;
 try {
   const result = await generateImage({
     model: openai.image(config.model),
-    prompt: config.prompt,
+    // With image files the prompt is {text, images}: the SDK then posts to /images/edits.
+    prompt: config.images ? { text: config.prompt, images: config.images.map((path) => new Uint8Array(fs.readFileSync(path))) } : config.prompt,
     n: config.n ?? 1,
     size: config.size,
     providerOptions: config.providerOptions,

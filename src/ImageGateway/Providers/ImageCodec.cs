@@ -53,10 +53,27 @@ public static class ImageCodec
 
         using var decoded = SKBitmap.Decode(codec)
             ?? throw new InvalidDataException($"The {image.Extension} image could not be decoded.");
-        // Mipmaps average the source down first, so 1024 → 256 keeps fine detail instead of aliasing it.
-        using var scaled = decoded.Resize(decoded.Info.WithSize(width, height), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear))
-            ?? throw new InvalidOperationException($"Skia could not scale the image to {width}x{height}.");
+        using var scaled = Scale(decoded, width, height);
         using var pixmap = scaled.PeekPixels();
         return new GeneratedImage(Encode(pixmap, image.Extension, ResizedQuality), image.MediaType, image.RevisedPrompt);
+    }
+
+    /// <summary>A new bitmap: <paramref name="bitmap"/> scaled to <paramref name="width"/> by <paramref name="height"/>.</summary>
+    public static SKBitmap Scale(SKBitmap bitmap, int width, int height) =>
+        // Mipmaps average the source down first, so 1024 → 256 keeps fine detail instead of aliasing it.
+        bitmap.Resize(bitmap.Info.WithSize(width, height), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear))
+            ?? throw new InvalidOperationException($"Skia could not scale the image to {width}x{height}.");
+
+    /// <summary>
+    /// A PNG, JPEG or WebP file as unpremultiplied RGBA8888 (R in the low byte): the file's own pixel
+    /// values, so pixels copied from it are written back unchanged.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The bytes are not an image Skia can decode.</exception>
+    public static SKBitmap DecodeRgba(byte[] file)
+    {
+        using var data = SKData.CreateCopy(file);
+        using var codec = SKCodec.Create(data) ?? throw new InvalidDataException("The image could not be read.");
+        var info = codec.Info.WithColorType(SKColorType.Rgba8888).WithAlphaType(SKAlphaType.Unpremul);
+        return SKBitmap.Decode(codec, info) ?? throw new InvalidDataException("The image could not be decoded.");
     }
 }

@@ -29,11 +29,19 @@ public sealed class ProviderRegistry
     private readonly FrozenDictionary<string, ProviderEndpoint> _providers;
     private readonly FrozenDictionary<string, RouteStep[]> _routes;
 
-    private readonly SocketsHttpHandler _handler = new()
+    private readonly SocketsHttpHandler _handler = CreateHandler();
+
+    /// <summary>
+    /// The connection pool the providers share. An answer left unread is one the gateway gave up on
+    /// (a cancelled or timed-out stream): its connection is closed at once, so the upstream sees the
+    /// request cancelled, instead of being drained to its end for reuse.
+    /// </summary>
+    public static SocketsHttpHandler CreateHandler() => new()
     {
         PooledConnectionLifetime = TimeSpan.FromMinutes(2),
         AutomaticDecompression = System.Net.DecompressionMethods.All,
         ConnectTimeout = TimeSpan.FromSeconds(10),
+        MaxResponseDrainSize = 0,
     };
 
     public ProviderRegistry(IOptions<ProvidersOptions> options, IConfiguration configuration, IEnumerable<IImageProvider> adapters, TimeProvider time)

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ImageGateway.Hosting;
@@ -15,7 +16,8 @@ public sealed record UpstreamFailure(DateTimeOffset At, string Reason);
 /// <summary>
 /// The HTTP side of one configured provider: a shared connection pool and a Polly pipeline of
 /// retry (connection failures, 429, 5xx; honours Retry-After) → circuit breaker → per-attempt
-/// timeout. The response body is read inside the pipeline, so a stalled body also times out.
+/// timeout. The response body is read inside the pipeline, so a stalled body also times out (a
+/// streamed body too: it is read to its end inside the pipeline).
 /// </summary>
 public sealed class UpstreamClient
 {
@@ -90,8 +92,25 @@ public sealed class UpstreamClient
     public async Task<(HttpResponseMessage? Response, ProviderFailure? Failure)> SendAsync(
         Func<HttpRequestMessage> buildRequest, CancellationToken ct, Func<HttpResponseMessage, ValueTask<bool>>? isPermanent = null)
     {
+        var (response, _, failure) = await SendAsync<object>(buildRequest, null, ct, isPermanent);
+        return (response, failure);
+    }
+
+    /// <summary>
+    /// As <see cref="SendAsync(Func{HttpRequestMessage}, CancellationToken, Func{HttpResponseMessage, ValueTask{bool}}?)"/>,
+    /// but a success answered as <c>text/event-stream</c> is not buffered: its open body goes to
+    /// <paramref name="readStream"/> inside the pipeline, so the timeout covers the whole stream and
+    /// <paramref name="ct"/> aborts it. The reader returns what it made of the stream (failures
+    /// included: a stream that began is never retried, as its events may have been passed on).
+    /// Any other answer comes back buffered, as from SendAsync.
+    /// </summary>
+    public async Task<(HttpResponseMessage? Response, T? Streamed, ProviderFailure? Failure)> SendAsync<T>(
+        Func<HttpRequestMessage> buildRequest, Func<Stream, CancellationToken, Task<T>>? readStream, CancellationToken ct,
+        Func<HttpResponseMessage, ValueTask<bool>>? isPermanent = null) where T : class
+    {
         var context = ResilienceContextPool.Shared.Get(ct);
         if (isPermanent is not null) context.Properties.Set(PermanentFailureKey, isPermanent);
+        var streamed = new StrongBox<T?>();
         try
         {
             var response = await _pipeline.ExecuteAsync(static async (ctx, state) =>
@@ -101,6 +120,16 @@ public sealed class UpstreamClient
                 var answer = await state._http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ctx.CancellationToken);
                 try
                 {
+                    if (state.readStream is not null && answer.IsSuccessStatusCode
+                        && answer.Content.Headers.ContentType?.MediaType is "text/event-stream")
+                    {
+                        using (answer)
+                        {
+                            await using var body = await answer.Content.ReadAsStreamAsync(ctx.CancellationToken);
+                            state.streamed.Value = await state.readStream(body, ctx.CancellationToken);
+                        }
+                        return answer;
+                    }
                     await BufferedBody.LoadAsync(answer, MaxAnswerBytes, ctx.CancellationToken);
                 }
                 catch
@@ -109,29 +138,29 @@ public sealed class UpstreamClient
                     throw;
                 }
                 return answer;
-            }, context, (buildRequest, Options, _http));
+            }, context, (buildRequest, Options, _http, readStream, streamed));
             if (response.StatusCode == HttpStatusCode.TooManyRequests || (int)response.StatusCode >= 500)
                 RecordFailure($"HTTP {(int)response.StatusCode}");
-            return (response, null);
+            return (response, streamed.Value, null);
         }
         catch (TimeoutRejectedException)
         {
             RecordFailure("timeout");
-            return (null, new ProviderFailure(FailureKind.Timeout, $"The {Name} provider did not answer within {Options.TimeoutSeconds:0.#} s."));
+            return (null, null, new ProviderFailure(FailureKind.Timeout, $"The {Name} provider did not answer within {Options.TimeoutSeconds:0.#} s."));
         }
         catch (BrokenCircuitException)
         {
-            return (null, new ProviderFailure(FailureKind.Unavailable, $"The {Name} provider is failing and is skipped for a while (circuit open)."));
+            return (null, null, new ProviderFailure(FailureKind.Unavailable, $"The {Name} provider is failing and is skipped for a while (circuit open)."));
         }
         catch (HttpRequestException e) when (!ct.IsCancellationRequested)
         {
             RecordFailure(e.HttpRequestError == HttpRequestError.Unknown ? "connection failed" : e.HttpRequestError.ToString());
-            return (null, new ProviderFailure(FailureKind.Unavailable, $"Could not reach the {Name} provider."));
+            return (null, null, new ProviderFailure(FailureKind.Unavailable, $"Could not reach the {Name} provider."));
         }
         catch (TaskCanceledException) when (!ct.IsCancellationRequested)
         {
             RecordFailure("connection aborted");
-            return (null, new ProviderFailure(FailureKind.Unavailable, $"The connection to the {Name} provider was lost."));
+            return (null, null, new ProviderFailure(FailureKind.Unavailable, $"The connection to the {Name} provider was lost."));
         }
         finally
         {
@@ -146,27 +175,57 @@ public sealed class UpstreamClient
     /// proxies refuse.
     /// </summary>
     public Task<(HttpResponseMessage? Response, ProviderFailure? Failure)> PostJsonAsync(string url, JsonObject body,
-        AuthenticationHeaderValue? authorization, CancellationToken ct, Func<HttpResponseMessage, ValueTask<bool>>? isPermanent = null)
+        AuthenticationHeaderValue? authorization, CancellationToken ct, Func<HttpResponseMessage, ValueTask<bool>>? isPermanent = null) =>
+        PostAsync(url, JsonBody(body), authorization, ct, isPermanent);
+
+    /// <summary>POSTs a multipart form, built once and sent with its Content-Length (never chunked), asking for a JSON answer.</summary>
+    public Task<(HttpResponseMessage? Response, ProviderFailure? Failure)> PostFormAsync(string url, MultipartForm form,
+        AuthenticationHeaderValue? authorization, CancellationToken ct, Func<HttpResponseMessage, ValueTask<bool>>? isPermanent = null) =>
+        PostAsync(url, FormBody(form), authorization, ct, isPermanent);
+
+    /// <summary>A JSON body serialized once; each call of the result wraps the same bytes for one attempt.</summary>
+    public static Func<HttpContent> JsonBody(JsonObject body)
     {
         var utf8Json = JsonSerializer.SerializeToUtf8Bytes(body, ProviderJson.Default.JsonObject);
-        return PostAsync(url, () =>
+        return () =>
         {
             var content = new ByteArrayContent(utf8Json);
             content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
             return content;
-        }, authorization, ct, isPermanent);
+        };
+    }
+
+    /// <summary>A multipart body written once; each call of the result wraps the same bytes for one attempt.</summary>
+    public static Func<HttpContent> FormBody(MultipartForm form)
+    {
+        var bytes = form.ToArray();
+        var type = MediaTypeHeaderValue.Parse(form.ContentType);
+        return () =>
+        {
+            var content = new ByteArrayContent(bytes);
+            content.Headers.ContentType = type;
+            return content;
+        };
     }
 
     /// <summary>POSTs a body built anew for each attempt, asking for a JSON answer.</summary>
     public Task<(HttpResponseMessage? Response, ProviderFailure? Failure)> PostAsync(string url, Func<HttpContent> content,
         AuthenticationHeaderValue? authorization, CancellationToken ct, Func<HttpResponseMessage, ValueTask<bool>>? isPermanent = null) =>
-        SendAsync(() =>
-        {
-            var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = content() };
-            request.Headers.Authorization = authorization;
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-            return request;
-        }, ct, isPermanent);
+        SendAsync(() => Post(url, content, authorization), ct, isPermanent);
+
+    /// <summary>POSTs a body that asks for a stream: an event-stream answer goes to <paramref name="readStream"/> as it arrives (see SendAsync&lt;T&gt;).</summary>
+    public Task<(HttpResponseMessage? Response, T? Streamed, ProviderFailure? Failure)> PostStreamingAsync<T>(string url, Func<HttpContent> content,
+        AuthenticationHeaderValue? authorization, Func<Stream, CancellationToken, Task<T>> readStream, CancellationToken ct,
+        Func<HttpResponseMessage, ValueTask<bool>>? isPermanent = null) where T : class =>
+        SendAsync(() => Post(url, content, authorization), readStream, ct, isPermanent);
+
+    private static HttpRequestMessage Post(string url, Func<HttpContent> content, AuthenticationHeaderValue? authorization)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = content() };
+        request.Headers.Authorization = authorization;
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        return request;
+    }
 
     /// <summary>
     /// Fetches an image an upstream answered as a link instead of inline bytes (no Authorization is

@@ -157,4 +157,31 @@ public sealed class VercelAiSdkTests(CompatGateway fixture) : IClassFixture<Comp
         Assert.Equal(body.RootElement.GetProperty("error").GetProperty("message").GetString(), error.GetProperty("message").GetString());
         Assert.Equal(1m, await Gateway.CreditsAsync(key));
     }
+
+    [SkippableTheory]
+    [InlineData("/v1")]
+    [InlineData("/api/v1/llm")]
+    public async Task A_prompt_with_images_posts_an_edit_and_the_edit_is_billed_with_its_image_tokens(string basePath)
+    {
+        var (_, key) = await Gateway.CreateUserAsync("managed", 1000m);
+        var folder = Directory.CreateTempSubdirectory("igw-ai-edit").FullName;
+        var image = Path.Combine(folder, "in.png");
+        File.WriteAllBytes(image, ImageGateway.Tests.Generation.EditEndpointTests.Png(1024, 1024));
+        var prompt = $"ai-sdk edit {basePath}";
+
+        var outcome = await NodeAiSdk.GenerateImageAsync(new Uri(Gateway.BaseUrl, basePath), key, "gpt-image-2", prompt, 1, images: [image]);
+
+        Assert.True(outcome.GetProperty("ok").GetBoolean(), outcome.ToString());
+        var exchange = Assert.Single(NodeAiSdk.Exchanges(outcome));
+        Assert.EndsWith("/images/edits", exchange.GetProperty("url").GetString());
+        var body = exchange.GetProperty("body").GetString()!;
+        Assert.Empty(ImageGateway.Tests.Support.OpenAiSpec.Errors(body, "ImagesResponse"));
+        using var answer = JsonDocument.Parse(body);
+        Assert.True(answer.RootElement.GetProperty("usage").GetProperty("input_tokens_details").GetProperty("image_tokens").GetInt64() > 0);
+        var charged = answer.RootElement.GetProperty("_metadata").GetProperty("cost_incurred").GetDecimal();
+        Assert.Equal(1000m - charged, await Gateway.CreditsAsync(key));
+        var png = Assert.Single(NodeAiSdk.Images(outcome));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        Directory.Delete(folder, recursive: true);
+    }
 }

@@ -6,9 +6,9 @@ namespace ImageGateway.IntegrationTests.Support;
 public static class NodeAiSdk
 {
     public static async Task<JsonElement> GenerateImageAsync(Uri baseUrl, string apiKey, string model, string prompt, int n,
-        string? size = null, object? providerOptions = null, int maxRetries = 2)
+        string? size = null, object? providerOptions = null, int maxRetries = 2, string[]? images = null)
     {
-        var config = JsonSerializer.Serialize(new { baseURL = baseUrl.ToString().TrimEnd('/'), apiKey, model, prompt, n, size, providerOptions, maxRetries });
+        var config = JsonSerializer.Serialize(new { baseURL = baseUrl.ToString().TrimEnd('/'), apiKey, model, prompt, n, size, providerOptions, maxRetries, images });
         var run = await NodeScript.RunAsync("ai-sdk-images.mjs", new Dictionary<string, string> { ["IGW_CASE"] = config }, TimeSpan.FromSeconds(90));
         Assert.True(run.ExitCode == 0, $"node exited {run.ExitCode}: {run.Stderr}");
         return run.Json;

@@ -385,4 +385,332 @@ public sealed class FakeGptImageTests : IAsyncLifetime
         Assert.Equal("url", calls[1]["response_format"]!.GetValue<string>());
         Assert.Equal(2, _host.Requests.Count);
     }
+
+    // ---- edits (multipart) ----
+
+    private static MultipartFormDataContent Form(object fields, params (string Field, byte[] Bytes, string? ContentType)[] files)
+    {
+        var form = new MultipartFormDataContent();
+        foreach (var property in JsonSerializer.SerializeToElement(fields).EnumerateObject())
+            form.Add(new StringContent(property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : property.Value.GetRawText()), property.Name);
+        var i = 0;
+        foreach (var (field, bytes, contentType) in files)
+        {
+            var part = new ByteArrayContent(bytes);
+            if (contentType is not null) part.Headers.ContentType = new(contentType);
+            form.Add(part, field, $"file{i++}");
+        }
+        return form;
+    }
+
+    private static (string, byte[], string?) Png(string field, int width, int height, bool alpha = false) =>
+        (field, ImageFile.Make(width, height, "png", alpha), "image/png");
+
+    private async Task<(HttpResponseMessage Response, string Body)> EditAsync(MultipartFormDataContent form, string path = "/v1/images/edits")
+    {
+        var response = await _http.PostAsync(_host.BaseUrl + path, form);
+        return (response, await response.Content.ReadAsStringAsync());
+    }
+
+    private async Task<JsonElement> EditedAsync(MultipartFormDataContent form, string path = "/v1/images/edits")
+    {
+        var (response, text) = await EditAsync(form, path);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
+        OpenAiSpec.AssertValid(text, "ImagesResponse");
+        using var doc = JsonDocument.Parse(text);
+        return doc.RootElement.Clone();
+    }
+
+    [Fact]
+    public async Task An_edit_is_answered_like_a_generation_with_image_tokens()
+    {
+        var answer = await EditedAsync(Form(new { model = "gpt-image-2", prompt = "add a hat", size = "1536x1024", quality = "low", output_format = "webp" },
+            Png("image[]", 1024, 1024), ("image[]", ImageFile.Make(1536, 1024, "jpeg"), "image/jpeg"), ("image[]", ImageFile.Make(640, 480, "webp"), "image/webp")));
+
+        Assert.Equal((SKEncodedImageFormat.Webp, 1536, 1024), Decode(Image(answer)));
+        var usage = answer.GetProperty("usage");
+        // 1024x1024 → 768x768, 4 tiles; 1536x1024 → 1152x768, 6 tiles; 640x480 stays, 2 tiles.
+        long images = (170 * 4 + 85) + (170 * 6 + 85) + (170 * 2 + 85);
+        Assert.Equal(images, usage.GetProperty("input_tokens_details").GetProperty("image_tokens").GetInt64());
+        Assert.Equal(3 + images, usage.GetProperty("input_tokens").GetInt64()); // "add a hat": 9 bytes → 3
+        Assert.Equal(300, usage.GetProperty("output_tokens").GetInt64());
+        var expected = FakeGptImage.UsageForEdit("add a hat", 1, "low", 1536, 1024, [(1024, 1024), (1536, 1024), (640, 480)]);
+        Assert.Equal(expected.InputTokens, usage.GetProperty("input_tokens").GetInt64());
+        Assert.Equal(expected.TotalTokens, usage.GetProperty("total_tokens").GetInt64());
+
+        var call = Assert.Single(_fake.EditCalls);
+        Assert.Equal(["image/png", "image/jpeg", "image/webp"], call.Images.Select(f => f.ContentType));
+        Assert.Equal("add a hat", call.Fields["prompt"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData(null, 765)]
+    [InlineData("low", 765)]
+    [InlineData("high", 1530)]
+    public async Task High_input_fidelity_doubles_the_image_tokens(string? fidelity, long tokens)
+    {
+        object fields = fidelity is null
+            ? new { model = "gpt-image-2", prompt = "x", quality = "low" }
+            : new { model = "gpt-image-2", prompt = "x", quality = "low", input_fidelity = fidelity };
+        var answer = await EditedAsync(Form(fields, Png("image", 1024, 1024)), "/images/edits");
+
+        Assert.Equal(tokens, answer.GetProperty("usage").GetProperty("input_tokens_details").GetProperty("image_tokens").GetInt64());
+        Assert.Equal(tokens, FakeGptImage.InputImageTokens(1024, 1024, fidelity));
+    }
+
+    [Theory]
+    [InlineData(1024, 1024, 1024, 1024)]
+    [InlineData(1000, 750, 1008, 752)]   // rounded to multiples of 16
+    [InlineData(500, 500, 1024, 1024)]   // too few pixels: the default
+    [InlineData(4000, 1000, 1024, 1024)] // beyond 3:1: the default
+    public async Task Size_auto_for_an_edit_follows_the_first_image(int w, int h, int answeredW, int answeredH)
+    {
+        var (response, text) = await EditAsync(Form(new { model = "gpt-image-2", prompt = "x", size = "auto", quality = "low", output_format = "jpeg" },
+            ("image[]", ImageFile.Make(w, h, "jpeg"), "image/jpeg"), Png("image[]", 1024, 1536)));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // Only the spec's size enum may object (docs/PROVIDERS.md, "the spec's size-enum gap").
+        Assert.All(OpenAiSpec.Errors(text, "ImagesResponse"), e => Assert.StartsWith("/size:", e));
+        Assert.Equal((answeredW, answeredH), FakeGptImage.AutoEditSize(w, h));
+        using var doc = JsonDocument.Parse(text);
+        var (_, width, height) = Decode(Image(doc.RootElement));
+        Assert.Equal((answeredW, answeredH), (width, height));
+    }
+
+    [Fact]
+    public async Task A_mask_the_size_of_the_first_image_with_alpha_is_accepted()
+    {
+        await EditedAsync(Form(new { model = "gpt-image-2", prompt = "x", quality = "low" }, Png("image", 1024, 1024), Png("mask", 1024, 1024, alpha: true)));
+        Assert.NotNull(Assert.Single(_fake.EditCalls).Mask);
+    }
+
+    public static TheoryData<string, string, string> BadEdits => new()
+    {
+        { "no image", "image", "missing_required_parameter" },
+        { "no prompt", "prompt", "missing_required_parameter" },
+        { "17 images", "image", "array_above_max_length" },
+        { "gif", "image[0]", "unsupported_file_mimetype" },
+        { "octet-stream single", "image", "unsupported_file_mimetype" },
+        { "no content type", "image[0]", "missing_file_mimetype" },
+        { "not an image", "image[1]", "invalid_image_file" },
+        { "mask size", "mask", "invalid_image_file" },
+        { "mask without alpha", "mask", "invalid_image_file" },
+        { "mask jpeg", "mask", "invalid_image_file" },
+        { "fidelity", "input_fidelity", "invalid_value" },
+        { "quality", "quality", "invalid_value" },
+        { "partial_images", "partial_images", "integer_above_max_value" },
+        { "n text", "n", "invalid_type" },
+        { "stream text", "stream", "invalid_type" },
+        { "image as text", "image", "invalid_type" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadEdits))]
+    public async Task Each_edit_rule_is_a_400_naming_its_param(string rule, string param, string code)
+    {
+        var ok = new { model = "gpt-image-2", prompt = "x" };
+        var image = Png("image[]", 1024, 1024);
+        var form = rule switch
+        {
+            "no image" => Form(ok),
+            "no prompt" => Form(new { model = "gpt-image-2" }, image),
+            "17 images" => Form(ok, Enumerable.Repeat(image, 17).ToArray()),
+            "gif" => Form(ok, ("image[]", "GIF89a"u8.ToArray(), "image/gif")),
+            "octet-stream single" => Form(ok, ("image", ImageFile.Make(64, 64), "application/octet-stream")),
+            "no content type" => Form(ok, ("image[]", ImageFile.Make(64, 64), null)),
+            "not an image" => Form(ok, image, ("image[]", "not a png at all"u8.ToArray(), "image/png")),
+            "mask size" => Form(ok, image, Png("mask", 512, 512, alpha: true)),
+            "mask without alpha" => Form(ok, image, Png("mask", 1024, 1024)),
+            "mask jpeg" => Form(ok, image, ("mask", ImageFile.Make(1024, 1024, "jpeg"), "image/jpeg")),
+            "fidelity" => Form(new { model = "gpt-image-2", prompt = "x", input_fidelity = "medium" }, image),
+            "quality" => Form(new { model = "gpt-image-2", prompt = "x", quality = "hd" }, image),
+            "partial_images" => Form(new { model = "gpt-image-2", prompt = "x", stream = true, partial_images = 4 }, image),
+            "n text" => Form(new { model = "gpt-image-2", prompt = "x", n = "two" }, image),
+            "stream text" => Form(new { model = "gpt-image-2", prompt = "x", stream = "yes" }, image),
+            _ => Form(new { model = "gpt-image-2", prompt = "x", image = "a.png" }),
+        };
+        var (response, text) = await EditAsync(form);
+
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {text}");
+        OpenAiSpec.AssertValid(text, "ErrorResponse");
+        using var doc = JsonDocument.Parse(text);
+        Assert.Equal(param, doc.RootElement.GetProperty("error").GetProperty("param").GetString());
+        Assert.Equal(code, doc.RootElement.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Theory]
+    [InlineData("gpt-image-1")]
+    [InlineData("dall-e-2")]
+    [InlineData(null)] // the spec's default for edits, gpt-image-1.5, is shut down too
+    public async Task An_edit_for_a_shut_down_model_does_not_exist(string? model)
+    {
+        object fields = model is null ? new { prompt = "x" } : new { model, prompt = "x" };
+        var (response, text) = await EditAsync(Form(fields, Png("image", 64, 64)));
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        using var doc = JsonDocument.Parse(text);
+        Assert.Equal($"The model `{model ?? "gpt-image-1.5"}` does not exist or you do not have access to it.",
+            doc.RootElement.GetProperty("error").GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task An_edit_that_is_not_multipart_is_a_400_and_failures_and_usage_switches_work_for_edits()
+    {
+        var (response, _) = await PostAsync(new { model = "gpt-image-2", prompt = "x" }, "/v1/images/edits");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+
+        _fake.FailWith(FakeGptImage.Failure.ModerationBlocked, times: 1);
+        (response, var text) = await EditAsync(Form(new { model = "gpt-image-2", prompt = "x" }, Png("image", 64, 64)));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("moderation_blocked", text);
+
+        _fake.UsageOverride = new FakeGptImage.ImageUsage(1, 2, 3);
+        var answer = await EditedAsync(Form(new { model = "gpt-image-2", prompt = "x", quality = "low" }, Png("image", 1024, 1024)));
+        Assert.Equal(6, answer.GetProperty("usage").GetProperty("total_tokens").GetInt64());
+        _fake.OmitUsage = true;
+        answer = await EditedAsync(Form(new { model = "gpt-image-2", prompt = "x", quality = "low" }, Png("image", 1024, 1024)));
+        Assert.False(answer.TryGetProperty("usage", out _));
+    }
+
+    // ---- streaming ----
+
+    private sealed record Sse(string? Event, string Data);
+
+    /// <summary>Reads a whole event stream as sent: each event's <c>event:</c> name and <c>data:</c>.</summary>
+    private static async Task<List<Sse>> ReadEventsAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.EndsWith("\n\n", text);
+        return text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(block =>
+        {
+            var lines = block.Split('\n');
+            var name = lines.FirstOrDefault(l => l.StartsWith("event: "))?["event: ".Length..];
+            var data = string.Join("\n", lines.Where(l => l.StartsWith("data: ")).Select(l => l["data: ".Length..]));
+            return new Sse(name, data);
+        }).ToList();
+    }
+
+    /// <summary>Posts a generation and returns as soon as the headers are in, the body left to stream.</summary>
+    private Task<HttpResponseMessage> StreamPostAsync(object body, CancellationToken ct) =>
+        _http.SendAsync(new HttpRequestMessage(HttpMethod.Post, _host.BaseUrl + "/v1/images/generations")
+        {
+            Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"),
+        }, HttpCompletionOption.ResponseHeadersRead, ct);
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task A_streamed_generation_sends_its_partials_then_the_completed_event_each_valid(int partials)
+    {
+        using var response = await _http.PostAsync(_host.BaseUrl + "/v1/images/generations", new StringContent(
+            JsonSerializer.Serialize(new { model = "gpt-image-2", prompt = "abcd", quality = "low", stream = true, partial_images = partials }), Encoding.UTF8, "application/json"));
+        var events = await ReadEventsAsync(response);
+
+        Assert.Equal(partials + 1, events.Count);
+        var images = new List<byte[]>();
+        for (var i = 0; i < partials; i++)
+        {
+            Assert.Equal("image_generation.partial_image", events[i].Event);
+            OpenAiSpec.AssertValid(events[i].Data, "ImageGenPartialImageEvent");
+            OpenAiSpec.AssertValid(events[i].Data, "ImageGenStreamEvent");
+            using var doc = JsonDocument.Parse(events[i].Data);
+            Assert.Equal(i, doc.RootElement.GetProperty("partial_image_index").GetInt32());
+            images.Add(Convert.FromBase64String(doc.RootElement.GetProperty("b64_json").GetString()!));
+        }
+        var last = events[^1];
+        Assert.Equal("image_generation.completed", last.Event);
+        OpenAiSpec.AssertValid(last.Data, "ImageGenCompletedEvent");
+        using (var doc = JsonDocument.Parse(last.Data))
+        {
+            Assert.Equal(FakeGptImage.UsageFor("abcd", 1, "low", 1024, 1024).TotalTokens, doc.RootElement.GetProperty("usage").GetProperty("total_tokens").GetInt64());
+            images.Add(Convert.FromBase64String(doc.RootElement.GetProperty("b64_json").GetString()!));
+        }
+        Assert.All(images, bytes => Assert.Equal((SKEncodedImageFormat.Png, 1024, 1024), Decode(bytes)));
+        Assert.Equal(images.Count, images.Select(Convert.ToBase64String).Distinct().Count()); // each partial is its own render
+        Assert.DoesNotContain(events, e => e.Data == "[DONE]");
+    }
+
+    [Fact]
+    public async Task A_streamed_edit_sends_image_edit_events_with_the_image_tokens()
+    {
+        using var response = await _http.PostAsync(_host.BaseUrl + "/v1/images/edits",
+            Form(new { model = "gpt-image-2", prompt = "x", quality = "medium", stream = true, partial_images = 1, output_format = "jpeg", size = "1024x1536" }, Png("image", 1024, 1024)));
+        var events = await ReadEventsAsync(response);
+
+        Assert.Equal(["image_edit.partial_image", "image_edit.completed"], events.Select(e => e.Event));
+        OpenAiSpec.AssertValid(events[0].Data, "ImageEditPartialImageEvent");
+        OpenAiSpec.AssertValid(events[1].Data, "ImageEditCompletedEvent");
+        OpenAiSpec.AssertValid(events[1].Data, "ImageEditStreamEvent");
+        using var doc = JsonDocument.Parse(events[1].Data);
+        Assert.Equal(765, doc.RootElement.GetProperty("usage").GetProperty("input_tokens_details").GetProperty("image_tokens").GetInt64());
+        Assert.Equal((SKEncodedImageFormat.Jpeg, 1024, 1536), Decode(Convert.FromBase64String(doc.RootElement.GetProperty("b64_json").GetString()!)));
+    }
+
+    [Fact]
+    public async Task With_n_images_each_gets_its_partials_and_completed_event_and_the_usage_adds_up()
+    {
+        using var response = await _http.PostAsync(_host.BaseUrl + "/v1/images/generations", new StringContent(
+            JsonSerializer.Serialize(new { model = "gpt-image-2", prompt = "abcd", quality = "low", n = 3, stream = true, partial_images = 1 }), Encoding.UTF8, "application/json"));
+        var events = await ReadEventsAsync(response);
+
+        Assert.Equal(Enumerable.Range(0, 3).SelectMany(_ => new[] { "image_generation.partial_image", "image_generation.completed" }), events.Select(e => e.Event));
+        var usages = events.Where(e => e.Event == "image_generation.completed").Select(e => JsonDocument.Parse(e.Data).RootElement.GetProperty("usage")).ToList();
+        var expected = FakeGptImage.UsageFor("abcd", 3, "low", 1024, 1024);
+        Assert.Equal(expected.TotalTokens, usages.Sum(u => u.GetProperty("total_tokens").GetInt64()));
+        Assert.Equal(expected.TextTokens, usages[0].GetProperty("input_tokens").GetInt64());
+        Assert.All(usages.Skip(1), u => Assert.Equal(0, u.GetProperty("input_tokens").GetInt64()));
+    }
+
+    [Theory]
+    [InlineData(FakeGptImage.StreamBreak.ServerError, "server_error")]
+    [InlineData(FakeGptImage.StreamBreak.ModerationBlocked, "image_generation_user_error")]
+    public async Task A_scripted_stream_failure_sends_k_partials_then_an_error_event(FakeGptImage.StreamBreak how, string type)
+    {
+        _fake.FailAfterPartials(1, how);
+        using var response = await _http.PostAsync(_host.BaseUrl + "/v1/images/generations", new StringContent(
+            JsonSerializer.Serialize(new { model = "gpt-image-2", prompt = "x", quality = "low", stream = true, partial_images = 3 }), Encoding.UTF8, "application/json"));
+        var events = await ReadEventsAsync(response);
+
+        Assert.Equal(["image_generation.partial_image", "error"], events.Select(e => e.Event));
+        using var doc = JsonDocument.Parse(events[1].Data);
+        Assert.Equal("error", doc.RootElement.GetProperty("type").GetString());
+        OpenAiSpec.AssertValid(JsonSerializer.Serialize(new { error = doc.RootElement.GetProperty("error") }), "ErrorResponse");
+        Assert.Equal(type, doc.RootElement.GetProperty("error").GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task A_dropped_stream_ends_in_the_middle_of_an_event()
+    {
+        _fake.FailAfterPartials(2, FakeGptImage.StreamBreak.Drop);
+        using var response = await StreamPostAsync(new { model = "gpt-image-2", prompt = "x", quality = "low", stream = true, partial_images = 3 }, CancellationToken.None);
+        await Assert.ThrowsAnyAsync<Exception>(() => response.Content.ReadAsStringAsync());
+        Assert.Equal(0, _fake.CancelledStreams);
+    }
+
+    [Fact]
+    public async Task A_client_that_goes_away_mid_stream_is_counted_as_a_cancelled_stream()
+    {
+        _fake.EventDelay = TimeSpan.FromMilliseconds(200);
+        using var cts = new CancellationTokenSource();
+        using var response = await StreamPostAsync(new { model = "gpt-image-2", prompt = "x", quality = "low", stream = true, partial_images = 3 }, cts.Token);
+        var stream = await response.Content.ReadAsStreamAsync(cts.Token);
+        var buffer = new byte[64];
+        await stream.ReadAsync(buffer, cts.Token); // the stream has begun
+        // Cancel a read that waits for the next event: that aborts the connection (disposing alone would drain it).
+        cts.CancelAfter(100);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => { while (await stream.ReadAsync(buffer, cts.Token) > 0) { } });
+
+        Assert.True(await _fake.WaitForCancelledStreamsAsync(1, TimeSpan.FromSeconds(5)));
+        Assert.DoesNotContain(_fake.SentEvents, e => e.Type == "image_generation.completed");
+
+        // A stream read to its end is not counted.
+        _fake.EventDelay = TimeSpan.Zero;
+        using var whole = await _http.PostAsync(_host.BaseUrl + "/v1/images/generations", new StringContent(
+            JsonSerializer.Serialize(new { model = "gpt-image-2", prompt = "x", quality = "low", stream = true, partial_images = 1 }), Encoding.UTF8, "application/json"));
+        await ReadEventsAsync(whole);
+        await Task.Delay(100);
+        Assert.Equal(1, _fake.CancelledStreams);
+    }
 }

@@ -15,12 +15,13 @@ namespace ImageGateway.Tests.Support;
 /// checks the request as OpenAI does (a 400 naming <c>param</c>), and answers the spec's
 /// ImagesResponse with real PNG/JPEG/WebP bytes at the answered size (a flat picture, to stay fast).
 /// <para>Simplified on purpose: <c>quality: auto</c> is answered <c>medium</c>, <c>size: auto</c>
-/// <c>1024x1024</c>, <c>background: auto</c> <c>opaque</c>; streaming is not played.</para>
+/// <c>1024x1024</c>, <c>background: auto</c> <c>opaque</c>. Edits (multipart) are in
+/// FakeGptImage.Edits.cs, <c>stream: true</c> answers in FakeGptImage.Stream.cs.</para>
 /// <para>Usage (deterministic): text_tokens = ⌈prompt UTF-8 bytes / 4⌉, image_tokens = 0,
 /// output_tokens = n × ⌈<see cref="OutputTokensAt1024"/>[quality] × W×H / 1024²⌉,
 /// input = text + image, total = input + output. See <see cref="UsageFor"/>.</para>
 /// </summary>
-public sealed class FakeGptImage
+public sealed partial class FakeGptImage
 {
     public static readonly IReadOnlyList<string> Models = ["gpt-image-2", "gpt-image-2-2026-04-21"];
 
@@ -105,6 +106,11 @@ public sealed class FakeGptImage
             try { await Task.Delay(Delay, http.RequestAborted); }
             catch (OperationCanceledException) { return; }
         }
+        if (IsEditsPath(http))
+        {
+            await AnswerEditAsync(http, request);
+            return;
+        }
         if (!IsGenerationsPath(http))
         {
             await Error(http, 404, $"Invalid URL ({http.Request.Method} {http.Request.Path})", "invalid_request_error", null, null);
@@ -133,14 +139,18 @@ public sealed class FakeGptImage
             return;
         }
 
-        var parsed = Check(body);
+        var parsed = Check(body, edit: false);
         if (parsed.Error is { } error)
         {
             await Error(http, error.Status, error.Message, "invalid_request_error", error.Param, error.Code);
             return;
         }
-        await FakeUpstream.Json(http, 200, Answer(parsed.Request!).ToJsonString());
+        await AnswerAsync(http, parsed.Request!);
     }
+
+    /// <summary>A checked request's success: one JSON answer, or a stream of events when it asked for one.</summary>
+    private Task AnswerAsync(HttpContext http, GenerationRequest request) =>
+        request.Stream ? StreamAsync(http, request) : FakeUpstream.Json(http, 200, Answer(request).ToJsonString());
 
     /// <summary>The documented usage of a success (see the class summary).</summary>
     public static ImageUsage UsageFor(string prompt, int n, string quality, int width, int height)
@@ -185,16 +195,32 @@ public sealed class FakeGptImage
     private sealed record Rejection(int Status, string Message, string? Param, string? Code);
 
     private sealed record GenerationRequest(string Prompt, int N, string Quality, string OutputFormat, string Background,
-        int Width, int Height, int? Compression);
+        int Width, int Height, int? Compression)
+    {
+        public bool Stream { get; init; }
+        public int PartialImages { get; init; }
+        public bool IsEdit { get; init; }
+        public string? InputFidelity { get; init; }
+        /// <summary>An edit's input images (width, height), for the image-token usage.</summary>
+        public IReadOnlyList<(int Width, int Height)> Inputs { get; init; } = [];
 
-    private static (GenerationRequest? Request, Rejection? Error) Check(JsonObject body)
+        public ImageUsage Usage => IsEdit
+            ? UsageForEdit(Prompt, N, Quality, Width, Height, Inputs, InputFidelity)
+            : UsageFor(Prompt, N, Quality, Width, Height);
+    }
+
+    /// <summary>
+    /// The rules generations and edits share. An edit's form fields come as a JSON object too (numbers
+    /// and booleans parsed where they parse), with <paramref name="autoSize"/> the size <c>auto</c> makes.
+    /// </summary>
+    private static (GenerationRequest? Request, Rejection? Error) Check(JsonObject body, bool edit, (int Width, int Height)? autoSize = null)
     {
         static (GenerationRequest?, Rejection?) Reject(string message, string? param, string? code, int status = 400) =>
             (null, new Rejection(status, message, param, code));
 
-        // Without a model OpenAI takes dall-e-2 (the spec's default), which is shut down.
+        // Without a model OpenAI takes the spec's default (dall-e-2; gpt-image-1.5 for edits), both shut down.
         if (!TryString(body, "model", out var model, out var typeError)) return (null, typeError);
-        model ??= "dall-e-2";
+        model ??= edit ? "gpt-image-1.5" : "dall-e-2";
         if (!Models.Contains(model))
             return Reject($"The model `{model}` does not exist or you do not have access to it.", null, "model_not_found", 404);
 
@@ -213,13 +239,14 @@ public sealed class FakeGptImage
         if (n < 1) return Reject($"Invalid 'n': integer below minimum value. Expected a value >= 1, but got {n} instead.", "n", "integer_below_min_value");
         if (n > 10) return Reject($"Invalid 'n': integer above maximum value. Expected a value <= 10, but got {n} instead.", "n", "integer_above_max_value");
 
-        string? quality = null, outputFormat = null, background = null;
+        string? quality = null, outputFormat = null, background = null, inputFidelity = null;
         foreach (var (field, allowed) in new[]
                  {
                      ("quality", new[] { "low", "medium", "high", "auto" }),
                      ("output_format", new[] { "png", "jpeg", "webp" }),
                      ("background", new[] { "transparent", "opaque", "auto" }),
                      ("moderation", new[] { "low", "auto" }),
+                     ("input_fidelity", new[] { "high", "low" }),
                  })
         {
             if (!TryString(body, field, out var value, out typeError)) return (null, typeError);
@@ -228,7 +255,10 @@ public sealed class FakeGptImage
             if (field == "quality") quality = value;
             else if (field == "output_format") outputFormat = value;
             else if (field == "background") background = value;
+            else if (field == "input_fidelity") inputFidelity = value;
         }
+        if (inputFidelity is not null && !edit)
+            return Reject("Unknown parameter: 'input_fidelity'.", "input_fidelity", "unknown_parameter");
         outputFormat ??= "png";
         if (background == "transparent" && outputFormat == "jpeg")
             return Reject("Transparent background is not supported with output_format 'jpeg'. Use 'png' or 'webp'.", "background", "invalid_value");
@@ -240,15 +270,31 @@ public sealed class FakeGptImage
             return Reject($"Invalid 'output_compression': integer above maximum value. Expected a value <= 100, but got {compression} instead.", "output_compression", "integer_above_max_value");
 
         if (!TryString(body, "size", out var size, out typeError)) return (null, typeError);
-        var (width, height, sizeError) = ParseSize(size ?? "auto");
+        var (width, height, sizeError) = size is null or "auto" && autoSize is { } auto ? (auto.Width, auto.Height, null) : ParseSize(size ?? "auto");
         if (sizeError is not null) return Reject(sizeError, "size", "invalid_value");
 
         if (!TryString(body, "user", out _, out typeError)) return (null, typeError);
-        if (body["stream"] is JsonValue stream && stream.TryGetValue<bool>(out var streaming) && streaming)
-            throw new NotSupportedException("FakeGptImage does not play streaming answers.");
+
+        var streaming = false;
+        if (body["stream"] is { } streamNode)
+        {
+            if (streamNode is not JsonValue streamValue || !streamValue.TryGetValue(out streaming))
+                return Reject($"Invalid type for 'stream': expected a boolean, but got {Kind(streamNode)} instead.", "stream", "invalid_type");
+        }
+        if (!TryInteger(body, "partial_images", out var partials, out typeError)) return (null, typeError);
+        if (partials < 0)
+            return Reject($"Invalid 'partial_images': integer below minimum value. Expected a value >= 0, but got {partials} instead.", "partial_images", "integer_below_min_value");
+        if (partials > 3)
+            return Reject($"Invalid 'partial_images': integer above maximum value. Expected a value <= 3, but got {partials} instead.", "partial_images", "integer_above_max_value");
 
         return (new GenerationRequest(prompt, n.Value, quality is null or "auto" ? "medium" : quality, outputFormat,
-            background == "transparent" ? "transparent" : "opaque", width, height, compression), null);
+            background == "transparent" ? "transparent" : "opaque", width, height, compression)
+        {
+            Stream = streaming,
+            PartialImages = partials ?? 0,
+            IsEdit = edit,
+            InputFidelity = inputFidelity,
+        }, null);
     }
 
     /// <summary>gpt-image-2's size rule: auto, or WxH with both sides divisible by 16, at most 3:1, within the pixel and edge limits.</summary>
@@ -328,22 +374,24 @@ public sealed class FakeGptImage
             ["size"] = $"{request.Width}x{request.Height}",
             ["quality"] = request.Quality,
         };
-        if (!OmitUsage)
-        {
-            var usage = UsageOverride ?? UsageFor(request.Prompt, request.N, request.Quality, request.Width, request.Height);
-            answer["usage"] = new JsonObject
-            {
-                ["input_tokens"] = usage.InputTokens,
-                ["input_tokens_details"] = new JsonObject { ["text_tokens"] = usage.TextTokens, ["image_tokens"] = usage.ImageTokens },
-                ["output_tokens"] = usage.OutputTokens,
-                ["total_tokens"] = usage.TotalTokens,
-            };
-        }
+        if (!OmitUsage) answer["usage"] = UsageJson(UsageOverride ?? request.Usage);
         return answer;
     }
 
-    /// <summary>A flat picture at the answered size: one colour with a second-colour square, on transparency when asked.</summary>
-    private static byte[] Render(GenerationRequest request)
+    private static JsonObject UsageJson(ImageUsage usage) => new()
+    {
+        ["input_tokens"] = usage.InputTokens,
+        ["input_tokens_details"] = new JsonObject { ["text_tokens"] = usage.TextTokens, ["image_tokens"] = usage.ImageTokens },
+        ["output_tokens"] = usage.OutputTokens,
+        ["total_tokens"] = usage.TotalTokens,
+    };
+
+    /// <summary>
+    /// A flat picture at the answered size: one colour with a second-colour square, on transparency when
+    /// asked. A partial image (<paramref name="partial"/> ≥ 0) is a coarser render: a grey square that
+    /// grows with the index, so each partial differs from the others and from the final image.
+    /// </summary>
+    private static byte[] Render(GenerationRequest request, int partial = -1)
     {
         var transparent = request.Background == "transparent";
         using var bitmap = new SKBitmap(new SKImageInfo(request.Width, request.Height, SKColorType.Rgba8888,
@@ -351,8 +399,8 @@ public sealed class FakeGptImage
         using (var canvas = new SKCanvas(bitmap))
         {
             canvas.Clear(transparent ? SKColors.Transparent : new SKColor(0x2E, 0x6F, 0xB5));
-            using var paint = new SKPaint { Color = new SKColor(0xF2, 0xB1, 0x34) };
-            var side = Math.Min(request.Width, request.Height) / 2f;
+            using var paint = new SKPaint { Color = partial < 0 ? new SKColor(0xF2, 0xB1, 0x34) : new SKColor(0x80, 0x80, 0x80) };
+            var side = Math.Min(request.Width, request.Height) / (partial < 0 ? 2f : 8f - 2 * partial);
             canvas.DrawRect((request.Width - side) / 2, (request.Height - side) / 2, side, side, paint);
         }
         using var pixmap = bitmap.PeekPixels();

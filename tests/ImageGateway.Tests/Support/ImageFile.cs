@@ -36,4 +36,27 @@ public sealed record ImageFile(int Width, int Height, uint[] Pixels)
             default: Assert.Fail($"unknown format {format}"); break;
         }
     }
+
+    /// <summary>A small real image file to upload: flat colour, fully transparent top-left quarter when <paramref name="alpha"/>.</summary>
+    public static byte[] Make(int width, int height, string format = "png", bool alpha = false)
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, alpha ? SKAlphaType.Unpremul : SKAlphaType.Opaque));
+        using (var canvas = new SKCanvas(bitmap))
+        {
+            canvas.Clear(new SKColor(0x40, 0x90, 0x30));
+            if (alpha)
+            {
+                using var clear = new SKPaint { BlendMode = SKBlendMode.Clear };
+                canvas.DrawRect(0, 0, width / 2f, height / 2f, clear);
+            }
+        }
+        using var pixmap = bitmap.PeekPixels();
+        using var encoded = format switch
+        {
+            "jpeg" => pixmap.Encode(new SKJpegEncoderOptions(80, SKJpegEncoderDownsample.Downsample420, SKJpegEncoderAlphaOption.Ignore)),
+            "webp" => pixmap.Encode(new SKWebpEncoderOptions(SKWebpEncoderCompression.Lossy, 80)),
+            _ => pixmap.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.Up, zLibLevel: 1)),
+        };
+        return encoded!.ToArray();
+    }
 }

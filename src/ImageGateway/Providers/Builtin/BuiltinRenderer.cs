@@ -32,6 +32,17 @@ public static class BuiltinRenderer
     /// </summary>
     public static byte[] Render(string prompt, int width, int height, long? seed, string format, int quality = 100, bool transparent = false)
     {
+        using var bitmap = Paint(prompt, width, height, seed, transparent);
+        return Encode(bitmap, format, quality);
+    }
+
+    /// <summary>
+    /// The picture <see cref="Render"/> encodes: opaque RGBA8888, or premultiplied on clear pixels when
+    /// <paramref name="transparent"/>. The layout is in fractions of the size, so a smaller paint is the
+    /// same composition at a lower resolution.
+    /// </summary>
+    internal static SKBitmap Paint(string prompt, int width, int height, long? seed, bool transparent)
+    {
         ArgumentNullException.ThrowIfNull(prompt);
         if (width <= 0 || width > MaxDimension)
             throw new ArgumentOutOfRangeException(nameof(width), width, $"Width must be between 1 and {MaxDimension}.");
@@ -48,7 +59,7 @@ public static class BuiltinRenderer
 
         // Opaque RGBA8888: the backdrop writes it directly (R in the low byte), and the encoder writes RGB.
         // A transparent image skips the backdrop and its random draws, so its shapes lie elsewhere.
-        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, transparent ? SKAlphaType.Premul : SKAlphaType.Opaque));
+        var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, transparent ? SKAlphaType.Premul : SKAlphaType.Opaque));
         if (transparent) bitmap.Erase(SKColors.Transparent);
         else Backdrop.Paint(bitmap, style, ref rng);
         using (var canvas = new SKCanvas(bitmap))
@@ -57,7 +68,7 @@ public static class BuiltinRenderer
             Sparkles.Draw(canvas, width, height, style, ref rng);
             canvas.Flush();
         }
-        return Encode(bitmap, format, quality);
+        return bitmap;
     }
 
     /// <summary>Encodes opaque RGBA8888 pixels (alpha ignored) as an RGB PNG.</summary>
@@ -77,7 +88,7 @@ public static class BuiltinRenderer
         return BinaryPrimitives.ReadUInt64LittleEndian(digest);
     }
 
-    private static byte[] Encode(SKBitmap bitmap, string format, int quality)
+    internal static byte[] Encode(SKBitmap bitmap, string format, int quality)
     {
         using var pixmap = bitmap.PeekPixels();
         return ImageCodec.Encode(pixmap, format, quality);

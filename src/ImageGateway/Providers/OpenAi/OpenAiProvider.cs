@@ -5,10 +5,12 @@ using System.Text.Json.Nodes;
 namespace ImageGateway.Providers.OpenAi;
 
 /// <summary>
-/// OpenAI's Images API, <c>POST {base}/images/generations</c>; also any OpenAI-compatible server
-/// (LocalAI, Together, ...) through another base URL. Always asks for <c>b64_json</c> so the
+/// OpenAI's Images API, <c>POST {base}/images/generations</c> (JSON) and, for GPT-image edits,
+/// <c>{base}/images/edits</c> (multipart, <see cref="OpenAiEdits"/>); also any OpenAI-compatible
+/// server (LocalAI, Together, ...) through another base URL. Always asks for <c>b64_json</c> so the
 /// gateway holds the bytes itself (except for gpt-image models, which reject the field and always
-/// answer base64).
+/// answer base64). A job with <see cref="ImageJob.OnPartial"/> on a GPT-image model is streamed
+/// (<see cref="OpenAiStream"/>).
 /// </summary>
 public sealed class OpenAiProvider : IImageProvider
 {
@@ -22,12 +24,33 @@ public sealed class OpenAiProvider : IImageProvider
 
     public string HowToEnable(string providerName) => ProviderCredential.KeySettings(providerName, Kind, "OPENAI_API_KEY");
 
+    /// <summary>Edits and streams are GPT-image features (dall-e-2's edits and variations went with it).</summary>
+    public bool CanEdit(string upstreamModel) => IsGptImage(upstreamModel);
+
+    public bool CanVary(string upstreamModel) => false;
+
+    public bool CanStream(string upstreamModel) => IsGptImage(upstreamModel);
+
+    private static bool IsGptImage(string upstreamModel) => upstreamModel.StartsWith("gpt-image", StringComparison.OrdinalIgnoreCase);
+
     public async Task<ProviderResult> GenerateAsync(ImageJob job, ProviderCredential credential, CancellationToken ct)
     {
-        var url = $"{credential.BaseUrl ?? DefaultBaseUrl}/images/generations";
-        var sent = await credential.Http.PostJsonAsync(url, RequestBody(job), credential.Bearer, ct, IsOutOfQuotaAsync);
-        return await UpstreamText.ReadJsonAnswerAsync(sent, Kind, MapError, (root, body) => ReadImagesAsync(root, body, credential, ct));
+        var stream = job.OnPartial is not null && CanStream(job.UpstreamModel);
+        var url = $"{credential.BaseUrl ?? DefaultBaseUrl}/images/{(job.IsEdit ? "edits" : "generations")}";
+        var content = job.IsEdit ? UpstreamClient.FormBody(OpenAiEdits.Form(job, stream)) : UpstreamClient.JsonBody(RequestBody(job, stream));
+        if (!stream)
+        {
+            var sent = await credential.Http.PostAsync(url, content, credential.Bearer, ct, IsOutOfQuotaAsync);
+            return await ReadAnswerAsync(sent, credential, ct);
+        }
+        var (response, streamed, failure) = await credential.Http.PostStreamingAsync(url, content, credential.Bearer,
+            (body, token) => OpenAiStream.ReadAsync(body, job, token), ct, IsOutOfQuotaAsync);
+        // An error, or a server that answered JSON after all, is read as any answer.
+        return streamed ?? await ReadAnswerAsync((response, failure), credential, ct);
     }
+
+    private Task<ProviderResult> ReadAnswerAsync((HttpResponseMessage? Response, ProviderFailure? Failure) sent, ProviderCredential credential, CancellationToken ct) =>
+        UpstreamText.ReadJsonAnswerAsync(sent, Kind, MapError, (root, body) => ReadImagesAsync(root, body, credential, ct));
 
     public Task<KeyCheck> CheckKeyAsync(ProviderCredential credential, CancellationToken ct) =>
         KeyCheck.ByGetAsync(credential, $"{credential.BaseUrl ?? DefaultBaseUrl}/models", "openai", ct);
@@ -48,7 +71,7 @@ public sealed class OpenAiProvider : IImageProvider
         catch (JsonException) { return false; }
     }
 
-    internal static JsonObject RequestBody(ImageJob job)
+    internal static JsonObject RequestBody(ImageJob job, bool stream = false)
     {
         var isGptImage = job.UpstreamModel.StartsWith("gpt-image", StringComparison.OrdinalIgnoreCase);
         var isDallE3 = job.UpstreamModel.StartsWith("dall-e-3", StringComparison.OrdinalIgnoreCase);
@@ -70,6 +93,11 @@ public sealed class OpenAiProvider : IImageProvider
             if (job.Moderation is not null) body["moderation"] = job.Moderation;
         }
         if (job.User is not null) body["user"] = job.User;
+        if (stream)
+        {
+            body["stream"] = true;
+            body["partial_images"] = job.PartialImages;
+        }
         return body;
     }
 
@@ -122,7 +150,7 @@ public sealed class OpenAiProvider : IImageProvider
         parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var count) && count >= 0
             ? count : null;
 
-    private static ProducedAs ReadProduced(JsonElement root) =>
+    internal static ProducedAs ReadProduced(JsonElement root) =>
         new(Text(root, "background"), Text(root, "output_format"), Text(root, "size"), Text(root, "quality"));
 
     private static string? Text(JsonElement root, string name) =>
@@ -138,13 +166,18 @@ public sealed class OpenAiProvider : IImageProvider
             code = error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
         }
         var status = (int)response.StatusCode;
-        // DALL·E refused with content_policy_violation; the GPT-image models refuse with moderation_blocked.
-        if (code is "content_policy_violation" or "moderation_blocked"
-            || (status == 400 && message?.Contains("safety system", StringComparison.OrdinalIgnoreCase) == true))
-            return new ProviderFailure(FailureKind.ContentPolicy,
-                "Your request was rejected by the upstream provider's safety system. You were not charged.", status);
+        if (ContentPolicyFailure(code, status == 400 ? message : null, status) is { } refused) return refused;
         if (response.StatusCode == HttpStatusCode.TooManyRequests && code == "insufficient_quota")
             return new ProviderFailure(FailureKind.Unauthorized, "The openai account has no quota left (HTTP 429 insufficient_quota).", status);
         return UpstreamText.FromStatus("openai", response.StatusCode, message, response.Headers.RetryAfter?.Delta);
     }
+
+    /// <summary>
+    /// A refusal by the safety system, in an error answer or a stream's error event: DALL·E refused
+    /// with content_policy_violation, the GPT-image models refuse with moderation_blocked.
+    /// </summary>
+    internal static ProviderFailure? ContentPolicyFailure(string? code, string? message, int status) =>
+        code is "content_policy_violation" or "moderation_blocked" || message?.Contains("safety system", StringComparison.OrdinalIgnoreCase) == true
+            ? new ProviderFailure(FailureKind.ContentPolicy, "Your request was rejected by the upstream provider's safety system. You were not charged.", status)
+            : null;
 }
