@@ -374,6 +374,296 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<Console
         Assert.Equal(75m, await Gateway.CreditsAsync(userKey));
     }
 
+    [SkippableFact]
+    public async Task The_stream_reader_parses_events_split_anywhere_with_crlf_cr_comments_done_and_no_event_line()
+    {
+        var page = await fixture.OpenConsoleAsync();
+        var json = await page.EvaluateAsync<string>("""
+            async () => {
+              const { readEvents } = await import('/js/sse.js');
+              const text =
+                'event: image_generation.partial_image\r\n' +
+                'data: {"type":"image_generation.partial_image","b64_json":"iVBORw0KGgo=","partial_image_index":0}\r\n\r\n' +
+                ': a comment\n\n' +
+                'data: {"type":"image_generation.partial_image","b64_json":"AAAA","partial_image_index":1,"note":"café ☕"}\n\n' +
+                'event: image_generation.completed\r' +
+                'data: {"type":"image_generation.completed",\r' +
+                'data: "url":"http://h/i.png?sig=a:b","_metadata":{"cost_incurred":1.2}}\r\r' +
+                'event: error\n' +
+                'data: {"type":"error","error":{"message":"boom","type":"api_error","code":"upstream_failed","param":null}}\n\n' +
+                'data: [DONE]\n\n';
+              const bytes = new TextEncoder().encode(text);
+              const find = (s) => {
+                const needle = new TextEncoder().encode(s);
+                outer: for (let i = 0; i <= bytes.length - needle.length; i++) {
+                  for (let j = 0; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
+                  return i;
+                }
+                throw new Error('not found: ' + s);
+              };
+              const read = async (chunks) => {
+                const body = new ReadableStream({ start(c) { for (const chunk of chunks) c.enqueue(chunk); c.close(); } });
+                const out = [];
+                for await (const e of readEvents(new Response(body))) out.push(e);
+                return out;
+              };
+              const cut = (at) => [0, ...at].map((start, i, all) => bytes.slice(start, all[i + 1] ?? bytes.length));
+              // Mid-CRLF, mid-field name, inside a multi-byte character, between CR and the next line, inside [DONE].
+              const awkward = [find('\r\n') + 1, find('data:') + 2, find('☕') + 1, find('data: "url"'), find('[DO') + 3].sort((a, b) => a - b);
+              return JSON.stringify({
+                whole: await read([bytes]),
+                bytes: await read([...bytes].map((b) => new Uint8Array([b]))),
+                awkward: await read(cut(awkward)),
+                unterminated: await read([new TextEncoder().encode('event: image_edit.completed\r\ndata: {"type":"image_edit.completed","url":"u"}')]),
+              });
+            }
+            """);
+        using var doc = JsonDocument.Parse(json);
+        var whole = doc.RootElement.GetProperty("whole");
+        Assert.Equal(whole.GetRawText(), doc.RootElement.GetProperty("bytes").GetRawText());
+        Assert.Equal(whole.GetRawText(), doc.RootElement.GetProperty("awkward").GetRawText());
+
+        var events = whole.EnumerateArray().ToArray();
+        Assert.Equal(["image_generation.partial_image", "image_generation.partial_image", "image_generation.completed", "error"],
+            events.Select(e => e.GetProperty("event").GetString()));
+        Assert.Equal("iVBORw0KGgo=", events[0].GetProperty("data").GetProperty("b64_json").GetString());
+        Assert.Equal(1, events[1].GetProperty("data").GetProperty("partial_image_index").GetInt32());   // named by its type
+        Assert.Equal("café ☕", events[1].GetProperty("data").GetProperty("note").GetString());
+        Assert.Equal("http://h/i.png?sig=a:b", events[2].GetProperty("data").GetProperty("url").GetString()); // two data lines, one JSON
+        Assert.Equal(1.2m, events[2].GetProperty("data").GetProperty("_metadata").GetProperty("cost_incurred").GetDecimal());
+        Assert.Equal("boom", events[3].GetProperty("data").GetProperty("error").GetProperty("message").GetString());
+
+        var last = Assert.Single(doc.RootElement.GetProperty("unterminated").EnumerateArray());
+        Assert.Equal("image_edit.completed", last.GetProperty("event").GetString());
+        Assert.Equal("u", last.GetProperty("data").GetProperty("url").GetString());
+    }
+
+    [SkippableFact]
+    public async Task Streaming_builtin_preview_shows_partial_images_before_the_final_one_and_the_balance_drops_by_the_cost()
+    {
+        var (_, key) = await Gateway.CreateUserAsync("managed", 100m);
+        var page = await fixture.SignInAsync(key);
+        await page.GetByLabel("Prompt").FillAsync("A paper boat on a pond");
+        await page.GetByLabel("Model").SelectOptionAsync("builtin-preview");
+        await page.GetByLabel("Size").SelectOptionAsync("256x256");
+        await Expect(page.Locator("[data-testid=estimate]:not([data-pending])")).ToBeVisibleAsync();
+
+        // Every image the gallery gains, in order (each preview is a new element, so none is missed).
+        await page.EvaluateAsync("""
+            () => {
+              window.seen = [];
+              new MutationObserver((records) => {
+                for (const r of records) for (const n of r.addedNodes) {
+                  if (!(n instanceof Element)) continue;
+                  for (const img of [n, ...n.querySelectorAll('img')].filter((e) => e.tagName === 'IMG'))
+                    window.seen.push({ testid: img.dataset.testid || 'result', index: img.dataset.index ?? null, src: img.getAttribute('src').slice(0, 22) });
+                }
+              }).observe(document.getElementById('gallery'), { childList: true, subtree: true });
+            }
+            """);
+        var answered = page.WaitForResponseAsync(r => r.Url.EndsWith("/image/generations"));
+        await page.Locator("#generate-btn").ClickAsync();
+        var response = await answered;
+        Assert.StartsWith("text/event-stream", response.Headers["content-type"]);
+        using (var sent = JsonDocument.Parse(response.Request.PostData!))
+        {
+            Assert.True(sent.RootElement.GetProperty("stream").GetBoolean());
+            Assert.Equal(2, sent.RootElement.GetProperty("partial_images").GetInt32());
+            Assert.Equal("url", sent.RootElement.GetProperty("response_format").GetString());
+        }
+
+        await Expect(page.Locator("#gen-done")).ToContainTextAsync("1 image");
+        var seen = (await page.EvaluateAsync<JsonElement>("() => window.seen")).EnumerateArray()
+            .Select(e => (Id: e.GetProperty("testid").GetString(), Index: e.GetProperty("index").GetString(), Src: e.GetProperty("src").GetString()!)).ToArray();
+        var partials = seen.TakeWhile(e => e.Id == "partial").ToArray();
+        Assert.Equal(2, partials.Length);                                     // as many as asked for
+        Assert.Equal(Enumerable.Range(0, partials.Length).Select(i => i.ToString(CultureInfo.InvariantCulture)), partials.Select(p => p.Index));
+        Assert.All(partials, p => Assert.StartsWith("data:image/png;base64", p.Src));
+        var rest = seen[partials.Length..];
+        Assert.NotEmpty(rest);
+        Assert.DoesNotContain(rest, e => e.Id == "partial");                  // no preview after the final image
+        Assert.Equal("final", rest[0].Id);
+        Assert.StartsWith("http", rest[0].Src);                               // the signed URL replaces the preview
+
+        var image = page.Locator("#gallery .shot:not(.pending) img");
+        await Expect(image).ToHaveCountAsync(1);
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('#gallery img')].every(i => i.complete && i.naturalWidth > 0)");
+        Assert.Equal(256, await image.EvaluateAsync<int>("i => i.naturalWidth"));
+
+        // The balance drops by the _metadata's cost, which is the estimate.
+        var cost = decimal.Parse((await page.Locator("#gen-done").GetAttributeAsync("data-cost"))!, CultureInfo.InvariantCulture);
+        Assert.Equal(1.2m, cost);
+        await Expect(page.GetByTestId("balance")).ToHaveTextAsync($"{(100m - cost).ToString("#,0.00", CultureInfo.InvariantCulture)} credits");
+        Assert.Equal(100m - cost, await Gateway.CreditsAsync(key));
+        await ConsoleFixture.ScreenshotAsync(page, "generate-streamed");
+    }
+
+    [SkippableFact]
+    public async Task An_error_event_mid_stream_is_explained_and_its_preview_card_removed()
+    {
+        var (_, key) = await Gateway.CreateUserAsync("managed", 100m);
+        var page = await fixture.SignInAsync(key);
+        // The gateway sends an error event only when an upstream fails after the first event; a routed answer stands in.
+        await page.RouteAsync("**/image/generations", route => route.FulfillAsync(new()
+        {
+            Status = 200,
+            ContentType = "text/event-stream",
+            Body = "event: image_generation.partial_image\n"
+                + "data: {\"type\":\"image_generation.partial_image\",\"b64_json\":\"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=\",\"output_format\":\"png\",\"partial_image_index\":0}\n\n"
+                + "event: error\n"
+                + "data: {\"type\":\"error\",\"error\":{\"message\":\"The upstream failed mid-stream.\",\"type\":\"api_error\",\"code\":\"upstream_error\",\"param\":null}}\n\n",
+        }));
+        await page.GetByLabel("Prompt").FillAsync("A storm at sea");
+        await page.GetByLabel("Model").SelectOptionAsync("builtin-preview");
+        await Expect(page.Locator("[data-testid=estimate]:not([data-pending])")).ToBeVisibleAsync();
+        await page.Locator("#generate-btn").ClickAsync();
+
+        var alert = page.Locator("#gen-status .alert");
+        await Expect(alert).ToContainTextAsync("The image provider failed");
+        await Expect(alert).ToContainTextAsync("The upstream failed mid-stream.");
+        await Expect(page.GetByTestId("live")).ToHaveCountAsync(0);
+        await Expect(page.GetByTestId("partial")).ToHaveCountAsync(0);
+        await Expect(page.Locator("#gallery")).ToContainTextAsync("No images yet");
+        await Expect(page.Locator("#generate-btn")).ToBeEnabledAsync();
+        await Expect(page.GetByTestId("balance")).ToHaveTextAsync("100.00 credits");
+    }
+
+    [SkippableFact]
+    public async Task Editing_a_result_paints_a_mask_and_puts_the_edit_at_the_top_at_the_source_size()
+    {
+        var (_, key) = await Gateway.CreateUserAsync("managed", 100m);
+        var page = await GenerateOneAsync(key, "A red barn in a green field", "1536x1024");
+        var edit = page.Locator("#gallery .shot").First.GetByRole(AriaRole.Button, new() { Name = "Edit" });
+
+        // Esc closes the editor and gives focus back to the button; Enter opens it again.
+        await edit.ClickAsync();
+        await Expect(page.GetByTestId("editor")).ToBeVisibleAsync();
+        await Expect(page.GetByLabel("Describe the change")).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Escape");
+        await Expect(page.GetByTestId("editor")).ToHaveCountAsync(0);
+        await Expect(edit).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.Locator("#editor[data-ready]")).ToBeVisibleAsync();
+
+        // Only models that edit are offered, builtin-preview first choice.
+        await Expect(page.Locator("#editor-model")).ToHaveValueAsync("builtin-preview");
+        var offered = await page.Locator("#editor-model option").EvaluateAllAsync<string[]>("os => os.map(o => o.value)");
+        Assert.Contains("gpt-image-2", offered);
+        Assert.DoesNotContain("dall-e-3", offered);
+        Assert.DoesNotContain("stable-diffusion-xl", offered);
+
+        await Expect(page.Locator("#editor-clear")).ToBeDisabledAsync();
+        await PaintAsync(page, (400, 500), (1100, 520));
+        await Expect(page.Locator("#editor-clear")).ToBeEnabledAsync();
+        await ConsoleFixture.ScreenshotAsync(page, "editor");
+        await page.GetByLabel("Describe the change").FillAsync("Paint the barn blue");
+        var answered = page.WaitForResponseAsync(r => r.Url.EndsWith("/images/edits"));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply edit" }).ClickAsync();
+        var answer = await answered;
+        Assert.Equal(200, answer.Status);
+        Assert.StartsWith("text/event-stream", answer.Headers["content-type"]); // builtin-preview edits stream too
+
+        await Expect(page.GetByTestId("editor")).ToHaveCountAsync(0);
+        await Expect(page.Locator("#gen-done")).ToContainTextAsync("1 image");
+        await Expect(page.Locator("#gallery .shot")).ToHaveCountAsync(2);
+        var first = page.Locator("#gallery .shot").First;
+        await Expect(first.Locator(".prompt")).ToContainTextAsync("Paint the barn blue");
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('#gallery img')].every(i => i.complete && i.naturalWidth > 0)");
+        Assert.Equal(new[] { 1536, 1024 }, await first.Locator("img").EvaluateAsync<int[]>("i => [i.naturalWidth, i.naturalHeight]"));
+
+        var cost = decimal.Parse((await page.Locator("#gen-done").GetAttributeAsync("data-cost"))!, CultureInfo.InvariantCulture);
+        Assert.Equal(100m - 1.2m - cost, await Gateway.CreditsAsync(key));
+        await Expect(page.GetByTestId("balance")).ToHaveTextAsync($"{(100m - 1.2m - cost).ToString("#,0.00", CultureInfo.InvariantCulture)} credits");
+        await ConsoleFixture.ScreenshotAsync(page, "edited");
+    }
+
+    [SkippableFact]
+    public async Task The_editors_mask_is_a_png_of_the_image_size_with_alpha_0_exactly_where_painted()
+    {
+        var (_, key) = await Gateway.CreateUserAsync("managed", 100m);
+        var page = await GenerateOneAsync(key, "A white cat on a sofa", "256x256");
+        await page.Locator("#gallery .shot").First.GetByRole(AriaRole.Button, new() { Name = "Edit" }).ClickAsync();
+        await Expect(page.Locator("#editor[data-ready]")).ToBeVisibleAsync();
+        await page.GetByLabel("Brush size").FillAsync("20");
+
+        // Keep what the editor sends, to read the mask it built.
+        await page.EvaluateAsync("""
+            () => {
+              const send = window.fetch;
+              window.fetch = (url, init) => { if (init && init.body instanceof FormData) window.sentForm = init.body; return send(url, init); };
+            }
+            """);
+        await PaintAsync(page, (40, 128), (216, 128));
+        await page.GetByLabel("Describe the change").FillAsync("Make the cat black");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply edit" }).ClickAsync();
+        await page.WaitForFunctionAsync("() => window.sentForm");
+
+        var found = await page.EvaluateAsync<JsonElement>("""
+            async () => {
+              const form = window.sentForm;
+              const mask = form.get('mask'), image = form.get('image');
+              const [m, i] = [await createImageBitmap(mask), await createImageBitmap(image)];
+              const canvas = new OffscreenCanvas(m.width, m.height);
+              const g = canvas.getContext('2d');
+              g.drawImage(m, 0, 0);
+              const alpha = g.getImageData(0, 0, m.width, m.height).data;
+              // Distance of a pixel's centre from the stroke (40,128)–(216,128); the brush radius is 10.
+              const distance = (x, y) => Math.hypot(Math.max(40 - x, 0, x - 216), y - 128);
+              let zero = 0, neither = 0, unpaintedInside = 0, paintedOutside = 0;
+              for (let y = 0; y < m.height; y++) for (let x = 0; x < m.width; x++) {
+                const a = alpha[(y * m.width + x) * 4 + 3], d = distance(x + .5, y + .5);
+                if (a === 0) zero++;
+                if (a !== 0 && a !== 255) neither++;
+                if (d <= 10 - 1.5 && a !== 0) unpaintedInside++;
+                if (d >= 10 + 1.5 && a !== 255) paintedOutside++;
+              }
+              return { type: mask.type, imageType: image.type, width: m.width, height: m.height, imageWidth: i.width, imageHeight: i.height,
+                zero, neither, unpaintedInside, paintedOutside, model: form.get('model'), format: form.get('response_format') };
+            }
+            """);
+        Assert.Equal("image/png", found.GetProperty("type").GetString());
+        Assert.Equal("image/png", found.GetProperty("imageType").GetString());
+        Assert.Equal(256, found.GetProperty("width").GetInt32());
+        Assert.Equal(256, found.GetProperty("height").GetInt32());
+        Assert.Equal(256, found.GetProperty("imageWidth").GetInt32());
+        Assert.Equal(256, found.GetProperty("imageHeight").GetInt32());
+        Assert.Equal(0, found.GetProperty("neither").GetInt32());            // alpha is 0 or 255, nothing between
+        Assert.Equal(0, found.GetProperty("unpaintedInside").GetInt32());
+        Assert.Equal(0, found.GetProperty("paintedOutside").GetInt32());
+        Assert.InRange(found.GetProperty("zero").GetInt32(), 176 * 18, 176 * 22 + 400); // about the stroke's area, 176 × 20 + π × 10²
+        Assert.Equal("builtin-preview", found.GetProperty("model").GetString());
+        Assert.Equal("url", found.GetProperty("format").GetString());
+    }
+
+    /// <summary>Signs in and makes one builtin-preview image of <paramref name="size"/>, the gallery's first result.</summary>
+    private async Task<IPage> GenerateOneAsync(string key, string prompt, string size)
+    {
+        var page = await fixture.SignInAsync(key);
+        await page.GetByLabel("Prompt").FillAsync(prompt);
+        await page.GetByLabel("Model").SelectOptionAsync("builtin-preview");
+        await page.GetByLabel("Size").SelectOptionAsync(size);
+        await Expect(page.Locator("[data-testid=estimate]:not([data-pending])")).ToBeVisibleAsync();
+        await page.Locator("#generate-btn").ClickAsync();
+        await Expect(page.Locator("#gen-done")).ToContainTextAsync("1 image");
+        await Expect(page.Locator("#gallery .shot:not(.pending)")).ToHaveCountAsync(1);
+        return page;
+    }
+
+    /// <summary>Drags the mouse across the editor's canvas between two points given in image pixels.</summary>
+    private static async Task PaintAsync(IPage page, (double X, double Y) from, (double X, double Y) to)
+    {
+        var canvas = page.Locator("#editor-mask");
+        var box = (await canvas.BoundingBoxAsync())!;
+        var size = await canvas.EvaluateAsync<int[]>("c => [c.width, c.height]");
+        (float, float) At((double X, double Y) p) => ((float)(box.X + p.X * box.Width / size[0]), (float)(box.Y + p.Y * box.Height / size[1]));
+        var (x0, y0) = At(from);
+        var (x1, y1) = At(to);
+        await page.Mouse.MoveAsync(x0, y0);
+        await page.Mouse.DownAsync();
+        await page.Mouse.MoveAsync(x1, y1, new() { Steps = 12 });
+        await page.Mouse.UpAsync();
+    }
+
     private async Task<bool?> ByokEnabledAsync(string key, string provider)
     {
         using var client = Gateway.Client(key);

@@ -19,22 +19,46 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(path, { method = 'GET', body, key = session.key, signal } = {}) {
-  const headers = { Accept: 'application/json' };
+export async function api(path, options) {
+  return readJson(await send(path, options));
+}
+
+/**
+ * Sends like `api` (JSON or FormData body) but hands back the Response itself, for a streamed
+ * answer. A non-2xx answer is still read and thrown as an ApiError.
+ */
+export function apiResponse(path, options) {
+  return send(path, { accept: 'text/event-stream, application/json', ...options });
+}
+
+/** The ApiError of an `error` event in a stream: no HTTP status, so one is inferred from the error's type. */
+export function streamError(data) {
+  const err = (data && data.error) || {};
+  const status = { invalid_request_error: 400, authentication_error: 401, insufficient_quota: 402, rate_limit_error: 429 }[err.type]
+    || (err.code === 'no_provider' || err.code === 'service_busy' ? 503 : 502);
+  return new ApiError(status, { error: err }, null);
+}
+
+async function send(path, { method = 'GET', body, key = session.key, signal, accept = 'application/json' } = {}) {
+  const headers = { Accept: accept };
   if (key) headers.Authorization = `Bearer ${key}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // FormData sets its own multipart Content-Type, boundary included.
+  const form = body instanceof FormData;
+  if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
   let response;
   try {
-    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    response = await fetch(path, { method, headers, body: body === undefined || form ? body : JSON.stringify(body), signal });
   } catch (e) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, null, null);
   }
+  if (!response.ok) throw new ApiError(response.status, await readJson(response), response.headers);
+  return response;
+}
+
+async function readJson(response) {
   const text = await response.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
-  if (!response.ok) throw new ApiError(response.status, json, response.headers);
-  return json;
+  try { return text ? JSON.parse(text) : null; } catch { return null; }
 }
 
 export const llm = (path) => `/api/v1/llm${path}`;

@@ -1,8 +1,27 @@
-import { api, llm } from './api.js';
+import { api, apiResponse, llm, streamError, ApiError } from './api.js';
+import { readEvents } from './sse.js';
+import { openEditor } from './editor.js';
 import { h, alertBox, empty, pageHead, field, credits, duration, errorText } from './ui.js';
 
 // Kept across page switches within the tab so going to Credits and back keeps the gallery.
 const kept = { results: [], form: null };
+
+/** Previews asked for when streaming (OpenAI allows 0–3). */
+const PARTIALS = 2;
+
+/** Whether a catalog model streams partial images: its own flag when the catalog has one, else the models known to. */
+export function canStream(m) {
+  if (!m) return false;
+  return typeof m.streaming === 'boolean' ? m.streaming : m.id === 'builtin-preview' || m.family === 'gpt-image';
+}
+
+/** Whether a catalog model takes /images/edits, by the same rule as canStream. */
+export function canEdit(m) {
+  if (!m) return false;
+  return typeof m.edits === 'boolean' ? m.edits : m.id === 'builtin-preview' || m.family === 'gpt-image';
+}
+
+const dataUrl = (e) => `data:image/${e.output_format || 'png'};base64,${e.b64_json}`;
 
 export function generatePage(main, app) {
   let models = [];
@@ -132,6 +151,10 @@ export function generatePage(main, app) {
   function updateButton() {
     submit.disabled = running || !estimate || !estimate.sufficient;
     submit.textContent = running ? 'Generating…' : estimate && estimate.n > 1 ? `Generate ${estimate.n} images` : 'Generate';
+    const editable = models.some(canEdit);
+    gallery.querySelectorAll('[data-testid=edit]').forEach((b) => {
+      b.disabled = running || !editable || b.closest('.shot').querySelector('.expiry.expired') !== null;
+    });
   }
 
   function explain(err) {
@@ -164,30 +187,50 @@ export function generatePage(main, app) {
       return;
     }
     prompt.removeAttribute('aria-invalid');
+    const request = { ...b, response_format: 'url' };
+    if (canStream(current())) Object.assign(request, { stream: true, partial_images: PARTIALS });
+    const err = await run({ ...b, started: performance.now() }, () => apiResponse(llm('/image/generations'), { method: 'POST', body: request }));
+    if (err && err.param) {
+      const control = { prompt, model, size, quality, style, n }[err.param];
+      if (control) { control.setAttribute('aria-invalid', 'true'); control.focus(); }
+    }
+  }
+
+  /** An edit the editor had accepted: its answer is shown like a generation's. */
+  function edited(response, info) {
+    run(info, async () => response);
+  }
+
+  /**
+   * Sends (or takes) one request, shows its progress, previews and results, and returns the
+   * error it ended with, if any. `info` is { prompt, model, n, started, edit? }.
+   */
+  async function run(info, send) {
     running = true;
     updateButton();
-    const started = performance.now();
     const elapsed = h('span', { id: 'elapsed', class: 'mono' }, '0.0 s');
+    const what = info.edit ? `Editing the image with ${info.model}… ` : `Generating ${info.n} image${info.n > 1 ? 's' : ''} with ${info.model}… `;
     status.replaceChildren(h('div', { class: 'progress', role: 'status', id: 'progress' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }),
-      h('div', { style: 'flex:1' }, h('div', {}, `Generating ${b.n} image${b.n > 1 ? 's' : ''} with ${b.model}… `, elapsed), h('div', { class: 'bar' }))));
-    const tick = setInterval(() => { elapsed.textContent = `${((performance.now() - started) / 1000).toFixed(1)} s`; }, 100);
+      h('div', { style: 'flex:1' }, h('div', {}, what, elapsed), h('div', { class: 'bar' }))));
+    const seconds = () => ((performance.now() - info.started) / 1000).toFixed(1);
+    const tick = setInterval(() => { elapsed.textContent = `${seconds()} s`; }, 100);
     timers.add(tick);
+    let live = null;
     try {
-      const res = await api(llm('/image/generations'), { method: 'POST', body: { ...b, response_format: 'url' } });
-      const meta = res._metadata;
-      const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      kept.results.unshift(...res.data.map((d, i) => ({ ...d, prompt: b.prompt, meta, index: i })));
+      const response = await send();
+      live = liveCards(info);
+      const { images, meta } = await deliver(response, live);
+      kept.results.unshift(...images.map((d, i) => ({ ...d, prompt: info.prompt, meta, index: i, edit: !!info.edit })));
       kept.results.splice(24);
-      status.replaceChildren(alertBox('ok', null, h('span', { id: 'gen-done' },
-        `${meta.images_generated} image${meta.images_generated > 1 ? 's' : ''} in ${seconds} s · ${meta.using_byok ? 'billed to your own key' : `${credits(meta.cost_incurred)} credits`} · ${credits(meta.credits_remaining)} left`)));
+      status.replaceChildren(alertBox('ok', null, h('span', { id: 'gen-done', 'data-cost': meta.cost_incurred },
+        `${meta.images_generated} image${meta.images_generated > 1 ? 's' : ''} in ${seconds()} s · ${meta.using_byok ? 'billed to your own key' : `${credits(meta.cost_incurred)} credits`} · ${credits(meta.credits_remaining)} left`)));
       app.setBalance(meta.credits_remaining);
       renderGallery();
+      return null;
     } catch (err) {
+      if (live) live.remove();
       status.replaceChildren(explain(err));
-      if (err.param) {
-        const control = { prompt, model, size, quality, style, n }[err.param];
-        if (control) { control.setAttribute('aria-invalid', 'true'); control.focus(); }
-      }
+      return err;
     } finally {
       clearInterval(tick);
       timers.delete(tick);
@@ -197,25 +240,88 @@ export function generatePage(main, app) {
     }
   }
 
+  /** The images and _metadata of an answer: a JSON body as before, or a stream whose previews go to `live`. */
+  async function deliver(response, live) {
+    if (!(response.headers.get('Content-Type') || '').includes('text/event-stream')) {
+      const res = await response.json();
+      return { images: res.data.map(({ b64_json, ...d }) => (d.url ? d : { ...d, url: dataUrl({ b64_json }) })), meta: res._metadata };
+    }
+    const images = [];
+    let meta = null;
+    for await (const { event, data } of readEvents(response)) {
+      if (event === 'error') throw streamError(data);
+      if (event.endsWith('.partial_image')) live.partial(data);
+      else if (event.endsWith('.completed')) {
+        images.push({ url: data.url || dataUrl(data) });
+        meta = data._metadata || meta;
+        live.complete(data);
+      }
+    }
+    if (!images.length || !meta) throw new ApiError(502, { error: { message: 'The stream ended before the image was finished.' } }, null);
+    return { images, meta };
+  }
+
+  /** Cards at the top of the gallery that show a stream's previews, then its images, until the gallery is redrawn. */
+  function liveCards(info) {
+    const cards = Array.from({ length: info.n }, (_, i) => {
+      const frame = h('div', { class: 'frame' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }));
+      const state = h('span', { class: 'live-state' }, 'Waiting for a preview…');
+      const card = h('article', { class: 'shot pending', id: `live-${i}`, 'data-testid': 'live', 'aria-busy': 'true' },
+        frame, h('div', { class: 'body' }, h('p', { class: 'prompt' }, info.prompt), h('div', { class: 'meta' }, state)));
+      return { card, frame, state };
+    });
+    if (!kept.results.length) gallery.replaceChildren();
+    gallery.className = 'gallery';
+    gallery.prepend(...cards.map((c) => c.card));
+    let next = 0;
+    return {
+      partial(e) {
+        const c = cards[next];
+        if (!c) return;
+        const index = Number(e.partial_image_index) || 0;
+        c.frame.replaceChildren(h('img', { src: dataUrl(e), alt: `Preview ${index + 1}: ${info.prompt}`, 'data-testid': 'partial', 'data-index': index }));
+        c.state.textContent = `Preview ${index + 1} of ${PARTIALS}…`;
+      },
+      complete(e) {
+        const c = cards[next++];
+        if (!c) return;
+        c.frame.replaceChildren(h('img', { src: e.url || dataUrl(e), alt: info.prompt, 'data-testid': 'final' }));
+        c.state.textContent = 'Finished';
+        c.card.removeAttribute('aria-busy');
+      },
+      remove() { cards.forEach((c) => c.card.remove()); if (!kept.results.length) renderGallery(); },
+    };
+  }
+
+  function edit(result, opener) {
+    openEditor({ result, models: models.filter(canEdit), canStream, partials: PARTIALS, opener, explain, onAccepted: edited });
+  }
+
   function renderGallery() {
     if (!kept.results.length) {
       gallery.replaceChildren(h('div', { class: 'card' }, empty('image', 'No images yet', 'Write a prompt and press Generate. Your results appear here.')));
       return;
     }
+    // A redraw replaces the buttons; focus that was in the gallery goes to the newest result's Edit.
+    const hadFocus = gallery.contains(document.activeElement);
     gallery.className = 'gallery';
+    const editable = models.some(canEdit);
     gallery.replaceChildren(...kept.results.map((r) => {
       const expires = r.meta.expires_at;
       const countdown = h('span', { class: 'expiry', 'data-expires': expires || '' });
       const name = `${r.meta.model_used}-${r.meta.transaction_id || 'image'}-${r.index + 1}.png`;
       const download = h('a', { class: 'btn btn-ghost btn-sm', href: r.url, download: name }, 'Download');
+      const editButton = h('button', { type: 'button', class: 'btn btn-ghost btn-sm', 'data-testid': 'edit', disabled: running || !editable }, 'Edit');
+      editButton.addEventListener('click', () => edit(r, editButton));
       return h('article', { class: 'shot' },
         h('div', { class: 'frame' }, h('img', { src: r.url, alt: r.revised_prompt || r.prompt, loading: 'lazy' })),
         h('div', { class: 'body' },
-          h('p', { class: 'prompt', title: r.revised_prompt || r.prompt }, r.revised_prompt || r.prompt),
+          h('p', { class: 'prompt', title: r.revised_prompt || r.prompt }, r.edit ? h('span', { class: 'badge' }, 'Edit') : null, ' ', r.revised_prompt || r.prompt),
           h('div', { class: 'meta' }, h('span', {}, `${r.meta.model_used} · ${r.meta.size.replace('x', '×')}`), h('span', {}, r.meta.using_byok ? 'your key' : `${credits(r.meta.cost_incurred / r.meta.images_generated)} cr`)),
-          h('div', { class: 'meta' }, download, countdown)));
+          h('div', { class: 'meta' }, h('div', { class: 'actions' }, download, editButton), countdown)));
     }));
     tickCountdowns();
+    if (hadFocus) gallery.querySelector('[data-testid=edit]')?.focus();
   }
 
   function tickCountdowns() {
@@ -230,6 +336,8 @@ export function generatePage(main, app) {
         el.classList.add('expired');
         const a = shot.querySelector('a[download]');
         if (a) { a.removeAttribute('href'); a.setAttribute('aria-disabled', 'true'); }
+        const e = shot.querySelector('[data-testid=edit]');
+        if (e) e.disabled = true;
       } else {
         el.textContent = `Link expires in ${clock(left)}`;
         el.title = `The download link expires at ${new Date(at * 1000).toLocaleTimeString()}`;
