@@ -25,7 +25,8 @@ public sealed record ModelInfo(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Family,
     IReadOnlyList<string> OutputFormats, IReadOnlyList<string> Backgrounds, IReadOnlyList<string> Moderations,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CustomSizeOptions? CustomSizes,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ServedBy);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ServedBy,
+    bool Edits, bool Variations, bool Streaming);
 
 public sealed record ModelCatalogResponse(string Object, IReadOnlyList<ModelInfo> Data);
 
@@ -55,7 +56,8 @@ public static class CatalogApi
                 tier.Name, tier.Multiplier, route.Count > 0, route.Select(r => r.Provider.Name).ToArray(),
                 m.Pricing, m.TokenPrice?.Rates(), m.TokenPrice?.Rates(tier.MultiplierPerMille),
                 m.TokenPrice is null ? null : PriceTable(m, tier, max: true),
-                m.Family, m.OutputFormats, m.Backgrounds, m.Moderations, m.CustomSizes, m.Successor?.Model);
+                m.Family, m.OutputFormats, m.Backgrounds, m.Moderations, m.CustomSizes, m.Successor?.Model,
+                m.Edits, m.Variations, m.Streaming);
         }).ToArray();
         return ApiResults.Ok(new ModelCatalogResponse("list", data), GatewayJson.Context.ModelCatalogResponse);
     }

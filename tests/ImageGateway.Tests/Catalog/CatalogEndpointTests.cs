@@ -71,6 +71,10 @@ public sealed class CatalogEndpointTests : IDisposable
         Assert.Equal(16, gpt.GetProperty("custom_sizes").GetProperty("multiple_of").GetInt32());
         Assert.Equal(["png", "jpeg", "webp"], gpt.GetProperty("output_formats").EnumerateArray().Select(s => s.GetString()!).ToArray());
         Assert.False(gpt.TryGetProperty("served_by", out _));
+        Assert.Equal((true, false, true), (gpt.GetProperty("edits").GetBoolean(), gpt.GetProperty("variations").GetBoolean(), gpt.GetProperty("streaming").GetBoolean()));
+        var builtin = Model(catalog, "builtin-preview");
+        Assert.Equal((true, true, true), (builtin.GetProperty("edits").GetBoolean(), builtin.GetProperty("variations").GetBoolean(), builtin.GetProperty("streaming").GetBoolean()));
+        Assert.False(Model(catalog, "dall-e-3").GetProperty("edits").GetBoolean());
 
         Assert.Equal("gpt-image-2", Model(catalog, "dall-e-3").Str("served_by"));
         Assert.Equal("per_image", Model(catalog, "dall-e-3").Str("pricing"));
