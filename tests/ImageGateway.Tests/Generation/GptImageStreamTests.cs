@@ -12,31 +12,8 @@ namespace ImageGateway.Tests.Generation;
 /// (image-input tokens included), a failure mid-stream as an error event with nothing charged,
 /// and a client that leaves cancelling the upstream call.
 /// </summary>
-public sealed class GptImageStreamTests : IAsyncLifetime
+public sealed class GptImageStreamTests : GptImageGateway
 {
-    private readonly GatewayFactory _gateway = new GatewayFactory().WithoutUpstreamKeys();
-    private FakeUpstream _openai = null!;
-    private FakeGptImage _fake = null!;
-
-    public async Task InitializeAsync()
-    {
-        _openai = await FakeUpstream.StartAsync();
-        _gateway.UseOpenAi("openai", _openai, maxRetries: 0);
-        _fake = FakeGptImage.On(_openai);
-    }
-
-    public async Task DisposeAsync()
-    {
-        _gateway.Dispose();
-        await _openai.DisposeAsync();
-    }
-
-    private async Task<(HttpClient Client, string UserId)> UserAsync(decimal credits = 1000m)
-    {
-        var (userId, key) = await _gateway.CreateUserAsync("managed", credits);
-        return (_gateway.ClientWithKey(key), userId);
-    }
-
     private static object Streamed(int partials = 2) =>
         new { model = "gpt-image-2", prompt = "a red kite", size = "1024x1024", quality = "low", stream = true, partial_images = partials };
 
@@ -44,7 +21,7 @@ public sealed class GptImageStreamTests : IAsyncLifetime
     public async Task The_upstreams_partials_are_passed_on_and_the_completed_usage_is_charged_once()
     {
         var (client, userId) = await UserAsync();
-        _fake.UsageOverride = new FakeGptImage.ImageUsage(50, 0, 1767);
+        Fake.UsageOverride = new FakeGptImage.ImageUsage(50, 0, 1767);
 
         var response = await client.PostJsonAsync("/v1/images/generations", Streamed());
         var events = SseEvent.Parse(await response.Content.ReadAsStringAsync());
@@ -52,14 +29,14 @@ public sealed class GptImageStreamTests : IAsyncLifetime
         Assert.Equal(["image_generation.partial_image", "image_generation.partial_image", "image_generation.completed"], events.Select(e => e.Event).ToArray());
         Assert.Empty(OpenAiSpec.Errors(events[0].Data, "ImageGenPartialImageEvent"));
         Assert.Empty(OpenAiSpec.Errors(events[2].Data, "ImageGenCompletedEvent"));
-        var sent = JsonSerializer.Deserialize<JsonElement>(Assert.Single(_openai.Generations()).BodyText);
+        var sent = JsonSerializer.Deserialize<JsonElement>(Assert.Single(OpenAi.Generations()).BodyText);
         Assert.True(sent.GetProperty("stream").GetBoolean());
         Assert.Equal(2, sent.GetProperty("partial_images").GetInt32());
         Assert.Equal(1767, events[2].Json.GetProperty("usage").GetProperty("output_tokens").GetInt32());
         Assert.Equal(63.912m, events[2].Json.GetProperty("_metadata").Dec("cost_incurred"));
         var tx = (await client.HistoryAsync()).Transactions();
         Assert.Equal(["settle", "reserve", "grant"], tx.Select(t => t.Str("type")!).ToArray());
-        Assert.Empty(await _gateway.Service<CreditLedger>().VerifyAsync(userId));
+        Assert.Empty(await Gateway.Service<CreditLedger>().VerifyAsync(userId));
     }
 
     [Theory]
@@ -69,7 +46,7 @@ public sealed class GptImageStreamTests : IAsyncLifetime
     public async Task A_failure_after_the_first_event_is_an_error_event_and_nothing_is_charged(FakeGptImage.StreamBreak how)
     {
         var (client, userId) = await UserAsync();
-        _fake.FailAfterPartials(1, how);
+        Fake.FailAfterPartials(1, how);
 
         var response = await client.PostJsonAsync("/v1/images/generations", Streamed());
         var events = SseEvent.Parse(await response.Content.ReadAsStringAsync());
@@ -79,14 +56,14 @@ public sealed class GptImageStreamTests : IAsyncLifetime
         var error = events[1].Json;
         Assert.Equal("error", error.Str("type"));
         Assert.Empty(OpenAiSpec.Errors(JsonSerializer.Serialize(new { error = error.GetProperty("error") }), "ErrorResponse"));
-        await _gateway.AssertNothingChargedAsync(client, userId, 1000m, (await client.HistoryAsync()).Transactions()[1].Dec("hold"));
+        await Gateway.AssertNothingChargedAsync(client, userId, 1000m, (await client.HistoryAsync()).Transactions()[1].Dec("hold"));
     }
 
     [Fact]
     public async Task A_client_that_leaves_mid_stream_cancels_the_upstream_call_and_is_not_charged()
     {
         var (client, userId) = await UserAsync();
-        _fake.EventDelay = TimeSpan.FromMilliseconds(400);
+        Fake.EventDelay = TimeSpan.FromMilliseconds(400);
 
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/images/generations") { Content = Api.Json(Streamed(partials: 3)) };
         using (var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
@@ -95,13 +72,13 @@ public sealed class GptImageStreamTests : IAsyncLifetime
             Assert.Equal("event: image_generation.partial_image", await reader.ReadLineAsync());
         } // the client goes away after the first partial image
 
-        Assert.True(await _fake.WaitForCancelledStreamsAsync(1, TimeSpan.FromSeconds(10)), "the upstream never saw the cancellation");
+        Assert.True(await Fake.WaitForCancelledStreamsAsync(1, TimeSpan.FromSeconds(10)), "the upstream never saw the cancellation");
         await WaitForAsync(async () => (await client.CreditsAsync()).Dec("reserved") == 0m);
         var tx = (await client.HistoryAsync()).Transactions();
         Assert.Equal(["release", "reserve", "grant"], tx.Select(t => t.Str("type")!).ToArray());
         Assert.Equal(1000m, (await client.CreditsAsync()).Dec("credits_remaining"));
-        Assert.Empty(await _gateway.Service<CreditLedger>().VerifyAsync(userId));
-        Assert.Contains(_gateway.Logs.Lines, l => l.Contains("status=499"));
+        Assert.Empty(await Gateway.Service<CreditLedger>().VerifyAsync(userId));
+        Assert.Contains(Gateway.Logs.Lines, l => l.Contains("status=499"));
     }
 
     [Fact]
@@ -116,7 +93,7 @@ public sealed class GptImageStreamTests : IAsyncLifetime
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, text);
         Assert.Empty(OpenAiSpec.Errors(text, "ImagesResponse"));
-        var call = Assert.Single(_fake.EditCalls);
+        var call = Assert.Single(Fake.EditCalls);
         Assert.Equal(2, call.Images.Count);
         Assert.NotNull(call.Mask);
         Assert.Equal("high", call.Fields["input_fidelity"]!.GetValue<string>());
@@ -132,7 +109,7 @@ public sealed class GptImageStreamTests : IAsyncLifetime
         // The hold covered the inputs: 6,000 image tokens per 1024² input at high fidelity, scaled by area, + 25 %.
         var hold = (await client.HistoryAsync()).Transactions().Single(t => t.Str("type") == "reserve").Dec("hold");
         Assert.True(hold * 1000 >= Math.Ceiling((6000 + 1500) * 1.25m) * 8 * 1.2m, $"hold {hold} does not cover the image input");
-        Assert.Empty(await _gateway.Service<CreditLedger>().VerifyAsync(userId));
+        Assert.Empty(await Gateway.Service<CreditLedger>().VerifyAsync(userId));
     }
 
     private static async Task WaitForAsync(Func<Task<bool>> condition)

@@ -13,24 +13,12 @@ namespace ImageGateway.Tests.Generation;
 /// OpenAI's answer shape, token-priced holds and charges (the worked check, a write-off, no usage),
 /// and the retired models served by gpt-image-2 with their mapping.
 /// </summary>
-public sealed class GptImageTests : IAsyncLifetime
+public sealed class GptImageTests : GptImageGateway
 {
-    private readonly GatewayFactory _gateway = new GatewayFactory().WithoutUpstreamKeys();
-    private FakeUpstream _openai = null!;
-    private FakeGptImage _fake = null!;
-
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _openai = await FakeUpstream.StartAsync();
-        _gateway.UseOpenAi("openai", _openai, maxRetries: 0);
-        _fake = FakeGptImage.On(_openai);
-        _fake.UsageOverride = new FakeGptImage.ImageUsage(50, 0, 1767); // the worked check's usage unless a test says otherwise
-    }
-
-    public async Task DisposeAsync()
-    {
-        _gateway.Dispose();
-        await _openai.DisposeAsync();
+        await base.InitializeAsync();
+        Fake.UsageOverride = new FakeGptImage.ImageUsage(50, 0, 1767); // the worked check's usage unless a test says otherwise
     }
 
     /// <summary>A GPT-image answer is OpenAI's ImagesResponse; the spec's size enum lists only the standard sizes (docs/PROVIDERS.md).</summary>
@@ -41,13 +29,8 @@ public sealed class GptImageTests : IAsyncLifetime
         else Assert.True(errors.Count == 0, string.Join("\n", errors));
     }
 
-    private async Task<(HttpClient Client, string UserId)> UserAsync(decimal credits = 1000m, string tier = "managed")
-    {
-        var (userId, key) = await _gateway.CreateUserAsync(tier, credits);
-        return (_gateway.ClientWithKey(key), userId);
-    }
 
-    private JsonElement OnlyUpstreamBody() => Assert.Single(_openai.Generations()).BodyJson();
+    private JsonElement OnlyUpstreamBody() => Assert.Single(OpenAi.Generations()).BodyJson();
 
     // ---------------------------------------------------------------- money
 
@@ -71,14 +54,14 @@ public sealed class GptImageTests : IAsyncLifetime
         Assert.Equal(-63.912m, tx[0].Dec("amount"));
         Assert.Equal(-79.692m, tx[0].Dec("hold"));
         Assert.Equal(0m, (await client.CreditsAsync()).Dec("reserved"));
-        Assert.Empty(await _gateway.Service<CreditLedger>().VerifyAsync(userId));
+        Assert.Empty(await Gateway.Service<CreditLedger>().VerifyAsync(userId));
     }
 
     [Fact]
     public async Task Usage_above_the_hold_takes_what_the_balance_has_and_writes_off_the_rest_never_below_zero()
     {
         var (client, userId) = await UserAsync(credits: 100m);
-        _fake.UsageOverride = new FakeGptImage.ImageUsage(10, 0, 3000); // (10 × 5 + 3,000 × 30) × 1.2 = 108.06 credits, more than the 79.x held and the 100 there are
+        Fake.UsageOverride = new FakeGptImage.ImageUsage(10, 0, 3000); // (10 × 5 + 3,000 × 30) × 1.2 = 108.06 credits, more than the 79.x held and the 100 there are
 
         var (response, text) = await client.GenerateAsync(new { model = "gpt-image-2", prompt = "a red kite", size = "1024x1024", quality = "medium" });
 
@@ -93,15 +76,15 @@ public sealed class GptImageTests : IAsyncLifetime
         Assert.False(tx[1].TryGetProperty("written_off", out _));
         var credits = await client.CreditsAsync();
         Assert.Equal((0m, 0m), (credits.Dec("credits_remaining"), credits.Dec("reserved")));
-        Assert.Empty(await _gateway.Service<CreditLedger>().VerifyAsync(userId));
-        Assert.Contains(_gateway.Logs.Lines, l => l.Contains("8.06 credits above the hold and the available balance were written off"));
+        Assert.Empty(await Gateway.Service<CreditLedger>().VerifyAsync(userId));
+        Assert.Contains(Gateway.Logs.Lines, l => l.Contains("8.06 credits above the hold and the available balance were written off"));
     }
 
     [Fact]
     public async Task An_answer_without_usage_is_charged_the_estimate_and_logged()
     {
         var (client, userId) = await UserAsync();
-        _fake.OmitUsage = true;
+        Fake.OmitUsage = true;
 
         var (response, text) = await client.GenerateAsync(new { model = "gpt-image-2", prompt = "a red kite", n = 2, size = "1536x1024", quality = "low" });
 
@@ -111,8 +94,8 @@ public sealed class GptImageTests : IAsyncLifetime
         Assert.False(json.TryGetProperty("usage", out _));
         // Estimate: 200 × 1.5 = 300 output tokens × 2 images × 30 + 10 prompt bytes × 5 = 18,050 millicredits, × 1.2.
         Assert.Equal(21.66m, json.GetProperty("_metadata").Dec("cost_incurred"));
-        Assert.Contains(_gateway.Logs.Lines, l => l.Contains("reported no token usage; charged the estimate 21.66"));
-        Assert.Empty(await _gateway.Service<CreditLedger>().VerifyAsync(userId));
+        Assert.Contains(Gateway.Logs.Lines, l => l.Contains("reported no token usage; charged the estimate 21.66"));
+        Assert.Empty(await Gateway.Service<CreditLedger>().VerifyAsync(userId));
     }
 
     [Fact]
@@ -196,9 +179,9 @@ public sealed class GptImageTests : IAsyncLifetime
         var response = await client.PostAsync(OpenAiKit.GeneratePath, Api.Raw(body.ToJsonString()));
 
         await Api.AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request_error", "invalid_value", param);
-        Assert.Equal(0, _openai.Count);
+        Assert.Equal(0, OpenAi.Count);
         Assert.Equal(["grant"], (await client.HistoryAsync()).Transactions().Select(t => t.Str("type")!).ToArray());
-        Assert.Empty(await _gateway.Service<CreditLedger>().VerifyAsync(userId));
+        Assert.Empty(await Gateway.Service<CreditLedger>().VerifyAsync(userId));
     }
 
     [Theory]
@@ -251,7 +234,7 @@ public sealed class GptImageTests : IAsyncLifetime
         Assert.Contains("sig=", url.Query);
         var png = await client.GetByteArrayAsync(url.PathAndQuery);
         Assert.Equal((1024, 1024), Api.PngSize(png));
-        Assert.True(json.GetProperty("_metadata").GetProperty("expires_at").GetInt64() > _gateway.UnixNow());
+        Assert.True(json.GetProperty("_metadata").GetProperty("expires_at").GetInt64() > Gateway.UnixNow());
     }
 
     [Theory]
@@ -264,13 +247,13 @@ public sealed class GptImageTests : IAsyncLifetime
         HttpStatusCode status, string type, string code)
     {
         var (client, userId) = await UserAsync();
-        _fake.FailWith(failure);
+        Fake.FailWith(failure);
 
         var response = await client.PostJsonAsync(OpenAiKit.GeneratePath, new { model = "gpt-image-2", prompt = "a red kite", size = "1024x1024", quality = "low" });
 
         await Api.AssertErrorAsync(response, status, type, code);
         // Held: ceil(200 × 1.25) = 250 tokens × 30 + 10 prompt bytes × 5 = 7,550 millicredits, × 1.2.
-        await _gateway.AssertNothingChargedAsync(client, userId, 1000m, 9.06m);
+        await Gateway.AssertNothingChargedAsync(client, userId, 1000m, 9.06m);
     }
 
     // ---------------------------------------------------------------- retired models
@@ -353,7 +336,7 @@ public sealed class GptImageTests : IAsyncLifetime
         var image = ImageFile.Decode(bytes);
         Assert.Equal((256, 256), (image.Width, image.Height));
         Assert.Equal(background == "transparent", image.Pixels.Any(p => p >> 24 < 255));
-        Assert.Equal(0, _openai.Count);
+        Assert.Equal(0, OpenAi.Count);
     }
 
     [Fact]
@@ -373,7 +356,7 @@ public sealed class GptImageTests : IAsyncLifetime
     [Fact]
     public async Task Without_an_openai_key_a_retired_model_is_503_naming_itself_and_its_successor()
     {
-        _gateway.Settings["Gateway:Providers:openai:ApiKey"] = "";
+        Gateway.Settings["Gateway:Providers:openai:ApiKey"] = "";
         var (client, _) = await UserAsync();
 
         var response = await client.PostJsonAsync(OpenAiKit.GeneratePath, new { model = "dall-e-2", prompt = "a red kite", size = "512x512" });
