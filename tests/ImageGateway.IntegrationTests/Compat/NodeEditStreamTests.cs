@@ -79,17 +79,22 @@ public sealed class NodeEditStreamTests(CompatGateway fixture) : IClassFixture<C
         Assert.Equal(1000m - charged, await Gateway.CreditsAsync(key));
     }
 
-    [SkippableFact]
-    public async Task A_streamed_edit_yields_image_edit_events()
+    [SkippableTheory]
+    [InlineData("builtin-preview")]
+    [InlineData("gpt-image-2")]
+    public async Task A_streamed_edit_yields_image_edit_events(string model)
     {
-        var (_, key) = await Gateway.CreateUserAsync("managed", 100m);
+        var (_, key) = await Gateway.CreateUserAsync("managed", 1000m);
         var image = Write("edit.png", EditEndpointTests.Png(1024, 1024));
 
-        var outcome = await RunAsync("/v1", key, "stream-edit",
-            new { model = "builtin-preview", prompt = "a red kite", partial_images = 1, response_format = "b64_json" }, [image]);
+        var outcome = await RunAsync("/v1", key, "stream-edit", new { model, prompt = "a red kite", partial_images = 1, size = "1024x1024" }, [image]);
 
-        var types = outcome.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("type").GetString()).ToArray();
-        Assert.Equal(["image_edit.partial_image", "image_edit.completed"], types);
-        Assert.Equal(100m - 1.2m, await Gateway.CreditsAsync(key));
+        var events = outcome.GetProperty("events").EnumerateArray().ToArray();
+        Assert.Equal(["image_edit.partial_image", "image_edit.completed"], events.Select(e => e.GetProperty("type").GetString()).ToArray());
+        var completed = JsonSerializer.Serialize(events[1].EnumerateObject().Where(p => p.Name != "receivedMs").ToDictionary(p => p.Name, p => p.Value));
+        Assert.Empty(OpenAiSpec.Errors(completed, "ImageEditCompletedEvent"));
+        var charged = events[1].GetProperty("_metadata").GetProperty("cost_incurred").GetDecimal();
+        Assert.Equal(1000m - charged, await Gateway.CreditsAsync(key));
+        if (model == "gpt-image-2") Assert.True(events[1].GetProperty("usage").GetProperty("input_tokens_details").GetProperty("image_tokens").GetInt64() > 0);
     }
 }

@@ -112,6 +112,22 @@ public sealed class GptImageStreamTests : GptImageGateway
         Assert.Empty(await Gateway.Service<CreditLedger>().VerifyAsync(userId));
     }
 
+    [Fact]
+    public async Task A_dall_e_2_edit_goes_to_its_successor_at_dall_e_2s_price()
+    {
+        var (client, _) = await UserAsync();
+
+        var response = await client.PostAsync("/v1/images/edits", EditEndpointTests.Form([("image", EditEndpointTests.Png(512, 512))],
+            ("model", "dall-e-2"), ("prompt", "a red kite"), ("size", "512x512"), ("response_format", "b64_json")));
+
+        var json = await response.OkJsonAsync();
+        var call = Assert.Single(Fake.EditCalls);
+        Assert.Equal(("gpt-image-2", "low", "1024x1024"),
+            (call.Fields["model"]!.GetValue<string>(), call.Fields["quality"]!.GetValue<string>(), call.Fields["size"]!.GetValue<string>()));
+        Assert.Equal((512, 512), Api.PngSize(Convert.FromBase64String(json.GetProperty("data")[0].Str("b64_json")!)));
+        Assert.Equal(19.2m, json.GetProperty("_metadata").Dec("cost_incurred")); // 16 × 1.2, per image as dall-e-2
+    }
+
     private static async Task WaitForAsync(Func<Task<bool>> condition)
     {
         for (var i = 0; i < 50 && !await condition(); i++) await Task.Delay(100);

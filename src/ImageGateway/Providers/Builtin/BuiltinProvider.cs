@@ -42,7 +42,7 @@ public sealed class BuiltinProvider : IImageProvider
         for (var p = 0; p < partials; p++)
         {
             ct.ThrowIfCancellationRequested();
-            await job.OnPartial!(new PartialImage(p, Image(job, repaint, width, height, baseSeed, PartialScales[p])), ct);
+            await job.OnPartial!(new PartialImage(p, Image(job, repaint, width, height, baseSeed, PartialScales[p])) { Produced = Produced(job, width, height) }, ct);
         }
 
         var images = new GeneratedImage[job.N];
