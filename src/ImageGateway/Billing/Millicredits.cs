@@ -20,6 +20,9 @@ public readonly record struct Millicredits(long Value) : IComparable<Millicredit
     /// <summary>Exact conversion; throws when the amount has more precision than a millicredit.</summary>
     public static Millicredits FromCredits(decimal credits)
     {
+        // Checked first: near decimal's own limit (about 7.9e25 credits) the product would overflow decimal.
+        if (Math.Abs(credits) > long.MaxValue / 4 / PerCredit)
+            throw new ArgumentOutOfRangeException(nameof(credits), "Amount is too large.");
         var scaled = credits * PerCredit;
         if (scaled != decimal.Truncate(scaled))
             throw new ArgumentException($"{credits} credits is finer than one millicredit (0.001).", nameof(credits));

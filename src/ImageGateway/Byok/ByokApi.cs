@@ -63,6 +63,7 @@ public static partial class ByokApi
         if (request.Metadata is { } m && m.ValueKind != JsonValueKind.Null)
         {
             if (m.ValueKind != JsonValueKind.Object) return ApiError.Invalid("metadata", "'metadata' must be a JSON object.");
+            if (!HasOnlyValidText(m)) return ApiError.Invalid("metadata", "'metadata' has a string that is not valid Unicode (a lone surrogate such as \\ud800).");
             metadata = m.GetRawText();
             if (metadata.Length > MaxMetadataBytes) return ApiError.Invalid("metadata", $"'metadata' may be at most {MaxMetadataBytes} bytes.");
         }
@@ -120,12 +121,43 @@ public static partial class ByokApi
         new(k.Id, k.Provider, k.MaskedKey, k.Enabled, k.Metadata is null ? null : JsonDocument.Parse(k.Metadata).RootElement.Clone(),
             k.CreatedAt.ToUnixTimeSeconds(), k.UpdatedAt.ToUnixTimeSeconds());
 
-    [GeneratedRegex(@"^sk-[A-Za-z0-9_\-]{20,}$")]
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>JSON may escape a lone surrogate (<c>"\ud800"</c>); such text cannot be stored or written back, so it is refused.</summary>
+    private static bool HasOnlyValidText(JsonElement element)
+    {
+        try
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.String:
+                    StrictUtf8.GetByteCount(element.GetString()!);
+                    return true;
+                case JsonValueKind.Object:
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        StrictUtf8.GetByteCount(property.Name);
+                        if (!HasOnlyValidText(property.Value)) return false;
+                    }
+                    return true;
+                case JsonValueKind.Array:
+                    return element.EnumerateArray().All(HasOnlyValidText);
+                default:
+                    return true;
+            }
+        }
+        catch (Exception e) when (e is System.Text.EncoderFallbackException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    [GeneratedRegex(@"^sk-[A-Za-z0-9_\-]{20,}\z")]
     private static partial Regex OpenAiKey();
 
-    [GeneratedRegex(@"^sk-or-[A-Za-z0-9_\-]{20,}$")]
+    [GeneratedRegex(@"^sk-or-[A-Za-z0-9_\-]{20,}\z")]
     private static partial Regex OpenRouterKey();
 
-    [GeneratedRegex(@"^sk-[A-Za-z0-9_\-]{20,}$")]
+    [GeneratedRegex(@"^sk-[A-Za-z0-9_\-]{20,}\z")]
     private static partial Regex StabilityKey();
 }
