@@ -41,12 +41,10 @@ public static class GenerationApi
 
     /// <summary>Steps 1 and 3 of the pipeline only: what the request would cost, and whether it can be served.</summary>
     public static async Task<Results<JsonOk<EstimateResponse>, ApiError>> EstimateAsync(HttpContext http, Caller caller, ModelCatalog catalog,
-        CreditLedger ledger, ProviderRegistry providers, IOptions<GatewayOptions> options)
+        CreditLedger ledger, ProviderRegistry providers, GenerationRequests requests)
     {
         var ct = http.RequestAborted;
-        var (request, readError) = await GenerateRequestReader.ReadAsync(http.Request, options.Value.MaxRequestBodyBytes, ct);
-        if (readError is not null) return readError;
-        var (spec, invalid) = GenerationSpec.Validate(request!, catalog);
+        var (spec, invalid, _) = await requests.ReadAsync(http.Request, key: null, ImageOperation.Generate, ct);
         if (invalid is not null) return invalid;
 
         var tier = catalog.GetTier(caller.Tier);

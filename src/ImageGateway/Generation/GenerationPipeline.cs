@@ -19,8 +19,8 @@ namespace ImageGateway.Generation;
 
 /// <summary>The generate request, start to finish. Each step is a call into the folder that owns it.</summary>
 public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry providers, ProviderRouter router, Database database,
-    CreditLedger ledger, ByokStore byok, UsageStore usage, ImageRateLimiter rateLimiter, IdempotencyStore idempotency,
-    ImageDelivery delivery, ImageUrlFetcher imageUrls, GatewayMetrics metrics, TimeProvider time, IOptions<GatewayOptions> gateway, IOptions<BillingOptions> billing, IOptions<ByokOptions> byokOptions,
+    CreditLedger ledger, ByokRouter byok, UsageStore usage, ImageRateLimiter rateLimiter, IdempotencyStore idempotency,
+    ImageDelivery delivery, GenerationRequests requests, GatewayMetrics metrics, TimeProvider time, IOptions<BillingOptions> billing, IOptions<ByokOptions> byokOptions,
     ILogger<GenerationPipeline> logger)
 {
     /// <summary>
@@ -44,7 +44,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         var key = http.Request.Headers[IdempotencyStore.Header].ToString() is { Length: > 0 } header ? header : null;
 
         // :: Step 1: validate
-        var (spec, invalid, bodyHash) = await ValidateAsync(http.Request, key, operation, ct);
+        var (spec, invalid, bodyHash) = await requests.ReadAsync(http.Request, key, operation, ct);
         if (invalid is not null) return trace.Done(invalid);
         trace.Spec = spec!;
         // A streamed answer starts with its first event; until then a failure is an ordinary error.
@@ -64,7 +64,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
 
         // :: Step 2: claim the Idempotency-Key
         await using var claim = key is null ? null : await idempotency.ClaimAsync(caller.AccountId, key, bodyHash!, ct);
-        if (claim is { State: ClaimState.Replay }) return trace.Done(Replay(http.Response, claim));
+        if (claim is { State: ClaimState.Replay }) return trace.Done(claim.Replay(http.Response));
         if (claim is { State: not ClaimState.Claimed }) return trace.Done(GenerationErrors.ClaimRefused(claim));
 
         // :: Step 3: price
@@ -78,7 +78,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         if (admission.Refusal is { } refusal) return trace.Done(RateLimited(refusal, tier));
 
         // :: Step 5: BYOK
-        var platformRoute = Capable(providers.Route(spec.RouteModel), spec);
+        var platformRoute = spec.Servable(providers.Route(spec.RouteModel));
         RouteOutcome? outcome;
         ApiError? byokError;
         try
@@ -118,7 +118,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         var (result, servedBy) = (outcome!.Result, outcome.ServedBy!);
 
         // :: Step 8: store (scaled down first when a retired model's size was made larger)
-        if (spec.Downscale && (result = Downscaled(spec, result)).Failure is { } unreadable)
+        if (spec.Downscale && (result = delivery.FitToSize(spec, result)).Failure is { } unreadable)
         {
             await hold.ReleaseAsync("upstream image unreadable");
             return await Refuse(await FailAsync(trace, GenerationErrors.Provider(unreadable), isByok));
@@ -145,27 +145,11 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         return answer is null ? trace.Done(TypedResults.Empty) : trace.Done(answer);
     }
 
-    /// <summary>The steps whose adapter can do what the request asks (an edit, a variation); any can generate, and streaming degrades to one event.</summary>
-    private static IReadOnlyList<RouteStep> Capable(IReadOnlyList<RouteStep> route, GenerationSpec spec) => spec.Operation switch
-    {
-        ImageOperation.Edit => route.Where(s => s.Provider.Adapter.CanEdit(s.UpstreamModel)).ToArray(),
-        ImageOperation.Variation => route.Where(s => s.Provider.Adapter.CanVary(s.UpstreamModel)).ToArray(),
-        _ => route,
-    };
-
     /// <summary>The streaming caller went away: the upstream call was cancelled with the request, and nothing is charged.</summary>
     private ApiError Disconnected(GenerationTrace trace)
     {
         metrics.StreamDisconnected(trace.Spec!.Model.Id);
         return new ApiError(499, "invalid_request_error", "client_closed_request", "The client closed the stream before the answer; nothing was charged.");
-    }
-
-    /// <summary>The stored answer again; a streamed one is replayed as its completed events (no partial images).</summary>
-    private static ContentHttpResult Replay(HttpResponse response, IdempotencyClaim claim)
-    {
-        response.Headers["Idempotent-Replayed"] = "true";
-        var streamed = claim.ReplayBody!.StartsWith("event: ", StringComparison.Ordinal);
-        return TypedResults.Text(claim.ReplayBody!, streamed ? "text/event-stream" : "application/json", Encoding.UTF8, claim.ReplayStatus);
     }
 
     private ApiError RateLimited(RateLimitRefusal refusal, TierDefinition tier)
@@ -181,7 +165,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
     private async Task<(RouteOutcome? Served, ApiError? Error)> TryByokAsync(GenerationTrace trace, RateLimitAdmission admission,
         ImageStream? stream, bool fallbackPossible, CancellationToken ct)
     {
-        var (route, error) = await ByokRouteAsync(trace.Caller, trace.Spec!, ct);
+        var (route, error) = await byok.RouteAsync(trace.Caller.AccountId, trace.Spec!.Servable(providers.FullRoute(trace.Spec.RouteModel)), ct);
         if (route is null) return (null, error);
         var outcome = await CallProvidersAsync(trace, route, stream, ct);
         admission.Keep(); // a provider was reached: the images stay counted
@@ -221,7 +205,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
             Pricing = spec.Model.Pricing,
             Ignored = spec.Ignored.Count > 0 ? spec.Ignored : null,
         };
-        var body = GptImageAnswer(spec, result, new ImagesResponse(time.GetUtcNow().ToUnixTimeSeconds(), delivered.Data, metadata));
+        var body = new ImagesResponse(time.GetUtcNow().ToUnixTimeSeconds(), delivered.Data, metadata).WithGptImageFacts(spec, result);
         if (stream is not null)
         {
             // One completed event per image, each with the request's usage and _metadata; the charge is already settled.
@@ -234,56 +218,6 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         var json = JsonSerializer.Serialize(body, GatewayJson.Context.ImagesResponse);
         await claim.CompleteAsync(StatusCodes.Status200OK, json);
         return TypedResults.Text(json, "application/json", Encoding.UTF8);
-    }
-
-    private async Task<(GenerationSpec? Spec, ApiError? Error, string? BodyHash)> ValidateAsync(HttpRequest request, string? key,
-        ImageOperation operation, CancellationToken ct)
-    {
-        using var _ = GatewayMetrics.Activities.StartActivity("generate.validate");
-        GenerationSpec? spec;
-        ApiError? invalid;
-        string? bodyHash;
-        if (operation == ImageOperation.Generate)
-        {
-            (var body, var readError, bodyHash) = await GenerateRequestReader.ReadAsync(request, gateway.Value.MaxRequestBodyBytes, hashBody: key is not null, ct);
-            if (readError is not null) return (null, readError, null);
-            (spec, invalid) = GenerationSpec.Validate(body!, catalog);
-        }
-        else
-        {
-            var (fields, uploads, readError) = await EditRequestReader.ReadAsync(request, gateway.Value.MaxEditRequestBodyBytes,
-                variation: operation == ImageOperation.Variation, imageUrls, ct);
-            if (readError is not null) return (null, readError, null);
-            (spec, invalid) = GenerationSpec.Validate(fields!, catalog, operation, uploads!);
-            bodyHash = key is null ? null : EditRequestReader.Hash(fields!, uploads!);
-        }
-        if (invalid is not null) return (null, invalid, null);
-        return key is { Length: > IdempotencyStore.MaxKeyLength } ? (null, GenerationErrors.KeyTooLong(), null) : (spec, null, bodyHash);
-    }
-
-    /// <summary>
-    /// The first step of the model's route for which the caller has an enabled key of their own,
-    /// with that key in place of the platform's. Null when the caller has none that applies.
-    /// </summary>
-    private async Task<(RouteStep[]? Route, ApiError? Error)> ByokRouteAsync(Caller caller, GenerationSpec spec, CancellationToken ct)
-    {
-        IReadOnlyList<ByokSecret> secrets;
-        try
-        {
-            secrets = await byok.EnabledSecretsAsync(caller.AccountId, ct);
-        }
-        catch (KeyDecryptionException e)
-        {
-            return (null, ByokApi.Unreadable("provider", e));
-        }
-        if (secrets.Count == 0) return (null, null);
-        foreach (var step in Capable(providers.FullRoute(spec.RouteModel), spec))
-        {
-            var secret = secrets.FirstOrDefault(k => string.Equals(k.Provider, step.Provider.Name, StringComparison.OrdinalIgnoreCase));
-            if (secret is not null)
-                return ([step with { Provider = step.Provider with { Credential = step.Provider.Credential with { ApiKey = secret.ApiKey } } }], null);
-        }
-        return (null, null);
     }
 
     private async Task<(CreditHold? Hold, ApiError? Refusal)> HoldAsync(GenerationTrace trace, Millicredits cost, Millicredits? monthlyCap, CancellationToken ct)
@@ -347,40 +281,8 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         }
     }
 
-    /// <summary>The images at the size asked for (dall-e-2's 256 and 512 are made at 1024 by its successor).</summary>
-    private ProviderResult Downscaled(GenerationSpec spec, ProviderResult result)
-    {
-        try
-        {
-            return result with { Images = result.Images.Select(image => ImageCodec.Resize(image, spec.Width, spec.Height)).ToArray() };
-        }
-        catch (InvalidDataException e)
-        {
-            logger.LogWarning(e, "An upstream image could not be decoded to scale it to {Size}", spec.Size);
-            return ProviderResult.Failed(new ProviderFailure(FailureKind.InvalidResponse, $"The upstream's image could not be read to scale it to {spec.Size}."));
-        }
-    }
-
     /// <summary>A closed hold, or the balance when there was none; <see cref="WrittenOff"/> is what the balance could not cover.</summary>
     private sealed record Settled(string? TransactionId, Millicredits Remaining, Millicredits WrittenOff);
-
-    /// <summary>
-    /// A GPT-image answer also says what was made (the upstream's word where it gave it, else what was
-    /// asked for, never <c>auto</c>) and the tokens it took (DESIGN §12.3).
-    /// </summary>
-    private static ImagesResponse GptImageAnswer(GenerationSpec spec, ProviderResult result, ImagesResponse body)
-    {
-        if (!spec.Model.IsGptImage) return body;
-        var produced = result.Produced;
-        return body with
-        {
-            Background = produced.Background ?? (spec.Background is "transparent" or "opaque" ? spec.Background : null),
-            OutputFormat = produced.OutputFormat ?? result.Images[0].Extension,
-            Size = produced.Size ?? (spec.Size == ModelDefinition.AutoSize ? null : spec.Size),
-            Quality = produced.Quality ?? (spec.Quality == "auto" ? null : spec.UpstreamQuality),
-            Usage = result.Usage is { } tokens ? ImagesUsage.From(tokens) : null,
-        };
-    }
 
     private async Task<ApiError> FailAsync(GenerationTrace trace, ApiError error, bool byok)
     {

@@ -95,6 +95,14 @@ public sealed record GenerationSpec(
         Model.TokenPrice is { } price && usage is not null ? (price.Cost(usage, tier), false)
             : (Quote(tier, images).Estimated, Model.TokenPrice is not null);
 
+    /// <summary>The steps whose adapter can do what the request asks (an edit, a variation); any can generate, and streaming degrades to one event.</summary>
+    public IReadOnlyList<RouteStep> Servable(IReadOnlyList<RouteStep> route) => Operation switch
+    {
+        ImageOperation.Edit => route.Where(s => s.Provider.Adapter.CanEdit(s.UpstreamModel)).ToArray(),
+        ImageOperation.Variation => route.Where(s => s.Provider.Adapter.CanVary(s.UpstreamModel)).ToArray(),
+        _ => route,
+    };
+
     /// <summary>The job for one route step: this request in the upstream's terms.</summary>
     public ImageJob Job(string upstreamModel)
     {

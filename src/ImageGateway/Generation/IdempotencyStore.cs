@@ -96,6 +96,14 @@ public sealed class IdempotencyClaim(IdempotencyStore store, string accountId, s
     public int? ReplayStatus { get; } = replayStatus;
     public string? ReplayBody { get; } = replayBody;
 
+    /// <summary>The stored answer again; a streamed one is replayed as its completed events (no partial images).</summary>
+    public Microsoft.AspNetCore.Http.HttpResults.ContentHttpResult Replay(HttpResponse response)
+    {
+        response.Headers["Idempotent-Replayed"] = "true";
+        var streamed = ReplayBody!.StartsWith("event: ", StringComparison.Ordinal);
+        return TypedResults.Text(ReplayBody, streamed ? "text/event-stream" : "application/json", System.Text.Encoding.UTF8, ReplayStatus);
+    }
+
     /// <summary>Stores the answer as sent, for replays within 24 h.</summary>
     public async Task CompleteAsync(int status, string response)
     {

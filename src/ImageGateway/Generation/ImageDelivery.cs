@@ -12,6 +12,23 @@ public sealed class ImageDelivery(IImageStore store, SignedUrls urls, GatewayMet
 {
     public sealed record Delivered(ImageDatum[] Data, long? ExpiresAt);
 
+    /// <summary>
+    /// The images at the size asked for (dall-e-2's 256 and 512 are made at 1024 by its successor); a
+    /// failure when an upstream image cannot be decoded to scale it.
+    /// </summary>
+    public ProviderResult FitToSize(GenerationSpec spec, ProviderResult result)
+    {
+        try
+        {
+            return result with { Images = result.Images.Select(image => ImageCodec.Resize(image, spec.Width, spec.Height)).ToArray() };
+        }
+        catch (InvalidDataException e)
+        {
+            logger.LogWarning(e, "An upstream image could not be decoded to scale it to {Size}", spec.Size);
+            return ProviderResult.Failed(new ProviderFailure(FailureKind.InvalidResponse, $"The upstream's image could not be read to scale it to {spec.Size}."));
+        }
+    }
+
     /// <summary>Null when the images could not be stored; nothing is charged then.</summary>
     public async Task<Delivered?> DeliverAsync(HttpRequest request, GenerationSpec spec, IReadOnlyList<GeneratedImage> images)
     {

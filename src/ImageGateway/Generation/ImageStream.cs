@@ -62,10 +62,14 @@ public sealed class ImageStream(HttpResponse response, string prefix)
                 response.Headers.CacheControl = "no-cache";
                 response.Headers["X-Accel-Buffering"] = "no"; // nginx and friends: do not hold the events back
             }
-            var frame = Encoding.UTF8.GetBytes($"event: {type}\ndata: {Encoding.UTF8.GetString(json)}\n\n");
-            if (type.EndsWith(".completed", StringComparison.Ordinal)) _completed.Append(Encoding.UTF8.GetString(frame));
-            await response.Body.WriteAsync(frame, ct);
+            var head = Encoding.UTF8.GetBytes($"event: {type}\ndata: ");
+            await response.Body.WriteAsync(head, ct);
+            await response.Body.WriteAsync(json, ct);
+            await response.Body.WriteAsync("\n\n"u8.ToArray(), ct);
             await response.Body.FlushAsync(ct);
+            // Only a completed event is kept as text, for the Idempotency-Key replay.
+            if (type.EndsWith(".completed", StringComparison.Ordinal))
+                _completed.Append($"event: {type}\ndata: ").Append(Encoding.UTF8.GetString(json)).Append("\n\n");
         }
         finally
         {
@@ -82,7 +86,7 @@ public static class StreamEvents
 {
     public static ImageStreamEvent Partial(string prefix, GenerationSpec spec, PartialImage partial, TimeProvider time) =>
         new($"{prefix}.partial_image", partial.Image, time.GetUtcNow().ToUnixTimeSeconds(),
-            partial.Produced.Size ?? AskedSize(spec), partial.Produced.Quality ?? AskedQuality(spec),
+            partial.Produced.Size ?? spec.Size, partial.Produced.Quality ?? AskedQuality(spec),
             partial.Produced.Background ?? spec.Background ?? "auto", partial.Produced.OutputFormat ?? partial.Image.Extension)
         {
             PartialImageIndex = partial.Index,
@@ -98,7 +102,7 @@ public static class StreamEvents
         var usage = body.Usage ?? (result.Usage is { } tokens ? ImagesUsage.From(tokens) : ImagesUsage.From(new TokenUsage(0, 0, 0)));
         for (var i = 0; i < result.Images.Count; i++)
             yield return new ImageStreamEvent($"{prefix}.completed", result.Images[i], body.Created,
-                body.Size ?? result.Produced.Size ?? AskedSize(spec), body.Quality ?? result.Produced.Quality ?? AskedQuality(spec),
+                body.Size ?? result.Produced.Size ?? spec.Size, body.Quality ?? result.Produced.Quality ?? AskedQuality(spec),
                 body.Background ?? result.Produced.Background ?? spec.Background ?? "auto", body.OutputFormat ?? result.Images[i].Extension)
             {
                 Usage = usage,
@@ -106,8 +110,6 @@ public static class StreamEvents
                 Metadata = body.Metadata,
             };
     }
-
-    private static string AskedSize(GenerationSpec spec) => spec.Size;
 
     /// <summary>The quality in the events' terms (low/medium/high/auto); a model's own names (standard, hd) are reported as auto.</summary>
     private static string AskedQuality(GenerationSpec spec) =>

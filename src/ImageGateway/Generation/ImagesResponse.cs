@@ -20,6 +20,24 @@ public sealed record ImagesResponse(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Size { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Quality { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ImagesUsage? Usage { get; init; }
+
+    /// <summary>
+    /// A GPT-image answer also says what was made (the upstream's word where it gave it, else what was
+    /// asked for, never <c>auto</c>) and the tokens it took (DESIGN §12.3); other models' answers are unchanged.
+    /// </summary>
+    public ImagesResponse WithGptImageFacts(GenerationSpec spec, ProviderResult result)
+    {
+        if (!spec.Model.IsGptImage) return this;
+        var produced = result.Produced;
+        return this with
+        {
+            Background = produced.Background ?? (spec.Background is "transparent" or "opaque" ? spec.Background : null),
+            OutputFormat = produced.OutputFormat ?? result.Images[0].Extension,
+            Size = produced.Size ?? (spec.Size == Catalog.ModelDefinition.AutoSize ? null : spec.Size),
+            Quality = produced.Quality ?? (spec.Quality == "auto" ? null : spec.UpstreamQuality),
+            Usage = result.Usage is { } tokens ? ImagesUsage.From(tokens) : null,
+        };
+    }
 }
 
 /// <summary>OpenAI's <c>usage</c> of a GPT-image answer, as the upstream reported it.</summary>

@@ -65,6 +65,7 @@ public static class Extensions
         services.AddSingleton<IdempotencyStore>();
         services.AddSingleton<KeyVault>();
         services.AddSingleton<ByokStore>();
+        services.AddSingleton<ByokRouter>();
         services.AddSingleton<ModelCatalog>();
 
         services.AddSingleton<IImageProvider, BuiltinProvider>();
@@ -77,6 +78,7 @@ public static class Extensions
 
         services.AddSingleton<ImageDelivery>();
         services.AddSingleton<ImageUrlFetcher>();
+        services.AddSingleton<GenerationRequests>();
         services.AddSingleton<GenerationPipeline>();
 
         builder.AddGatewayTelemetry();

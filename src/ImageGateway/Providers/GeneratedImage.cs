@@ -1,0 +1,99 @@
+namespace ImageGateway.Providers;
+
+/// <summary>
+/// One generated image. It holds either its bytes or the base64 text an upstream sent for it, and
+/// makes the other form only when something asks for it: an image that arrives as base64 and
+/// leaves as <c>b64_json</c> is validated but never decoded and re-encoded.
+/// </summary>
+public sealed class GeneratedImage
+{
+    private byte[]? _bytes;
+    // The base64 text as a JSON string token, quotes included: it is written into answers as is.
+    private ReadOnlyMemory<byte> _quoted;
+
+    public GeneratedImage(byte[] bytes, string mediaType, string? revisedPrompt)
+    {
+        _bytes = bytes;
+        MediaType = mediaType;
+        RevisedPrompt = revisedPrompt;
+    }
+
+    private GeneratedImage(string mediaType, string? revisedPrompt, ReadOnlyMemory<byte> quoted)
+    {
+        _quoted = quoted;
+        MediaType = mediaType;
+        RevisedPrompt = revisedPrompt;
+    }
+
+    public string MediaType { get; }
+    public string? RevisedPrompt { get; }
+
+    /// <summary>The image file itself (decoded on first use when the image came as base64).</summary>
+    public byte[] Bytes => _bytes ??= DecodeBase64(Base64Utf8());
+
+    /// <summary>The image as plain base64 in UTF-8 (encoded on first use when the image came as bytes).</summary>
+    public ReadOnlySpan<byte> Base64Utf8() => QuotedBase64Utf8()[1..^1];
+
+    /// <summary>The same base64 as a JSON string token, <c>"…"</c>: base64 needs no escaping.</summary>
+    public ReadOnlySpan<byte> QuotedBase64Utf8()
+    {
+        if (_quoted.IsEmpty) _quoted = EncodeQuotedBase64(_bytes!);
+        return _quoted.Span;
+    }
+
+    public string Extension => MediaType switch
+    {
+        "image/jpeg" => "jpeg",
+        "image/webp" => "webp",
+        _ => "png",
+    };
+
+    /// <summary>
+    /// Takes base64 text when it is strict base64 (padded, no whitespace, no escapes) of a PNG,
+    /// JPEG or WebP file; null otherwise, so the caller can fall back to a lenient decode.
+    /// Every character is checked, and the file type from the first decoded bytes.
+    /// </summary>
+    public static GeneratedImage? FromStrictBase64(ReadOnlySpan<byte> base64, string? revisedPrompt)
+    {
+        if (StrictImageType(base64) is not { } mediaType) return null;
+        var quoted = new byte[base64.Length + 2];
+        quoted[0] = quoted[^1] = (byte)'"';
+        base64.CopyTo(quoted.AsSpan(1));
+        return new GeneratedImage(mediaType, revisedPrompt, quoted);
+    }
+
+    /// <summary>
+    /// The same check on a JSON string token (quotes included) that lives in a buffer the caller
+    /// no longer changes, such as the upstream's answer: the image keeps that slice, no copy.
+    /// </summary>
+    public static GeneratedImage? FromStrictBase64Token(ReadOnlyMemory<byte> token, string? revisedPrompt) =>
+        token.Span is [(byte)'"', .. var inner, (byte)'"'] && StrictImageType(inner) is { } mediaType
+            ? new GeneratedImage(mediaType, revisedPrompt, token)
+            : null;
+
+    private static string? StrictImageType(ReadOnlySpan<byte> base64)
+    {
+        if (base64.Length < 16 || base64.Length % 4 != 0 || base64.IndexOfAny(" \t\r\n"u8) >= 0) return null;
+        if (!System.Buffers.Text.Base64.IsValid(base64)) return null;
+        Span<byte> head = stackalloc byte[12];
+        System.Buffers.Text.Base64.DecodeFromUtf8(base64[..16], head, out _, out var written, isFinalBlock: false);
+        return written == head.Length ? UpstreamText.SniffImage(head) : null;
+    }
+
+    /// <summary>Decodes text <see cref="StrictImageType"/> accepted: padded, so its length gives the exact size.</summary>
+    private static byte[] DecodeBase64(ReadOnlySpan<byte> base64)
+    {
+        var padding = base64.EndsWith("=="u8) ? 2 : base64.EndsWith("="u8) ? 1 : 0;
+        var bytes = new byte[base64.Length / 4 * 3 - padding];
+        System.Buffers.Text.Base64.DecodeFromUtf8(base64, bytes, out _, out _);
+        return bytes;
+    }
+
+    private static byte[] EncodeQuotedBase64(byte[] bytes)
+    {
+        var quoted = new byte[System.Buffers.Text.Base64.GetMaxEncodedToUtf8Length(bytes.Length) + 2];
+        quoted[0] = quoted[^1] = (byte)'"';
+        System.Buffers.Text.Base64.EncodeToUtf8(bytes, quoted.AsSpan(1, quoted.Length - 2), out _, out _);
+        return quoted;
+    }
+}
