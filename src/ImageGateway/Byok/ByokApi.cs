@@ -51,11 +51,13 @@ public static partial class ByokApi
         return group;
     }
 
-    public static async Task<Results<JsonOk<ByokKeyDto>, ApiError>> UpsertAsync(Caller caller, ByokKeyRequest? request, ByokStore store, CancellationToken ct)
+    public static async Task<Results<JsonOk<ByokKeyDto>, ApiError>> UpsertAsync(Caller caller, ByokKeyRequest? request, ByokStore store,
+        ProviderRegistry providers, CancellationToken ct)
     {
         if (request?.Provider is null) return ApiError.Missing("provider", "'provider' is required: one of openai, openrouter, stability.");
         if (!Formats.TryGetValue(request.Provider, out var format))
             return ApiError.Invalid("provider", "'provider' must be one of: openai, openrouter, stability.");
+        if (!providers.TryGetProvider(request.Provider, out var endpoint) || !endpoint.AllowsByok) return NotAllowed(request.Provider);
         if (string.IsNullOrEmpty(request.ApiKey)) return ApiError.Missing("api_key", "'api_key' is required.");
         if (request.ApiKey.Length > 256 || !format.Shape.IsMatch(request.ApiKey))
             return ApiError.Invalid("api_key", $"'api_key' does not look like a {request.Provider} key: {format.Expected}.");
@@ -105,10 +107,18 @@ public static partial class ByokApi
         if (secret is null) return NoKey(provider);
         if (!providers.TryGetProvider(provider, out var endpoint))
             return new ApiError(503, "api_error", "no_provider", $"The gateway has no '{provider}' provider configured.").WithHeader("x-should-retry", "false");
+        if (!endpoint.AllowsByok) return NotAllowed(provider);
 
-        var check = await endpoint.Adapter.CheckKeyAsync(endpoint.Credential with { ApiKey = secret.ApiKey }, ct);
+        var check = await KeyProof.CheckAsync(providers, endpoint, secret.ApiKey, ct);
+        // A key the upstream cannot tell from a made-up one proves nothing: it is switched off, so
+        // it can't be used for free images until the operator's upstream checks keys.
+        if (check.Unverifiable) await store.SetEnabledAsync(caller.AccountId, provider, false, ct);
         return ApiResults.Ok(new ByokTestResult(check.Ok, check.Status, check.Message), GatewayJson.Context.ByokTestResult);
     }
+
+    private static ApiError NotAllowed(string provider) =>
+        new(400, "invalid_request_error", "byok_not_allowed",
+            $"This gateway does not take your own keys for '{provider}'; requests to it are billed in credits.", "provider");
 
     /// <summary>A stored key that cannot be decrypted is an explicit, permanent error, never a silent switch to billed credits.</summary>
     public static ApiError Unreadable(string provider, KeyDecryptionException e) =>

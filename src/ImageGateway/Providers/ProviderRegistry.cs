@@ -4,8 +4,8 @@ using Microsoft.Extensions.Options;
 
 namespace ImageGateway.Providers;
 
-/// <summary>One configured upstream: its name, adapter and settings.</summary>
-public sealed record ProviderEndpoint(string Name, IImageProvider Adapter, ProviderCredential Credential)
+/// <summary>One configured upstream: its name, adapter and settings, and whether callers may use their own keys on it.</summary>
+public sealed record ProviderEndpoint(string Name, IImageProvider Adapter, ProviderCredential Credential, bool AllowsByok = false)
 {
     public bool IsConfigured => Adapter.IsConfigured(Credential);
 }
@@ -26,7 +26,20 @@ public sealed class ProviderRegistry
         ["stability"] = "STABILITY_API_KEY",
     }.ToFrozenDictionary();
 
+    /// <summary>
+    /// The public host of each kind that checks every key it is sent. BYOK is allowed by default only
+    /// there: an OpenAI-compatible server elsewhere (LocalAI, vLLM, a proxy adding the real key) may
+    /// accept any key, and then a made-up key would make every image free.
+    /// </summary>
+    private static readonly FrozenDictionary<string, string> PublicHosts = new Dictionary<string, string>
+    {
+        ["openai"] = "api.openai.com",
+        ["openrouter"] = "openrouter.ai",
+        ["stability"] = "api.stability.ai",
+    }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+
     private readonly FrozenDictionary<string, ProviderEndpoint> _providers;
+    private readonly CallerKeyClients _callerKeys;
     private readonly FrozenDictionary<string, RouteStep[]> _routes;
 
     private readonly SocketsHttpHandler _handler = CreateHandler();
@@ -46,6 +59,7 @@ public sealed class ProviderRegistry
 
     public ProviderRegistry(IOptions<ProvidersOptions> options, IConfiguration configuration, IEnumerable<IImageProvider> adapters, TimeProvider time)
     {
+        _callerKeys = new CallerKeyClients(_handler, time);
         var byKind = adapters.ToDictionary(a => a.Kind, StringComparer.OrdinalIgnoreCase);
         var providers = new Dictionary<string, ProviderEndpoint>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, o) in options.Value.Providers)
@@ -57,7 +71,7 @@ public sealed class ProviderRegistry
             var upstream = new UpstreamClient(name, o, _handler, time);
             var credential = new ProviderCredential(string.IsNullOrEmpty(apiKey) ? null : apiKey, o.BaseUrl?.TrimEnd('/'), upstream);
             var adapter = byKind.TryGetValue(kind, out var a) ? a : new UnsupportedProvider(kind);
-            providers[name] = new ProviderEndpoint(name, adapter, credential);
+            providers[name] = new ProviderEndpoint(name, adapter, credential, o.AllowByok ?? IsPublic(kind, credential.BaseUrl));
         }
         _providers = providers.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
@@ -73,6 +87,17 @@ public sealed class ProviderRegistry
     }
 
     public IEnumerable<ProviderEndpoint> Providers => _providers.Values;
+
+    /// <summary>The provider with the caller's own key in place of the platform's, on that key's own HTTP client and circuit.</summary>
+    public ProviderEndpoint WithCallerKey(ProviderEndpoint provider, string apiKey) => provider with
+    {
+        Credential = provider.Credential with { ApiKey = apiKey, Upstream = _callerKeys.For(provider.Name, provider.Credential.Http.Options, apiKey) },
+    };
+
+    private static bool IsPublic(string kind, string? baseUrl) =>
+        PublicHosts.TryGetValue(kind, out var host)
+        && (baseUrl is null || (Uri.TryCreate(baseUrl, UriKind.Absolute, out var url) && url.Scheme == "https"
+            && url.Host.Equals(host, StringComparison.OrdinalIgnoreCase)));
 
     public bool TryGetProvider(string name, out ProviderEndpoint provider) => _providers.TryGetValue(name, out provider!);
 

@@ -36,6 +36,11 @@ public sealed class ProviderOptions
     public double CircuitBreakSeconds { get; set; } = 30;
     /// <summary>Parallel upstream calls when n images need several calls (dall-e-3 takes n=1 only).</summary>
     public int MaxParallelCalls { get; set; } = 4;
+    /// <summary>
+    /// Whether callers may use their own keys (BYOK) on this provider. Unset: only on the public
+    /// OpenAI, OpenRouter and Stability AI hosts, whose servers check every key.
+    /// </summary>
+    public bool? AllowByok { get; set; }
     /// <summary>Extra headers sent upstream (OpenRouter's HTTP-Referer and X-Title, for example).</summary>
     public Dictionary<string, string> Headers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 }

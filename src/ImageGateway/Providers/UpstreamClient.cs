@@ -31,17 +31,18 @@ public sealed class UpstreamClient
     private readonly Queue<UpstreamFailure> _recent = new();
     private readonly TimeProvider _time;
 
-    public UpstreamClient(string name, ProviderOptions options, HttpMessageHandler handler, TimeProvider time)
+    /// <param name="callerKey">
+    /// This client carries one caller's own key (BYOK): its circuit is that key's alone, and its
+    /// messages say so.
+    /// </param>
+    public UpstreamClient(string name, ProviderOptions options, HttpMessageHandler handler, TimeProvider time, bool callerKey = false)
     {
         Name = name;
+        CallerKey = callerKey;
         _time = time;
         Options = options;
         _http = new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
 
-        var transient = new PredicateBuilder<HttpResponseMessage>()
-            .Handle<HttpRequestException>()
-            .Handle<TimeoutRejectedException>()
-            .HandleResult(r => r.StatusCode == HttpStatusCode.TooManyRequests || (int)r.StatusCode >= 500);
         var maxDelay = TimeSpan.FromSeconds(options.MaxRetryDelaySeconds);
         // The breaker's break and sampling window, the back-off and the timeout all read this clock.
         var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time };
@@ -51,8 +52,7 @@ public sealed class UpstreamClient
                 // A timed-out attempt is not retried: waiting the whole timeout again rarely helps.
                 // A 429/5xx the adapter recognises as permanent (OpenAI's 429 insufficient_quota) is not retried.
                 ShouldHandle = async args => args.Outcome.Exception is HttpRequestException
-                    || (args.Outcome.Result is { } r && (r.StatusCode == HttpStatusCode.TooManyRequests || (int)r.StatusCode >= 500)
-                        && !(args.Context.Properties.TryGetValue(PermanentFailureKey, out var isPermanent) && await isPermanent(r))),
+                    || (args.Outcome.Result is { } r && IsRetryable(r) && !await IsPermanentAsync(args.Context, r)),
                 MaxRetryAttempts = options.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -62,7 +62,10 @@ public sealed class UpstreamClient
             });
         builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
             {
-                ShouldHandle = transient,
+                // An answer that blames the key (OpenAI's 429 insufficient_quota; 401/402/403 are not
+                // transient at all) says nothing about the provider's health, so it never opens the circuit.
+                ShouldHandle = async args => args.Outcome.Exception is HttpRequestException or TimeoutRejectedException
+                    || (args.Outcome.Result is { } r && IsRetryable(r) && !await IsPermanentAsync(args.Context, r)),
                 FailureRatio = options.CircuitFailureRatio,
                 MinimumThroughput = Math.Max(2, options.CircuitMinimumThroughput),
                 SamplingDuration = TimeSpan.FromSeconds(Math.Max(0.5, options.CircuitSamplingSeconds)),
@@ -75,6 +78,7 @@ public sealed class UpstreamClient
 
     public string Name { get; }
     public ProviderOptions Options { get; }
+    public bool CallerKey { get; }
 
     public CircuitState Circuit => _circuit.CircuitState;
 
@@ -139,7 +143,7 @@ public sealed class UpstreamClient
                 }
                 return answer;
             }, context, (buildRequest, Options, _http, readStream, streamed));
-            if (response.StatusCode == HttpStatusCode.TooManyRequests || (int)response.StatusCode >= 500)
+            if (IsRetryable(response))
                 RecordFailure($"HTTP {(int)response.StatusCode}");
             return (response, streamed.Value, null);
         }
@@ -150,7 +154,9 @@ public sealed class UpstreamClient
         }
         catch (BrokenCircuitException)
         {
-            return (null, null, new ProviderFailure(FailureKind.Unavailable, $"The {Name} provider is failing and is skipped for a while (circuit open)."));
+            return (null, null, new ProviderFailure(FailureKind.Unavailable, CallerKey
+                ? $"Calls to the {Name} provider with your own key keep failing and are paused for a while (circuit open)."
+                : $"The {Name} provider is failing and is skipped for a while (circuit open)."));
         }
         catch (HttpRequestException e) when (!ct.IsCancellationRequested)
         {
@@ -253,6 +259,14 @@ public sealed class UpstreamClient
             while (_recent.Count > RecentFailureCount) _recent.Dequeue();
         }
     }
+
+    /// <summary>429 and 5xx: answers a retry, or another provider, may fix.</summary>
+    private static bool IsRetryable(HttpResponseMessage response) =>
+        response.StatusCode == HttpStatusCode.TooManyRequests || (int)response.StatusCode >= 500;
+
+    /// <summary>Whether the adapter recognises this 429/5xx as permanent (it blames the key, not the provider).</summary>
+    private static async ValueTask<bool> IsPermanentAsync(ResilienceContext context, HttpResponseMessage response) =>
+        context.Properties.TryGetValue(PermanentFailureKey, out var isPermanent) && await isPermanent(response);
 
     private static TimeSpan? RetryAfter(HttpResponseMessage? response, TimeSpan max, DateTimeOffset now)
     {

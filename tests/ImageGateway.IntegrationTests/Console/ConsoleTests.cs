@@ -330,6 +330,24 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<Console
     }
 
     [SkippableFact]
+    public async Task Provider_health_shows_an_open_circuit_even_for_a_provider_without_a_platform_key()
+    {
+        var page = await fixture.SignInAsync(GatewayProcess.AdminKey);
+        // The page is fed what the API reports for a provider whose circuit opened without a
+        // platform key (issue 23: BYOK calls once shared that circuit): it must say so, not "Not configured".
+        await page.RouteAsync("**/api/v1/admin/providers", route => route.FulfillAsync(new()
+        {
+            Status = 200, ContentType = "application/json",
+            Body = """{"data":[{"name":"openai","kind":"openai","configured":false,"base_url":"https://api.openai.com/v1","circuit":"open","recent_failures":[{"at":1764700000,"reason":"HTTP 500"}]},{"name":"stability","kind":"stability","configured":false,"base_url":null,"circuit":"closed","recent_failures":[]}]}""",
+        }));
+        await page.Locator("#nav-admin").ClickAsync();
+
+        await Expect(page.Locator("#providers tr[data-provider=openai]")).ToContainTextAsync("Circuit open");
+        await Expect(page.Locator("#providers tr[data-provider=openai]")).Not.ToContainTextAsync("Not configured");
+        await Expect(page.Locator("#providers tr[data-provider=stability]")).ToContainTextAsync("Not configured");
+    }
+
+    [SkippableFact]
     public async Task An_admin_creates_a_user_with_credits_grants_more_and_the_user_sees_them()
     {
         var page = await fixture.SignInAsync(GatewayProcess.AdminKey);

@@ -34,6 +34,7 @@ public sealed class ByokTests : IAsyncLifetime
     {
         var gateway = new GatewayFactory();
         gateway.Settings["Gateway:Providers:openai:BaseUrl"] = _openai.BaseUrl;
+        gateway.Settings["Gateway:Providers:openai:AllowByok"] = "true";
         gateway.Settings["Gateway:Providers:openai:ApiKey"] = PlatformKey;
         gateway.Settings["Gateway:Providers:openai:RetryBaseDelayMs"] = "1";
         gateway.Settings["Gateway:Providers:openai:MaxRetries"] = "0";
@@ -210,6 +211,7 @@ public sealed class ByokTests : IAsyncLifetime
     {
         using var gateway = new GatewayFactory();
         gateway.Settings["Gateway:Providers:openai:BaseUrl"] = _openai.BaseUrl;
+        gateway.Settings["Gateway:Providers:openai:AllowByok"] = "true";
         var (_, key) = await gateway.CreateUserAsync("managed", 0m);
         using var client = gateway.ClientWithKey(key);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.PostAsJsonAsync("/api/v1/llm/images/generations", Dalle3)).StatusCode);
@@ -296,9 +298,15 @@ public sealed class ByokKeyCheckTests
     public async Task Key_test_calls_the_providers_cheap_endpoint(string provider, string apiKey, string path)
     {
         await using var fake = await FakeUpstream.StartAsync();
-        fake.Handler = (ctx, _) => FakeUpstream.Json(ctx, 200, "{}");
+        // Both providers check keys: any other key gets their 401.
+        fake.Handler = (ctx, request) => request.Authorization == $"Bearer {apiKey}"
+            ? FakeUpstream.Json(ctx, 200, "{}")
+            : FakeUpstream.Json(ctx, 401, provider == "openrouter"
+                ? """{"error":{"message":"User not found.","code":401}}"""
+                : """{"errors":["Incorrect API key provided"],"id":"d5e5f5a5","name":"unauthorized"}""");
         using var gateway = new GatewayFactory();
         gateway.Settings[$"Gateway:Providers:{provider}:BaseUrl"] = fake.BaseUrl;
+        gateway.Settings[$"Gateway:Providers:{provider}:AllowByok"] = "true";
         var (_, key) = await gateway.CreateUserAsync("managed", 1m);
         using var client = gateway.ClientWithKey(key);
         (await client.PostAsJsonAsync("/api/v1/llm/byok/keys", new { provider, api_key = apiKey })).EnsureSuccessStatusCode();
@@ -306,8 +314,10 @@ public sealed class ByokKeyCheckTests
         var result = JsonDocument.Parse(await (await client.PostAsync($"/api/v1/llm/byok/keys/{provider}/test", null)).Content.ReadAsStringAsync()).RootElement;
 
         Assert.True(result.GetProperty("ok").GetBoolean());
-        var request = Assert.Single(fake.Requests);
-        Assert.Equal(path, request.Path);
-        Assert.Equal($"Bearer {apiKey}", request.Authorization);
+        var requests = fake.Requests.ToArray();
+        Assert.Equal(2, requests.Length);
+        Assert.All(requests, r => Assert.Equal(path, r.Path));
+        Assert.Equal($"Bearer {apiKey}", requests[0].Authorization);
+        Assert.NotEqual($"Bearer {apiKey}", requests[1].Authorization);
     }
 }

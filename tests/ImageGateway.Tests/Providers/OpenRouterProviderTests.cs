@@ -29,6 +29,7 @@ public sealed class OpenRouterProviderTests : IAsyncLifetime
     {
         _fake = await FakeUpstream.StartAsync();
         _gateway.Settings["Gateway:Providers:openrouter:BaseUrl"] = _fake.BaseUrl + "/api/v1";
+        _gateway.Settings["Gateway:Providers:openrouter:AllowByok"] = "true";
         _gateway.Settings["Gateway:Providers:openrouter:ApiKey"] = Key;
         _gateway.Settings["Gateway:Providers:openrouter:RetryBaseDelayMs"] = "1";
         _gateway.Settings["Gateway:Providers:openrouter:TimeoutSeconds"] = "10";
@@ -357,6 +358,7 @@ public sealed class OpenRouterProviderTests : IAsyncLifetime
         _gateway.Settings["Gateway:Routes:dall-e-3:1:Provider"] = "openai";
         _gateway.Settings["Gateway:Routes:dall-e-3:1:UpstreamModel"] = "dall-e-3";
         _gateway.Settings["Gateway:Providers:openai:BaseUrl"] = openAi.BaseUrl + "/v1";
+        _gateway.Settings["Gateway:Providers:openai:AllowByok"] = "true";
         _gateway.Settings["Gateway:Providers:openai:ApiKey"] = "sk-proj-otherprovider000000";
         _gateway.Settings["Gateway:Providers:openai:RetryBaseDelayMs"] = "1";
     }
@@ -456,7 +458,8 @@ public sealed class OpenRouterProviderTests : IAsyncLifetime
     public async Task A_byok_key_test_calls_get_key_with_that_key(int upstreamStatus, bool ok)
     {
         const string userKey = "sk-or-v1-userownkey0000000000000000000000000000";
-        _fake.Handler = (ctx, _) => upstreamStatus == 200
+        // OpenRouter checks every key: the made-up key of the proof is refused with its 401.
+        _fake.Handler = (ctx, request) => upstreamStatus == 200 && request.Authorization == "Bearer " + userKey
             ? FakeUpstream.Json(ctx, 200, "{\"data\":{\"label\":\"sk-or-v1-use...000\",\"usage\":0,\"limit\":null,\"is_free_tier\":false}}")
             : FakeUpstream.Json(ctx, 401, Error(401, "No auth credentials found"));
         using var client = await UserAsync();
@@ -465,10 +468,12 @@ public sealed class OpenRouterProviderTests : IAsyncLifetime
         var response = await client.PostAsync("/api/v1/llm/byok/keys/openrouter/test", null);
         var json = await response.OkJsonAsync();
 
-        var request = Assert.Single(_fake.Requests);
-        Assert.Equal("GET", request.Method);
-        Assert.Equal("/api/v1/key", request.Path);
-        Assert.Equal("Bearer " + userKey, request.Authorization);
+        // The caller's key first; only once it is accepted, a made-up one that must be refused.
+        var requests = _fake.Requests.ToArray();
+        Assert.Equal(ok ? 2 : 1, requests.Length);
+        Assert.All(requests, r => Assert.Equal(("GET", "/api/v1/key"), (r.Method, r.Path)));
+        Assert.Equal("Bearer " + userKey, requests[0].Authorization);
+        if (ok) Assert.StartsWith("Bearer sk-or-igw-check-", requests[1].Authorization);
         Assert.Equal(ok, json.GetProperty("ok").GetBoolean());
         Assert.Equal(upstreamStatus, json.GetProperty("status").GetInt32());
         Assert.DoesNotContain(userKey, await response.Content.ReadAsStringAsync());

@@ -41,6 +41,7 @@ public sealed class SecurityTests : IAsyncLifetime
         };
         _gateway = new GatewayFactory();
         _gateway.Settings["Gateway:Providers:openai:BaseUrl"] = _openai.BaseUrl;
+        _gateway.Settings["Gateway:Providers:openai:AllowByok"] = "true";
         _gateway.Settings["Gateway:Providers:openai:ApiKey"] = PlatformKey;
         _gateway.Settings["Gateway:Providers:openai:RetryBaseDelayMs"] = "1";
         _gateway.Settings["Gateway:Providers:openai:MaxRetries"] = "0";

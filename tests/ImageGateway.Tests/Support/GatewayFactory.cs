@@ -18,7 +18,8 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
 {
     public const string AdminKey = "uc_TestAdminKey000000000000000000000000000000000";
 
-    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "igw-tests", Guid.NewGuid().ToString("N"));
+    /// <summary>Where the SQLite file and images live; set it to another factory's to restart the gateway on the same data.</summary>
+    public string DataDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "igw-tests", Guid.NewGuid().ToString("N"));
 
     public FakeTimeProvider Time { get; } = new TestClock(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero));
 

@@ -116,7 +116,9 @@ export function adminPage(main, app) {
       health.replaceChildren(h('div', { class: 'table-wrap' }, h('table', { id: 'providers' },
         h('thead', {}, h('tr', {}, h('th', {}, 'Provider'), h('th', {}, 'Kind'), h('th', {}, 'Key'), h('th', {}, 'State'), h('th', {}, 'Recent failures'))),
         h('tbody', {}, res.data.map((p) => {
-          const [label, cls] = !p.configured ? ['Not configured', 'badge-muted'] : circuit[p.circuit] || [p.circuit, 'badge-muted'];
+          // The circuit's state wins: a provider without a platform key can still be failing.
+          const [label, cls] = p.circuit !== 'closed' ? circuit[p.circuit] || [p.circuit, 'badge-muted']
+            : !p.configured ? ['Not configured', 'badge-muted'] : circuit.closed;
           const last = p.recent_failures[p.recent_failures.length - 1];
           return h('tr', { 'data-provider': p.name },
             h('td', {}, h('strong', {}, p.name), p.base_url ? h('div', { class: 'muted small' }, p.base_url) : null),
