@@ -22,6 +22,8 @@ public sealed class CompatGateway : IAsyncLifetime
         {
             ["Gateway__Providers__openai__BaseUrl"] = Upstream.BaseUrl.ToString(),
             ["Gateway__Providers__openai__ApiKey"] = UpstreamKey,
+            // The fake is not api.openai.com, where BYOK is allowed by default; the brief's BYOK example needs it.
+            ["Gateway__Providers__openai__AllowByok"] = "true",
             // ASP.NET Core's own "Request finished ... - {status}" line, one line per entry.
             ["Logging__LogLevel__Microsoft.AspNetCore.Hosting.Diagnostics"] = "Information",
             ["Logging__Console__FormatterName"] = "simple",
