@@ -134,15 +134,24 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         if (stream is not null && ct.IsCancellationRequested) return Gone();
         var count = result.Images.Count;
         var charge = isByok ? Millicredits.Zero : Charge(spec, tier, count, result.Usage, servedBy);
+        Answer? answer = null;
         var settlement = await SettleAsync(hold, charge, $"{spec.Model.Id} ×{count} {spec.Size} {spec.Quality} via {servedBy.Provider.Name}",
-            charged => trace.UsageEvent(servedBy.Provider.Name, count, charged, isByok, StatusCodes.Status200OK));
+            charged => trace.UsageEvent(servedBy.Provider.Name, count, charged, isByok, StatusCodes.Status200OK),
+            async (scope, settled) =>
+            {
+                // The answer is made from the settle, and kept for the Idempotency-Key in the same
+                // commit: a charged request can always be replayed, even if we crash before sending it.
+                trace.Served(servedBy.Provider.Name, count, settled.Charged, isByok);
+                answer = Answer.Make(trace, servedBy, result, delivered, settled, stream, keep: claim is not null, time);
+                if (claim is not null) await claim.StoreAsync(scope, StatusCodes.Status200OK, answer.Kept!, settled.TransactionId, settled.Charged);
+            });
         if (settlement is null) return await Refuse(await FailAsync(trace, GenerationErrors.HoldExpired(), isByok));
+        claim?.Committed();
         if (settlement.WrittenOff.Value > 0) WrittenOff(trace, settlement.WrittenOff);
-        trace.Served(servedBy.Provider.Name, count, charge - settlement.WrittenOff, isByok);
 
         // :: Step 10: respond
-        var answer = await RespondAsync(trace, claim, servedBy, result, delivered, settlement, stream);
-        return answer is null ? trace.Done(TypedResults.Empty) : trace.Done(answer);
+        var response = await answer!.SendAsync(stream);
+        return response is null ? trace.Done(TypedResults.Empty) : trace.Done(response);
     }
 
     /// <summary>The streaming caller went away: the upstream call was cancelled with the request, and nothing is charged.</summary>
@@ -193,33 +202,6 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         GenerationLog.WrittenOff(logger, trace.Caller.AccountId, trace.Spec.Model.Id, amount.ToString());
     }
 
-    /// <summary>The OpenAI answer with its <c>_metadata</c>; with an Idempotency-Key it is stored exactly as sent, so a replay is byte-identical.</summary>
-    private async Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError, EmptyHttpResult>?> RespondAsync(GenerationTrace trace, IdempotencyClaim? claim,
-        RouteStep servedBy, ProviderResult result, ImageDelivery.Delivered delivered, Settled settlement, ImageStream? stream)
-    {
-        var (spec, byok, provider) = (trace.Spec!, trace.Byok, servedBy.Provider.Name);
-        var metadata = new GenerationMetadata(provider, servedBy.UpstreamModel, trace.Charged, settlement.Remaining, settlement.TransactionId,
-            trace.Tier!.Name, UsingByok: byok, ByokProvider: byok ? provider : null, trace.Images, spec.Size, spec.Quality,
-            delivered.ExpiresAt, ByokFallback: trace.ByokFellBack ? true : null)
-        {
-            Pricing = spec.Model.Pricing,
-            Ignored = spec.Ignored.Count > 0 ? spec.Ignored : null,
-        };
-        var body = new ImagesResponse(time.GetUtcNow().ToUnixTimeSeconds(), delivered.Data, metadata).WithGptImageFacts(spec, result);
-        if (stream is not null)
-        {
-            // One completed event per image, each with the request's usage and _metadata; the charge is already settled.
-            foreach (var completed in StreamEvents.Completed(stream.Prefix, spec, result, body))
-                await stream.WriteAsync(completed, CancellationToken.None);
-            if (claim is not null) await claim.CompleteAsync(StatusCodes.Status200OK, stream.Completed);
-            return null;
-        }
-        if (claim is null) return ApiResults.Ok(body, GatewayJson.Context.ImagesResponse);
-        var json = JsonSerializer.Serialize(body, GatewayJson.Context.ImagesResponse);
-        await claim.CompleteAsync(StatusCodes.Status200OK, json);
-        return TypedResults.Text(json, "application/json", Encoding.UTF8);
-    }
-
     private async Task<(CreditHold? Hold, ApiError? Refusal)> HoldAsync(GenerationTrace trace, Millicredits cost, Millicredits? monthlyCap, CancellationToken ct)
     {
         using var _ = GatewayMetrics.Activities.StartActivity("generate.reserve");
@@ -260,29 +242,37 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
     /// A hold is settled with its usage event; without one (BYOK, a free model) the event is written
     /// alone. Null when the hold expired first: the sweeper released it and nothing may be charged.
     /// </summary>
-    private async Task<Settled?> SettleAsync(CreditHold hold, Millicredits charged, string description, Func<Millicredits, UsageEvent> usageEvent)
+    private async Task<Settled?> SettleAsync(CreditHold hold, Millicredits charged, string description, Func<Millicredits, UsageEvent> usageEvent,
+        Func<WriteScope, Settled, Task> alongside)
     {
         if (hold.Reservation is null)
         {
             var free = usageEvent(charged);
             var remaining = (await ledger.GetBalanceAsync(free.AccountId, CancellationToken.None))?.Total ?? Millicredits.Zero;
-            await usage.RecordAsync(free, CancellationToken.None);
-            return new Settled(null, remaining, Millicredits.Zero);
+            var none = new Settled(null, remaining, Millicredits.Zero, charged);
+            await database.WriteAsync(async scope =>
+            {
+                await usage.RecordAsync(scope, free);
+                await alongside(scope, none);
+                return true;
+            }, CancellationToken.None);
+            return none;
         }
         try
         {
             using var _ = GatewayMetrics.Activities.StartActivity("generate.settle");
-            var settled = await hold.SettleAsync(charged, description, (scope, settled) => usage.RecordAsync(scope, usageEvent(settled.Charged)));
-            return new Settled(settled.TransactionId, settled.BalanceAfter, settled.WrittenOff);
+            var settled = await hold.SettleAsync(charged, description, async (scope, settled) =>
+            {
+                await usage.RecordAsync(scope, usageEvent(settled.Charged));
+                await alongside(scope, new Settled(settled.TransactionId, settled.BalanceAfter, settled.WrittenOff, settled.Charged));
+            });
+            return new Settled(settled.TransactionId, settled.BalanceAfter, settled.WrittenOff, settled.Charged);
         }
         catch (ReservationClosedException)
         {
             return null;
         }
     }
-
-    /// <summary>A closed hold, or the balance when there was none; <see cref="WrittenOff"/> is what the balance could not cover.</summary>
-    private sealed record Settled(string? TransactionId, Millicredits Remaining, Millicredits WrittenOff);
 
     private async Task<ApiError> FailAsync(GenerationTrace trace, ApiError error, bool byok)
     {

@@ -31,16 +31,20 @@ public sealed record ImageStreamEvent(
 public sealed class ImageStream(HttpResponse response, string prefix)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly StringBuilder _completed = new();
-
-    /// <summary>The completed events as sent, for an Idempotency-Key replay (partial images are not replayed).</summary>
-    public string Completed => _completed.ToString();
-
     /// <summary>Whether the first byte has gone out (the status is then 200 for good).</summary>
     public bool Started { get; private set; }
 
     /// <summary><c>image_generation</c> or <c>image_edit</c>.</summary>
     public string Prefix => prefix;
+
+    /// <summary>Events exactly as the stream writes them, for an Idempotency-Key replay (which has no partial images).</summary>
+    public static string Text(IEnumerable<ImageStreamEvent> events)
+    {
+        var text = new StringBuilder();
+        foreach (var e in events)
+            text.Append($"event: {e.Type}\ndata: ").Append(JsonSerializer.Serialize(e, GatewayJson.Context.ImageStreamEvent)).Append("\n\n");
+        return text.ToString();
+    }
 
     public Task WriteAsync(ImageStreamEvent e, CancellationToken ct) =>
         WriteRawAsync(e.Type, JsonSerializer.SerializeToUtf8Bytes(e, GatewayJson.Context.ImageStreamEvent), ct);
@@ -67,9 +71,6 @@ public sealed class ImageStream(HttpResponse response, string prefix)
             await response.Body.WriteAsync(json, ct);
             await response.Body.WriteAsync("\n\n"u8.ToArray(), ct);
             await response.Body.FlushAsync(ct);
-            // Only a completed event is kept as text, for the Idempotency-Key replay.
-            if (type.EndsWith(".completed", StringComparison.Ordinal))
-                _completed.Append($"event: {type}\ndata: ").Append(Encoding.UTF8.GetString(json)).Append("\n\n");
         }
         finally
         {

@@ -30,6 +30,7 @@ public sealed class GatewayOptions
     public BootstrapOptions Bootstrap { get; set; } = new();
     public CorsOptions Cors { get; set; } = new();
     public SecretsOptions Secrets { get; set; } = new();
+    public IdempotencyOptions Idempotency { get; set; } = new();
 
     public string ResolveDataDirectory() => Path.GetFullPath(DataDirectory);
 
@@ -60,6 +61,15 @@ public sealed class SecretsOptions
     public string? EncryptionKey { get; set; }
 }
 
+public sealed class IdempotencyOptions
+{
+    /// <summary>
+    /// The largest answer kept for Idempotency-Key replays (1 MiB): enough for any <c>url</c> answer
+    /// and small <c>b64_json</c> ones. A larger answer is not kept; its replay is a 409 saying it was charged.
+    /// </summary>
+    public long MaxStoredAnswerBytes { get; set; } = 1024 * 1024;
+}
+
 public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 {
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
@@ -68,6 +78,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (string.IsNullOrWhiteSpace(options.DataDirectory)) errors.Add("Gateway:DataDirectory must not be empty.");
         if (options.MaxRequestBodyBytes < 1024) errors.Add($"Gateway:MaxRequestBodyBytes {options.MaxRequestBodyBytes} must be at least 1024.");
         if (options.MaxEditRequestBodyBytes < 1024) errors.Add($"Gateway:MaxEditRequestBodyBytes {options.MaxEditRequestBodyBytes} must be at least 1024.");
+        if (options.Idempotency.MaxStoredAnswerBytes < 0) errors.Add($"Gateway:Idempotency:MaxStoredAnswerBytes {options.Idempotency.MaxStoredAnswerBytes} must be 0 or more.");
         if (options.AuthCacheSeconds < 0) errors.Add($"Gateway:AuthCacheSeconds {options.AuthCacheSeconds} must be 0 (off) or positive.");
         if (!string.IsNullOrEmpty(options.PublicBaseUrl)
             && (!Uri.TryCreate(options.PublicBaseUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https")))

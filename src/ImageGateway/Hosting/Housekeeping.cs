@@ -4,8 +4,8 @@ using Microsoft.Extensions.Options;
 
 namespace ImageGateway.Hosting;
 
-/// <summary>Periodic sweeps: expired images are deleted, holds of requests that died are released.</summary>
-public sealed class Housekeeping(IImageStore store, CreditLedger ledger, IOptions<StorageOptions> options,
+/// <summary>Periodic sweeps: expired images are deleted, holds and Idempotency-Keys of requests that died are released.</summary>
+public sealed class Housekeeping(IImageStore store, CreditLedger ledger, IOptions<StorageOptions> options, IOptions<BillingOptions> billing,
     TimeProvider time, Observability.GatewayMetrics metrics, Generation.IdempotencyStore idempotency, ILogger<Housekeeping> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -30,6 +30,9 @@ public sealed class Housekeeping(IImageStore store, CreditLedger ledger, IOption
         metrics.StorageSwept(images);
         var holds = await ledger.ExpireStaleHoldsAsync(all: false, ct);
         await idempotency.SweepAsync(ct);
+        // A request older than the hold timeout has lost its hold and can no longer charge: its
+        // running key is dead (a crashed process), so retries with it may run again.
+        await idempotency.ReleaseDeadAsync(TimeSpan.FromSeconds(billing.Value.HoldTimeoutSeconds), ct);
         if (images > 0 || holds > 0)
             logger.LogInformation("Swept {Images} expired images and released {Holds} stale holds", images, holds);
     }

@@ -9,11 +9,11 @@ using Microsoft.Extensions.Options;
 namespace ImageGateway.Hosting;
 
 /// <summary>
-/// Runs before the server accepts requests: schema migrations, release of holds orphaned by a
-/// crash, and the first admin key on an empty database.
+/// Runs before the server accepts requests: schema migrations, release of holds and
+/// Idempotency-Keys orphaned by a crash, and the first admin key on an empty database.
 /// </summary>
 public sealed class StartupTasks(
-    Database db, CreditLedger ledger, Secrets secrets, AccountStore accounts, ModelCatalog catalog, IRateLimitStore rateLimits,
+    Database db, CreditLedger ledger, Generation.IdempotencyStore idempotency, Secrets secrets, AccountStore accounts, ModelCatalog catalog, IRateLimitStore rateLimits,
     IImageStore images, IOptions<GatewayOptions> options, IOptions<Providers.ProvidersOptions> providers, TimeProvider time,
     ILogger<StartupTasks> logger) : IHostedLifecycleService
 {
@@ -28,6 +28,10 @@ public sealed class StartupTasks(
         await db.MigrateAsync(time, ct);
         var released = await ledger.ExpireStaleHoldsAsync(all: db.Dialect.IsSingleProcess, ct);
         if (released > 0) logger.LogWarning("Released {Count} credit holds left open by a previous run", released);
+        // The only process: every running Idempotency-Key belongs to a request that died uncharged.
+        // With several processes the sweeper releases them once their holds have expired.
+        if (db.Dialect.IsSingleProcess && await idempotency.ReleaseDeadAsync(olderThan: null, ct) is > 0 and var keys)
+            logger.LogWarning("Released {Count} Idempotency-Keys of requests a previous run did not finish", keys);
         await BootstrapAdminAsync(ct);
         WarnAboutCatalog();
     }

@@ -7,13 +7,14 @@ namespace ImageGateway.IntegrationTests.Reliability;
 
 /// <summary>
 /// An OpenAI Images API stand-in that answers the first <see cref="AnswerFirst"/> calls at once and
-/// then holds every later call open (until the caller goes away), so a test can keep generations in
+/// then holds every later call open (until the caller goes away or <see cref="Release"/>), so a test can keep generations in
 /// flight for as long as it likes and count how many are waiting. The server is the fast suite's
 /// <see cref="FakeUpstream"/>; this class is only its answer.
 /// </summary>
 public sealed class SlowOpenAi : IAsyncDisposable
 {
     private readonly FakeUpstream _host;
+    private readonly SemaphoreSlim _release = new(0);
     private int _calls;
     private int _stalled;
 
@@ -45,9 +46,8 @@ public sealed class SlowOpenAi : IAsyncDisposable
         if (Interlocked.Increment(ref _calls) > AnswerFirst)
         {
             Interlocked.Increment(ref _stalled);
-            try { await Task.Delay(Timeout.Infinite, http.RequestAborted); }
-            catch (OperationCanceledException) { }
-            return;
+            try { await _release.WaitAsync(http.RequestAborted); }
+            catch (OperationCanceledException) { return; }
         }
         var png = BuiltinRenderer.RenderPng(body["prompt"]?.GetValue<string>() ?? "", 128, 128, seed: 7);
         await FakeUpstream.Json(http, StatusCodes.Status200OK, new JsonObject
@@ -56,6 +56,9 @@ public sealed class SlowOpenAi : IAsyncDisposable
             ["data"] = new JsonArray(new JsonObject { ["b64_json"] = Convert.ToBase64String(png) }),
         }.ToJsonString());
     }
+
+    /// <summary>Lets <paramref name="count"/> of the held calls answer.</summary>
+    public void Release(int count) => _release.Release(count);
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();
 }

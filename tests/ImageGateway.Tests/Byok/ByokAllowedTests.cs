@@ -36,6 +36,7 @@ public sealed class ByokAllowedTests : IAsyncLifetime
         gateway.Settings["Gateway:Providers:openai:BaseUrl"] = _anyKey.BaseUrl;
         gateway.Settings["Gateway:Providers:openai:ApiKey"] = PlatformKey;
         if (allowByok is not null) gateway.Settings["Gateway:Providers:openai:AllowByok"] = allowByok;
+        if (dataDirectory is not null) gateway.Settings["Gateway:Database:Provider"] = "sqlite"; // a restart on the same file
         return gateway;
     }
 
@@ -73,6 +74,7 @@ public sealed class ByokAllowedTests : IAsyncLifetime
     public async Task A_key_stored_before_the_operator_turned_byok_off_is_not_used()
     {
         using var before = Gateway(allowByok: "true");
+        before.Settings["Gateway:Database:Provider"] = "sqlite";
         var (_, key) = await before.CreateUserAsync("managed", 100m);
         using (var client = before.ClientWithKey(key))
             await (await client.PostJsonAsync("/api/v1/llm/byok/keys", new { provider = "openai", api_key = UserKey })).OkJsonAsync();

@@ -236,7 +236,7 @@ public abstract class DataStoreTests : DualDatabaseTests
             var claims = Enumerable.Range(0, 40).Select(i => Task.Run(async () =>
             {
                 start.Wait();
-                return await new IdempotencyStore(processes[i % processes.Length], Db.Time).ClaimAsync("usr_a", "key-1", "hash", CancellationToken.None);
+                return await new IdempotencyStore(processes[i % processes.Length], Db.Time, Microsoft.Extensions.Options.Options.Create(new ImageGateway.Hosting.GatewayOptions())).ClaimAsync("usr_a", "key-1", "hash", CancellationToken.None);
             })).ToArray();
             start.Set();
             var results = await Task.WhenAll(claims);
