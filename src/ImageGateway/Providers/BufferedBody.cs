@@ -27,7 +27,8 @@ public sealed class BufferedBody : HttpContent
     /// <summary>
     /// Replaces <paramref name="response"/>'s streamed content with the whole body, read now
     /// (cancelled with <paramref name="ct"/>, so a timeout covers a stalled body). A body that is
-    /// cut off or longer than <paramref name="maxBytes"/> fails as HttpClient's buffering does,
+    /// cut off or longer than <paramref name="maxBytes"/> (counted as read, after decompression: a
+    /// decompressed body has no Content-Length) fails as HttpClient's buffering does,
     /// with an <see cref="HttpRequestException"/>, so it is handled (and retried) as a failed call.
     /// </summary>
     public static async Task LoadAsync(HttpResponseMessage response, long maxBytes, CancellationToken ct)
@@ -70,7 +71,7 @@ public sealed class BufferedBody : HttpContent
         {
             if (length == array.Length)
             {
-                if (length >= maxBytes) throw TooLarge(maxBytes);
+                // Grows to at most maxBytes + 1, so a body of exactly maxBytes still reads to its end.
                 var grown = GC.AllocateUninitializedArray<byte>((int)Math.Min(Math.Min(maxBytes + 1, System.Array.MaxLength), (long)array.Length * 2));
                 array.AsSpan().CopyTo(grown);
                 array = grown;
@@ -82,8 +83,7 @@ public sealed class BufferedBody : HttpContent
         }
     }
 
-    private static HttpRequestException TooLarge(long maxBytes) =>
-        new(HttpRequestError.ConfigurationLimitExceeded, $"The upstream answer is larger than {maxBytes} bytes.");
+    private static HttpRequestException TooLarge(long maxBytes) => CappedStream.TooLarge(maxBytes);
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
         stream.WriteAsync(Array, 0, Length);

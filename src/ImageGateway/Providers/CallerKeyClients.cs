@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using ImageGateway.Hosting;
 using Microsoft.Extensions.Caching.Memory;
 
 namespace ImageGateway.Providers;
@@ -19,14 +18,15 @@ public sealed class CallerKeyClients(HttpMessageHandler handler, TimeProvider ti
 
     private readonly MemoryCache _clients = new(new MemoryCacheOptions { SizeLimit = MaxClients });
 
-    public UpstreamClient For(string provider, ProviderOptions options, string apiKey)
+    /// <summary>The client of <paramref name="apiKey"/> on the provider <paramref name="platform"/> serves: same settings, its own circuit.</summary>
+    public UpstreamClient For(UpstreamClient platform, string apiKey)
     {
-        var id = $"{provider.ToLowerInvariant()}:{Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(apiKey)))}";
+        var id = $"{platform.Name.ToLowerInvariant()}:{Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(apiKey)))}";
         return _clients.GetOrCreate(id, entry =>
         {
             entry.Size = 1;
             entry.SlidingExpiration = Idle;
-            return new UpstreamClient(provider, options, handler, time, callerKey: true);
+            return new UpstreamClient(platform.Name, platform.Options, handler, time, callerKey: true, platform.DownloadHandler);
         })!;
     }
 }

@@ -48,18 +48,34 @@ public sealed class ProviderRegistry
     /// The connection pool the providers share. An answer left unread is one the gateway gave up on
     /// (a cancelled or timed-out stream): its connection is closed at once, so the upstream sees the
     /// request cancelled, instead of being drained to its end for reuse.
+    /// Redirects are never followed: a 3xx would re-send the prompt and the provider's headers to
+    /// another host. Decompressed bodies are counted as they are read (MaxAnswerBytes).
     /// </summary>
     public static SocketsHttpHandler CreateHandler() => new()
     {
         PooledConnectionLifetime = TimeSpan.FromMinutes(2),
         AutomaticDecompression = System.Net.DecompressionMethods.All,
+        AllowAutoRedirect = false,
         ConnectTimeout = TimeSpan.FromSeconds(10),
         MaxResponseDrainSize = 0,
     };
 
+    /// <summary>
+    /// The handler for image links in one provider's answers: public addresses only, except the
+    /// provider's own endpoint (the operator configured it) or when <c>Gateway:AllowPrivateImageUrls</c> is set.
+    /// </summary>
+    private static SocketsHttpHandler DownloadHandler(string? baseUrl, bool allowPrivate)
+    {
+        var own = Uri.TryCreate(baseUrl, UriKind.Absolute, out var url) ? url : null;
+        return AddressGuard.Handler(endpoint => allowPrivate
+            || (own is not null && endpoint.Port == own.Port && endpoint.Host.Equals(own.Host, StringComparison.OrdinalIgnoreCase)),
+            TimeSpan.FromSeconds(10));
+    }
+
     public ProviderRegistry(IOptions<ProvidersOptions> options, IConfiguration configuration, IEnumerable<IImageProvider> adapters, TimeProvider time)
     {
         _callerKeys = new CallerKeyClients(_handler, time);
+        var allowPrivate = configuration.GetValue<bool>("Gateway:AllowPrivateImageUrls");
         var byKind = adapters.ToDictionary(a => a.Kind, StringComparer.OrdinalIgnoreCase);
         var providers = new Dictionary<string, ProviderEndpoint>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, o) in options.Value.Providers)
@@ -68,7 +84,7 @@ public sealed class ProviderRegistry
             var apiKey = o.ApiKey;
             if (string.IsNullOrEmpty(apiKey) && KeyShorthands.TryGetValue(name, out var envName))
                 apiKey = configuration[envName];
-            var upstream = new UpstreamClient(name, o, _handler, time);
+            var upstream = new UpstreamClient(name, o, _handler, time, downloads: DownloadHandler(o.BaseUrl, allowPrivate));
             var credential = new ProviderCredential(string.IsNullOrEmpty(apiKey) ? null : apiKey, o.BaseUrl?.TrimEnd('/'), upstream);
             var adapter = byKind.TryGetValue(kind, out var a) ? a : new UnsupportedProvider(kind);
             providers[name] = new ProviderEndpoint(name, adapter, credential, o.AllowByok ?? IsPublic(kind, credential.BaseUrl));
@@ -91,7 +107,7 @@ public sealed class ProviderRegistry
     /// <summary>The provider with the caller's own key in place of the platform's, on that key's own HTTP client and circuit.</summary>
     public ProviderEndpoint WithCallerKey(ProviderEndpoint provider, string apiKey) => provider with
     {
-        Credential = provider.Credential with { ApiKey = apiKey, Upstream = _callerKeys.For(provider.Name, provider.Credential.Http.Options, apiKey) },
+        Credential = provider.Credential with { ApiKey = apiKey, Upstream = _callerKeys.For(provider.Credential.Http, apiKey) },
     };
 
     private static bool IsPublic(string kind, string? baseUrl) =>

@@ -41,7 +41,15 @@ public sealed class ProviderOptions
     /// OpenAI, OpenRouter and Stability AI hosts, whose servers check every key.
     /// </summary>
     public bool? AllowByok { get; set; }
-    /// <summary>Extra headers sent upstream (OpenRouter's HTTP-Referer and X-Title, for example).</summary>
+    /// <summary>
+    /// The largest answer read from this provider, and the largest image downloaded from a link in
+    /// one, counted while reading after decompression (64 MiB: ten 2048² PNGs as base64).
+    /// </summary>
+    public long MaxAnswerBytes { get; set; } = 64L * 1024 * 1024;
+    /// <summary>
+    /// Extra headers sent upstream (OpenRouter's HTTP-Referer and X-Title, Azure's api-key): only
+    /// with calls to the provider's API, never with image downloads, and redirects are not followed.
+    /// </summary>
     public Dictionary<string, string> Headers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 }
 
@@ -65,6 +73,7 @@ public sealed class ProvidersOptionsValidator : IValidateOptions<ProvidersOption
             if (o.TimeoutSeconds <= 0) errors.Add($"{where}:TimeoutSeconds must be positive.");
             if (o.MaxRetries < 0) errors.Add($"{where}:MaxRetries must be 0 or more.");
             if (o.RetryBaseDelayMs < 0) errors.Add($"{where}:RetryBaseDelayMs must be 0 or more.");
+            if (o.MaxAnswerBytes < 1024) errors.Add($"{where}:MaxAnswerBytes must be at least 1024.");
             if (o.CircuitFailureRatio is <= 0 or > 1) errors.Add($"{where}:CircuitFailureRatio must be above 0 and at most 1.");
         }
         foreach (var (model, steps) in options.Routes)

@@ -19,29 +19,35 @@ public sealed record UpstreamFailure(DateTimeOffset At, string Reason);
 /// timeout. The response body is read inside the pipeline, so a stalled body also times out (a
 /// streamed body too: it is read to its end inside the pipeline).
 /// </summary>
-public sealed class UpstreamClient
+public sealed partial class UpstreamClient
 {
     private const int RecentFailureCount = 20;
-    /// <summary>The largest answer read from an upstream (HttpClient's buffer limit the gateway used before reading bodies itself).</summary>
-    private const long MaxAnswerBytes = 256L * 1024 * 1024;
     private static readonly ResiliencePropertyKey<Func<HttpResponseMessage, ValueTask<bool>>> PermanentFailureKey = new("ImageGateway.PermanentFailure");
     private readonly HttpClient _http;
+    private readonly HttpClient _downloads;
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
     private readonly CircuitBreakerStateProvider _circuit = new();
     private readonly Queue<UpstreamFailure> _recent = new();
     private readonly TimeProvider _time;
 
+    /// <param name="downloads">
+    /// The handler for image links found in answers: no credentials go with them, and it refuses
+    /// non-public addresses (<see cref="AddressGuard"/>). Without one, links use <paramref name="handler"/>.
+    /// </param>
     /// <param name="callerKey">
     /// This client carries one caller's own key (BYOK): its circuit is that key's alone, and its
     /// messages say so.
     /// </param>
-    public UpstreamClient(string name, ProviderOptions options, HttpMessageHandler handler, TimeProvider time, bool callerKey = false)
+    public UpstreamClient(string name, ProviderOptions options, HttpMessageHandler handler, TimeProvider time, bool callerKey = false,
+        HttpMessageHandler? downloads = null)
     {
         Name = name;
         CallerKey = callerKey;
         _time = time;
         Options = options;
         _http = new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
+        DownloadHandler = downloads;
+        _downloads = downloads is null ? _http : new HttpClient(downloads, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
 
         var maxDelay = TimeSpan.FromSeconds(options.MaxRetryDelaySeconds);
         // The breaker's break and sampling window, the back-off and the timeout all read this clock.
@@ -79,6 +85,7 @@ public sealed class UpstreamClient
     public string Name { get; }
     public ProviderOptions Options { get; }
     public bool CallerKey { get; }
+    public HttpMessageHandler? DownloadHandler { get; }
 
     public CircuitState Circuit => _circuit.CircuitState;
 
@@ -108,8 +115,17 @@ public sealed class UpstreamClient
     /// included: a stream that began is never retried, as its events may have been passed on).
     /// Any other answer comes back buffered, as from SendAsync.
     /// </summary>
-    public async Task<(HttpResponseMessage? Response, T? Streamed, ProviderFailure? Failure)> SendAsync<T>(
+    public Task<(HttpResponseMessage? Response, T? Streamed, ProviderFailure? Failure)> SendAsync<T>(
         Func<HttpRequestMessage> buildRequest, Func<Stream, CancellationToken, Task<T>>? readStream, CancellationToken ct,
+        Func<HttpResponseMessage, ValueTask<bool>>? isPermanent = null) where T : class =>
+        SendAsync(buildRequest, readStream, toProvider: true, ct, isPermanent);
+
+    /// <param name="toProvider">
+    /// A call to the provider's own API, which carries its configured headers; false for an image
+    /// link found in an answer, which goes without any credential through the guarded handler.
+    /// </param>
+    private async Task<(HttpResponseMessage? Response, T? Streamed, ProviderFailure? Failure)> SendAsync<T>(
+        Func<HttpRequestMessage> buildRequest, Func<Stream, CancellationToken, Task<T>>? readStream, bool toProvider, CancellationToken ct,
         Func<HttpResponseMessage, ValueTask<bool>>? isPermanent = null) where T : class
     {
         var context = ResilienceContextPool.Shared.Get(ct);
@@ -120,8 +136,10 @@ public sealed class UpstreamClient
             var response = await _pipeline.ExecuteAsync(static async (ctx, state) =>
             {
                 using var request = state.buildRequest();
-                foreach (var (header, value) in state.Options.Headers) request.Headers.TryAddWithoutValidation(header, value);
-                var answer = await state._http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ctx.CancellationToken);
+                if (state.toProvider)
+                    foreach (var (header, value) in state.Options.Headers) request.Headers.TryAddWithoutValidation(header, value);
+                var http = state.toProvider ? state._http : state._downloads;
+                var answer = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ctx.CancellationToken);
                 try
                 {
                     if (state.readStream is not null && answer.IsSuccessStatusCode
@@ -129,12 +147,12 @@ public sealed class UpstreamClient
                     {
                         using (answer)
                         {
-                            await using var body = await answer.Content.ReadAsStreamAsync(ctx.CancellationToken);
+                            await using var body = new CappedStream(await answer.Content.ReadAsStreamAsync(ctx.CancellationToken), state.Options.MaxAnswerBytes);
                             state.streamed.Value = await state.readStream(body, ctx.CancellationToken);
                         }
                         return answer;
                     }
-                    await BufferedBody.LoadAsync(answer, MaxAnswerBytes, ctx.CancellationToken);
+                    await BufferedBody.LoadAsync(answer, state.Options.MaxAnswerBytes, ctx.CancellationToken);
                 }
                 catch
                 {
@@ -142,10 +160,30 @@ public sealed class UpstreamClient
                     throw;
                 }
                 return answer;
-            }, context, (buildRequest, Options, _http, readStream, streamed));
+            }, context, (buildRequest, Options, _http, _downloads, toProvider, readStream, streamed));
             if (IsRetryable(response))
                 RecordFailure($"HTTP {(int)response.StatusCode}");
+            if ((int)response.StatusCode is >= 300 and < 400)
+            {
+                // Redirects are not followed: one would send the prompt and the credentials to another host.
+                var to = response.Headers.Location is { IsAbsoluteUri: true } location ? $" to {location.Host}" : "";
+                response.Dispose();
+                RecordFailure($"redirect HTTP {(int)response.StatusCode}");
+                return (null, null, new ProviderFailure(FailureKind.InvalidResponse,
+                    $"The {Name} provider answered with a redirect (HTTP {(int)response.StatusCode}{to}), which the gateway does not follow."));
+            }
             return (response, streamed.Value, null);
+        }
+        catch (HttpRequestException e) when (e.HttpRequestError == HttpRequestError.ConfigurationLimitExceeded && !ct.IsCancellationRequested)
+        {
+            RecordFailure("answer too large");
+            return (null, null, new ProviderFailure(FailureKind.InvalidResponse,
+                $"The {Name} provider's answer was larger than {Options.MaxAnswerBytes} bytes (MaxAnswerBytes)."));
+        }
+        catch (HttpRequestException e) when (e.InnerException is ForbiddenAddressException && !ct.IsCancellationRequested)
+        {
+            return (null, null, new ProviderFailure(FailureKind.InvalidResponse,
+                $"The {Name} provider answered with an image link that {e.InnerException.Message}."));
         }
         catch (TimeoutRejectedException)
         {
@@ -175,71 +213,14 @@ public sealed class UpstreamClient
     }
 
     /// <summary>
-    /// POSTs a JSON body asking for a JSON answer. The body is serialized once and sent with its
-    /// Content-Length: HttpClient sends content of unknown length (such as <c>JsonContent</c>)
-    /// chunked, which costs both ends a framing pass and which some OpenAI-compatible servers and
-    /// proxies refuse.
-    /// </summary>
-    public Task<(HttpResponseMessage? Response, ProviderFailure? Failure)> PostJsonAsync(string url, JsonObject body,
-        AuthenticationHeaderValue? authorization, CancellationToken ct, Func<HttpResponseMessage, ValueTask<bool>>? isPermanent = null) =>
-        PostAsync(url, JsonBody(body), authorization, ct, isPermanent);
-
-    /// <summary>POSTs a multipart form, built once and sent with its Content-Length (never chunked), asking for a JSON answer.</summary>
-    public Task<(HttpResponseMessage? Response, ProviderFailure? Failure)> PostFormAsync(string url, MultipartForm form,
-        AuthenticationHeaderValue? authorization, CancellationToken ct, Func<HttpResponseMessage, ValueTask<bool>>? isPermanent = null) =>
-        PostAsync(url, FormBody(form), authorization, ct, isPermanent);
-
-    /// <summary>A JSON body serialized once; each call of the result wraps the same bytes for one attempt.</summary>
-    public static Func<HttpContent> JsonBody(JsonObject body)
-    {
-        var utf8Json = JsonSerializer.SerializeToUtf8Bytes(body, ProviderJson.Default.JsonObject);
-        return () =>
-        {
-            var content = new ByteArrayContent(utf8Json);
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-            return content;
-        };
-    }
-
-    /// <summary>A multipart body written once; each call of the result wraps the same bytes for one attempt.</summary>
-    public static Func<HttpContent> FormBody(MultipartForm form)
-    {
-        var bytes = form.ToArray();
-        var type = MediaTypeHeaderValue.Parse(form.ContentType);
-        return () =>
-        {
-            var content = new ByteArrayContent(bytes);
-            content.Headers.ContentType = type;
-            return content;
-        };
-    }
-
-    /// <summary>POSTs a body built anew for each attempt, asking for a JSON answer.</summary>
-    public Task<(HttpResponseMessage? Response, ProviderFailure? Failure)> PostAsync(string url, Func<HttpContent> content,
-        AuthenticationHeaderValue? authorization, CancellationToken ct, Func<HttpResponseMessage, ValueTask<bool>>? isPermanent = null) =>
-        SendAsync(() => Post(url, content, authorization), ct, isPermanent);
-
-    /// <summary>POSTs a body that asks for a stream: an event-stream answer goes to <paramref name="readStream"/> as it arrives (see SendAsync&lt;T&gt;).</summary>
-    public Task<(HttpResponseMessage? Response, T? Streamed, ProviderFailure? Failure)> PostStreamingAsync<T>(string url, Func<HttpContent> content,
-        AuthenticationHeaderValue? authorization, Func<Stream, CancellationToken, Task<T>> readStream, CancellationToken ct,
-        Func<HttpResponseMessage, ValueTask<bool>>? isPermanent = null) where T : class =>
-        SendAsync(() => Post(url, content, authorization), readStream, ct, isPermanent);
-
-    private static HttpRequestMessage Post(string url, Func<HttpContent> content, AuthenticationHeaderValue? authorization)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = content() };
-        request.Headers.Authorization = authorization;
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-        return request;
-    }
-
-    /// <summary>
-    /// Fetches an image an upstream answered as a link instead of inline bytes (no Authorization is
-    /// sent to the image host). Returns the image, or a failure when the link does not yield one.
+    /// Fetches an image an upstream answered as a link instead of inline bytes: no Authorization and
+    /// no configured header go to the image host, and the link may not point at a private address
+    /// (unless the operator allows it, or it is the provider's own host). Returns the image, or a
+    /// failure when the link does not yield one.
     /// </summary>
     public async Task<(GeneratedImage? Image, ProviderFailure? Failure)> DownloadImageAsync(Uri link, string? revisedPrompt, CancellationToken ct)
     {
-        var (download, failure) = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, link), ct);
+        var (download, _, failure) = await SendAsync<object>(() => new HttpRequestMessage(HttpMethod.Get, link), null, toProvider: false, ct);
         if (failure is not null) return (null, failure);
         using (download)
         {
