@@ -57,7 +57,8 @@ public sealed partial class UpstreamClient
             {
                 // A timed-out attempt is not retried: waiting the whole timeout again rarely helps.
                 // A 429/5xx the adapter recognises as permanent (OpenAI's 429 insufficient_quota) is not retried.
-                ShouldHandle = async args => args.Outcome.Exception is HttpRequestException
+                // Nor is an answer the gateway refused itself (too large, a link to a private address).
+                ShouldHandle = async args => args.Outcome.Exception is HttpRequestException e && !IsRefusedHere(e)
                     || (args.Outcome.Result is { } r && IsRetryable(r) && !await IsPermanentAsync(args.Context, r)),
                 MaxRetryAttempts = options.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
@@ -240,6 +241,9 @@ public sealed partial class UpstreamClient
             while (_recent.Count > RecentFailureCount) _recent.Dequeue();
         }
     }
+
+    private static bool IsRefusedHere(HttpRequestException e) =>
+        e.HttpRequestError == HttpRequestError.ConfigurationLimitExceeded || e.InnerException is ForbiddenAddressException;
 
     /// <summary>429 and 5xx: answers a retry, or another provider, may fix.</summary>
     private static bool IsRetryable(HttpResponseMessage response) =>
