@@ -37,7 +37,11 @@ public static class Extensions
             builder.WebHost.UseUrls(DefaultUrl);
         // Read before the container exists: Kestrel's limit and CORS are set up from configuration directly.
         var gateway = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = gateway.MaxRequestBodyBytes);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = gateway.MaxRequestBodyBytes;
+            k.ConfigureEndpointDefaults(listen => listen.UseJsonRejections());
+        });
 
         services.ConfigureHttpJsonOptions(json =>
         {
