@@ -70,7 +70,8 @@ public sealed class IdempotencyOptions
     public long MaxStoredAnswerBytes { get; set; } = 1024 * 1024;
 }
 
-public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+/// <param name="configuration">Read for the shared stores only (their own sections validate them).</param>
+public sealed class GatewayOptionsValidator(IConfiguration configuration) : IValidateOptions<GatewayOptions>
 {
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
@@ -89,6 +90,26 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         foreach (var (setting, value) in new[] { ("Gateway:Secrets:UrlSigningKey", options.Secrets.UrlSigningKey), ("Gateway:Secrets:EncryptionKey", options.Secrets.EncryptionKey) })
             if (!string.IsNullOrWhiteSpace(value) && !Hosting.Secrets.IsKey(value))
                 errors.Add($"{setting} must be 32 bytes encoded as base64.");
+        if (SharedStores() is { Count: > 0 } shared)
+            foreach (var (setting, value) in new[] { ("Gateway__Secrets__UrlSigningKey", options.Secrets.UrlSigningKey), ("Gateway__Secrets__EncryptionKey", options.Secrets.EncryptionKey) })
+                if (string.IsNullOrWhiteSpace(value))
+                    errors.Add($"{setting} must be set when processes share state ({string.Join(", ", shared)}): every process " +
+                        "needs the same key, or image URLs signed by one answer 403 on another and BYOK keys stored through one " +
+                        "cannot be read by another. Generate it once (openssl rand -base64 32) and give every process the same value; " +
+                        "it is never stored in the shared database.");
         return errors.ToResult();
+    }
+
+    /// <summary>The settings that make this one of several processes (PostgreSQL, an S3 bucket, Redis).</summary>
+    private List<string> SharedStores()
+    {
+        var shared = new List<string>();
+        if (configuration["Gateway:Database:Provider"]?.Trim().ToLowerInvariant() is "postgres" or "postgresql")
+            shared.Add("Gateway:Database:Provider=postgres");
+        if (configuration["Gateway:Storage:Kind"]?.Trim().Equals("s3", StringComparison.OrdinalIgnoreCase) == true)
+            shared.Add("Gateway:Storage:Kind=s3");
+        if (configuration["Gateway:RateLimits:Store"]?.Trim().Equals("redis", StringComparison.OrdinalIgnoreCase) == true)
+            shared.Add("Gateway:RateLimits:Store=redis");
+        return shared;
     }
 }

@@ -35,6 +35,20 @@ public sealed class StartupValidationTests
         Assert.Contains("Gateway:Storage:S3:Bucket", output);
     }
 
+    [Fact]
+    public async Task Postgres_without_the_shared_secrets_names_both_and_never_starts()
+    {
+        var output = await StartupFailureAsync(new()
+        {
+            ["Gateway__Database__Provider"] = "postgres",
+            ["Gateway__Database__ConnectionString"] = "Host=127.0.0.1;Port=1;Username=x",
+            ["Gateway__Secrets__UrlSigningKey"] = "",
+            ["Gateway__Secrets__EncryptionKey"] = "",
+        });
+        Assert.Contains("Gateway__Secrets__UrlSigningKey must be set when processes share state", output);
+        Assert.Contains("Gateway__Secrets__EncryptionKey must be set", output);
+    }
+
     [SkippableFact]
     public async Task A_bucket_that_does_not_exist_is_reported_at_start()
     {

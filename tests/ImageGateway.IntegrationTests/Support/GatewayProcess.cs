@@ -34,6 +34,14 @@ public sealed class GatewayProcess : IAsyncDisposable
         get { lock (_output) return _output.ToString(); }
     }
 
+    private static bool SharesState(IReadOnlyDictionary<string, string> environment) =>
+        environment.GetValueOrDefault("Gateway__Database__Provider") is "postgres"
+        || environment.GetValueOrDefault("Gateway__Storage__Kind") is "s3"
+        || environment.GetValueOrDefault("Gateway__RateLimits__Store") is "redis";
+
+    private static string TestSecret(string dataDirectory, string purpose) =>
+        Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(purpose + ":" + dataDirectory)));
+
     public static async Task<GatewayProcess> StartAsync(IReadOnlyDictionary<string, string>? environment = null, string? dataDirectory = null,
         string? workingDirectory = null)
     {
@@ -53,6 +61,12 @@ public sealed class GatewayProcess : IAsyncDisposable
         start.Environment["Gateway__DataDirectory"] = dataDirectory;
         start.Environment["Gateway__Bootstrap__AdminKey"] = AdminKey;
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        if (environment is not null && SharesState(environment))
+        {
+            // Required with PostgreSQL, S3 or Redis; derived from the data folder so a restart keeps them. A test may set them (empty).
+            start.Environment["Gateway__Secrets__UrlSigningKey"] = TestSecret(dataDirectory, "url-signing");
+            start.Environment["Gateway__Secrets__EncryptionKey"] = TestSecret(dataDirectory, "encryption");
+        }
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the gateway process.");

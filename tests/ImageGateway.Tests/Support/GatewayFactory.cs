@@ -39,6 +39,15 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         _postgres = await PostgresTestDatabase.CreateAsync();
         Settings["Gateway:Database:Provider"] = "postgres";
         Settings["Gateway:Database:ConnectionString"] = _postgres.ConnectionString;
+        UseSharedSecrets();
+        return this;
+    }
+
+    /// <summary>The two secrets every process of a scale-out deployment shares (required with PostgreSQL, S3 or Redis).</summary>
+    public GatewayFactory UseSharedSecrets()
+    {
+        Settings.TryAdd("Gateway:Secrets:UrlSigningKey", Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        Settings.TryAdd("Gateway:Secrets:EncryptionKey", Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
         return this;
     }
 
