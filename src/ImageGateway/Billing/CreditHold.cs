@@ -31,12 +31,12 @@ public sealed class CreditHold : IAsyncDisposable
     {
         try
         {
-            var settlement = await _db!.WriteAsync(async scope =>
+            var settlement = await _db!.WriteAsync(CreditLedger.AccountRow(Reservation!.AccountId), async scope =>
             {
                 var settled = await _ledger!.SettleAsync(scope, Reservation!, charged, description);
                 await alongside(scope, settled);
                 return settled;
-            }, CancellationToken.None);
+            }, ct: CancellationToken.None);
             _open = false;
             return settlement;
         }

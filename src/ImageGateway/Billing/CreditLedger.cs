@@ -31,7 +31,7 @@ public sealed class CreditLedger(Database db, TimeProvider time)
         string? description, Millicredits? monthlyCap, CancellationToken ct = default)
     {
         if (amount.Value <= 0) throw new ArgumentOutOfRangeException(nameof(amount), "A reservation must be positive.");
-        return db.WriteDeferredAsync(async scope =>
+        return db.WriteAsync(AccountRow(accountId), async scope =>
         {
             var now = Now;
             var month = MonthKey(now);
@@ -63,7 +63,7 @@ public sealed class CreditLedger(Database db, TimeProvider time)
                 ("@ExpiresAt", now + (long)holdTimeout.TotalMilliseconds));
             await AppendAsync(scope, accountId, LedgerKind.Reserve, 0, amount.Value, row.BalanceMc, reservation.Id, description, now);
             return new ReserveOutcome(reservation, row.ToBalance());
-        }, ct);
+        }, deferred: true, ct);
     }
 
     /// <summary>
@@ -75,7 +75,10 @@ public sealed class CreditLedger(Database db, TimeProvider time)
     /// can never be charged twice.
     /// </summary>
     public Task<Settlement> SettleAsync(Reservation reservation, Millicredits actual, string? description, CancellationToken ct = default) =>
-        db.WriteAsync(scope => SettleAsync(scope, reservation, actual, description), ct);
+        db.WriteAsync(AccountRow(reservation.AccountId), scope => SettleAsync(scope, reservation, actual, description), ct: ct);
+
+    /// <summary>The key that queues one account's ledger writes (<see cref="Database.WriteAsync{T}(string, Func{WriteScope, Task{T}}, bool, CancellationToken)"/>).</summary>
+    public static string AccountRow(string accountId) => "accounts:" + accountId;
 
     /// <summary>
     /// <see cref="SettleAsync(Reservation, Millicredits, string?, CancellationToken)"/> inside a write the
@@ -92,8 +95,8 @@ public sealed class CreditLedger(Database db, TimeProvider time)
 
     /// <summary>Frees a hold without charging. Returns false when it was already closed.</summary>
     public Task<bool> ReleaseAsync(Reservation reservation, string? reason, CancellationToken ct = default) =>
-        db.WriteAsync(async scope =>
-            await CloseAsync(scope, reservation.Id, "released", LedgerKind.Release, 0, reason) is not null, ct);
+        db.WriteAsync(AccountRow(reservation.AccountId), async scope =>
+            await CloseAsync(scope, reservation.Id, "released", LedgerKind.Release, 0, reason) is not null, ct: ct);
 
     /// <summary>Releases holds whose request must have died (crash, kill -9); <paramref name="all"/> releases every open hold.</summary>
     public async Task<int> ExpireStaleHoldsAsync(bool all = false, CancellationToken ct = default)
@@ -120,7 +123,7 @@ public sealed class CreditLedger(Database db, TimeProvider time)
     /// is held, or an addition above <see cref="MaxBalance"/>.
     /// </summary>
     public Task<Balance?> AdjustAsync(string accountId, Millicredits amount, string kind, string? reason, CancellationToken ct = default) =>
-        db.WriteAsync(async scope =>
+        db.WriteAsync(AccountRow(accountId), async scope =>
         {
             var row = await scope.Connection.QuerySingleOrDefaultAsync<BalanceRow>(
                 """
@@ -132,7 +135,7 @@ public sealed class CreditLedger(Database db, TimeProvider time)
             if (amount.Value != 0)
                 await AppendAsync(scope, accountId, kind, amount.Value, 0, row.BalanceMc, null, reason, Now);
             return row.ToBalance();
-        }, ct);
+        }, ct: ct);
 
     public Task<Balance?> GetBalanceAsync(string accountId, CancellationToken ct = default) =>
         db.ReadAsync(async c =>

@@ -33,6 +33,28 @@ public sealed class Database(IDbDialect dialect)
     public Task<T> WriteDeferredAsync<T>(Func<WriteScope, Task<T>> write, CancellationToken ct = default) =>
         dialect.WriteDeferredAsync(write, ct);
 
+    private readonly KeyedGate _rows = new();
+
+    /// <summary>
+    /// <see cref="WriteAsync{T}(Func{WriteScope, Task{T}}, CancellationToken)"/> (or, when
+    /// <paramref name="deferred"/>, <see cref="WriteDeferredAsync{T}"/>) for a write that locks the
+    /// row <paramref name="rowKey"/> names. Where writers run in parallel (PostgreSQL), this
+    /// process sends one such write per row at a time and the rest wait in memory, in order: a
+    /// thousand requests on one account would otherwise each hold a pooled connection while they
+    /// wait for its lock, and exhaust the pool. Where the dialect serializes every writer (SQLite)
+    /// this adds nothing.
+    /// </summary>
+    public async Task<T> WriteAsync<T>(string rowKey, Func<WriteScope, Task<T>> write, bool deferred = false, CancellationToken ct = default)
+    {
+        if (!dialect.WritersRunInParallel)
+            return await (deferred ? dialect.WriteDeferredAsync(write, ct) : dialect.WriteAsync(write, ct));
+        using var turn = await _rows.EnterAsync(rowKey, ct);
+        return await dialect.WriteAsync(write, ct);
+    }
+
+    /// <summary>Rows with a write in flight or waiting (<see cref="WriteAsync{T}(string, Func{WriteScope, Task{T}}, bool, CancellationToken)"/>).</summary>
+    public int RowsBeingWritten => _rows.ActiveKeys;
+
     /// <summary>
     /// Applies every migration not yet recorded in <c>schema_migrations</c>, each in its own
     /// transaction. Safe when several processes start at once: each transaction first takes the

@@ -44,6 +44,13 @@ public interface IDbDialect
     /// <summary>Commits every deferred write that has returned, so a read that follows sees it.</summary>
     Task FlushAsync();
 
+    /// <summary>
+    /// True when concurrent writers run their transactions in parallel on the server (each on its
+    /// own pooled connection), so writers of one row queue on its lock; false when
+    /// <see cref="BeginWriteAsync"/> serializes every writer already.
+    /// </summary>
+    bool WritersRunInParallel { get; }
+
     /// <summary>True when only this process can use the database, so every open hold at start-up is an orphan.</summary>
     bool IsSingleProcess { get; }
 

@@ -31,6 +31,8 @@ public sealed class PostgresDialect : IDbDialect, IDisposable, IAsyncDisposable
     /// <summary>Other processes share the database, so an open hold at start-up may belong to a live one.</summary>
     public bool IsSingleProcess => false;
 
+    public bool WritersRunInParallel => true;
+
     public string? MigrationLockSql => $"SELECT pg_advisory_xact_lock({MigrationLockKey})";
 
     /// <summary>None: each write is its own transaction, and concurrent ones commit in parallel on the server.</summary>

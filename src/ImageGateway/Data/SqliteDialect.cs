@@ -67,6 +67,8 @@ public sealed class SqliteDialect : IDbDialect, IAsyncDisposable
 
     public bool IsSingleProcess => true;
 
+    public bool WritersRunInParallel => false;
+
     // BEGIN IMMEDIATE takes the file's write lock, which already serializes concurrent migrators.
     public string? MigrationLockSql => null;
 
