@@ -14,6 +14,7 @@ namespace ImageGateway.Hosting;
 /// </summary>
 public sealed class StartupTasks(
     Database db, CreditLedger ledger, Generation.IdempotencyStore idempotency, Secrets secrets, AccountStore accounts, ModelCatalog catalog, IRateLimitStore rateLimits,
+    Usage.UsageStore usage,
     IImageStore images, IOptions<GatewayOptions> options, IOptions<Providers.ProvidersOptions> providers, TimeProvider time,
     ILogger<StartupTasks> logger) : IHostedLifecycleService
 {
@@ -33,7 +34,25 @@ public sealed class StartupTasks(
         if (db.Dialect.IsSingleProcess && await idempotency.ReleaseDeadAsync(olderThan: null, ct) is > 0 and var keys)
             logger.LogWarning("Released {Count} Idempotency-Keys of requests a previous run did not finish", keys);
         await BootstrapAdminAsync(ct);
+        await RestoreRateLimitWindowsAsync(ct);
         WarnAboutCatalog();
+    }
+
+    /// <summary>
+    /// The in-process counters start empty; without this a restart would hand every account fresh
+    /// windows (6 images a minute for a free user across two restarts). Redis keeps its own.
+    /// </summary>
+    private async Task RestoreRateLimitWindowsAsync(CancellationToken ct)
+    {
+        if (rateLimits is not MemoryRateLimitStore memory) return;
+        var now = time.GetUtcNow();
+        WindowKind[] kinds = [WindowKind.Minute, WindowKind.Hour, WindowKind.Day, WindowKind.Month];
+        var windows = kinds.Select(k => WindowLimit.For(k, 0, now)).ToArray();
+        var rows = await usage.ImagesSinceAsync(windows.Select(w => w.Start).ToArray(), ct);
+        foreach (var (accountId, images) in rows)
+            for (var i = 0; i < windows.Length; i++)
+                if (images[i] > 0) memory.Restore(accountId, windows[i], (int)Math.Min(images[i], int.MaxValue));
+        if (rows.Count > 0) logger.LogInformation("Restored this month's rate-limit windows of {Count} accounts", rows.Count);
     }
 
     /// <summary>Settings that start fine but are probably a mistake: a price that loses money, a route that is never used.</summary>

@@ -46,6 +46,16 @@ public sealed class MemoryRateLimitStore : IRateLimitStore
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>
+    /// Sets an account's count in <paramref name="window"/> (at start-up, from the images the
+    /// database says were delivered in it), so a restart does not hand out a fresh window.
+    /// </summary>
+    public void Restore(string accountId, WindowLimit window, int count)
+    {
+        var counters = _accounts.GetOrAdd(accountId, _ => new Counters());
+        lock (counters) counters.Set(window, Math.Max(counters.Current(window), count));
+    }
+
     private sealed class Counters
     {
         private readonly (DateTimeOffset Start, int Count)[] _byKind = new (DateTimeOffset, int)[4];

@@ -42,6 +42,28 @@ public sealed class UsageStore(Database db, TimeProvider time)
             ("@CreatedAt", now.ToUnixTimeMilliseconds()));
     }
 
+    /// <summary>
+    /// Images delivered per account since each of the given instants (newest first: this minute,
+    /// hour, day and month). What an in-memory rate limiter counted before a restart.
+    /// </summary>
+    public Task<IReadOnlyList<(string AccountId, long[] Images)>> ImagesSinceAsync(IReadOnlyList<DateTimeOffset> starts, CancellationToken ct = default)
+    {
+        var sums = string.Join(", ", starts.Select((_, i) => $"CAST(COALESCE(SUM(CASE WHEN created_at >= @s{i} THEN images ELSE 0 END), 0) AS BIGINT)"));
+        var parameters = new DynamicParameters();
+        for (var i = 0; i < starts.Count; i++) parameters.Add($"s{i}", starts[i].ToUnixTimeMilliseconds());
+        parameters.Add("oldest", starts.Min().ToUnixTimeMilliseconds());
+        return db.ReadAsync(async c =>
+        {
+            using var reader = await c.ExecuteReaderAsync(new CommandDefinition(
+                $"SELECT account_id, {sums} FROM usage_events WHERE created_at >= @oldest AND images > 0 GROUP BY account_id",
+                parameters, cancellationToken: ct));
+            var rows = new List<(string, long[])>();
+            while (await reader.ReadAsync(ct))
+                rows.Add((reader.GetString(0), Enumerable.Range(1, starts.Count).Select(reader.GetInt64).ToArray()));
+            return (IReadOnlyList<(string, long[])>)rows;
+        }, ct);
+    }
+
     /// <summary>Requests, images and credits per UTC day, model, provider, tier and BYOK since <paramref name="since"/>.</summary>
     // NULLS FIRST: SQLite sorts NULL first by default and PostgreSQL last; both dialects must give the same order.
     public Task<IReadOnlyList<UsageAggregate>> AggregateAsync(DateTimeOffset since, string? accountId, CancellationToken ct = default) =>
