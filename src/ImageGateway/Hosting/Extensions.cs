@@ -50,6 +50,9 @@ public static class Extensions
             json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
         });
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        // AllowedHosts is enforced by UseAllowedHosts (after forwarded headers, with the JSON error
+        // body); the built-in filter would answer in HTML and check only the Host before forwarding.
+        services.PostConfigure<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>(o => o.AllowedHosts = ["*"]);
 
         // Each folder binds its own section; every validator runs once at start and reports all its errors.
         services.AddValidatedOptions<GatewayOptions, GatewayOptionsValidator>(GatewayOptions.Section);
@@ -118,19 +121,34 @@ public static class Extensions
         });
     }
 
+    /// <summary>
+    /// The hosts in <c>AllowedHosts</c> (semicolon-separated, as ASP.NET Core's host filtering reads
+    /// them); empty when it allows any host (<c>*</c> or unset). Image URLs take their host from the
+    /// request only when it passed this list or when PublicBaseUrl is unset.
+    /// </summary>
+    public static string[] AllowedHosts(IConfiguration configuration)
+    {
+        var hosts = (configuration["AllowedHosts"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return hosts.Contains("*") ? [] : hosts;
+    }
+
     public static WebApplication MapGateway(this WebApplication app)
     {
         OptionsValidation.ValidateAll(app.Services);
         var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        var allowedHosts = AllowedHosts(app.Configuration);
         if (options.TrustForwardedHeaders)
         {
             var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.All };
             forwarded.KnownIPNetworks.Clear();
             forwarded.KnownProxies.Clear();
+            // Host filtering checks the Host header before this runs: an X-Forwarded-Host must pass the same list.
+            foreach (var host in allowedHosts) forwarded.AllowedHosts.Add(host);
             app.UseForwardedHeaders(forwarded);
         }
         app.UseRequestIds();
         app.UseApiErrors();
+        if (allowedHosts.Length > 0) app.UseAllowedHosts(allowedHosts);
         app.UseSlashCollapsing();
         app.UseRouting();
         if (!string.IsNullOrWhiteSpace(options.Cors.AllowedOrigins)) app.UseCors();

@@ -14,7 +14,7 @@ namespace ImageGateway.Hosting;
 /// </summary>
 public sealed class StartupTasks(
     Database db, CreditLedger ledger, Generation.IdempotencyStore idempotency, Secrets secrets, AccountStore accounts, ModelCatalog catalog, IRateLimitStore rateLimits,
-    Usage.UsageStore usage,
+    Usage.UsageStore usage, IConfiguration configuration,
     IImageStore images, IOptions<GatewayOptions> options, IOptions<Providers.ProvidersOptions> providers, TimeProvider time,
     ILogger<StartupTasks> logger) : IHostedLifecycleService
 {
@@ -35,7 +35,7 @@ public sealed class StartupTasks(
             logger.LogWarning("Released {Count} Idempotency-Keys of requests a previous run did not finish", keys);
         await BootstrapAdminAsync(ct);
         await RestoreRateLimitWindowsAsync(ct);
-        WarnAboutCatalog();
+        WarnAboutSettings();
     }
 
     /// <summary>
@@ -56,8 +56,11 @@ public sealed class StartupTasks(
     }
 
     /// <summary>Settings that start fine but are probably a mistake: a price that loses money, a route that is never used.</summary>
-    private void WarnAboutCatalog()
+    private void WarnAboutSettings()
     {
+        if (string.IsNullOrWhiteSpace(options.Value.PublicBaseUrl) && Extensions.AllowedHosts(configuration).Length == 0)
+            logger.LogWarning("Image URLs take their host from each request's Host header, which any client can set: set "
+                + "Gateway__PublicBaseUrl to the gateway's public origin, or AllowedHosts to its host names");
         foreach (var warning in catalog.PriceWarnings()) logger.LogWarning("{Warning}", warning);
         foreach (var model in catalog.Models.Where(m => m.Successor is not null && providers.Value.Routes.ContainsKey(m.Id)))
             logger.LogWarning("Gateway:Routes:{Model} is not used: {Model} is retired and served by {Successor}'s route. "

@@ -25,6 +25,21 @@ public static partial class ErrorHandling
         });
 
     /// <summary>
+    /// Refuses a request whose Host (after any trusted forwarded headers) is not in AllowedHosts,
+    /// so a forged one never reaches an image URL. Patterns as ASP.NET Core's host filtering takes
+    /// them (<c>example.com</c>, <c>*.example.com</c>), ports ignored.
+    /// </summary>
+    public static IApplicationBuilder UseAllowedHosts(this IApplicationBuilder app, IReadOnlyList<string> hosts)
+    {
+        var patterns = hosts.Select(h => new Microsoft.Extensions.Primitives.StringSegment(h)).ToArray();
+        return app.Use((context, next) =>
+            HostString.MatchesAny(context.Request.Host.Host, patterns)
+                ? next(context)
+                : new ApiError(400, "invalid_request_error", "invalid_host",
+                    "The request's Host is not one this gateway serves (AllowedHosts).").ExecuteAsync(context));
+    }
+
+    /// <summary>
     /// Turns everything that is not a handler's own answer into the DESIGN §1.3 error body: binding
     /// failures (bad JSON, wrong types) become 400, oversize bodies 413, unknown routes 404, and a
     /// genuine bug a 500 that shows no stack trace.
