@@ -32,6 +32,12 @@ public sealed class GatewayOptions
     public SecretsOptions Secrets { get; set; } = new();
     public IdempotencyOptions Idempotency { get; set; } = new();
 
+    /// <summary>
+    /// When set, <c>/metrics</c> answers only <c>Authorization: Bearer {token}</c> (Prometheus's
+    /// <c>authorization</c> scrape setting); unset, it is open, as most exporters are.
+    /// </summary>
+    public string? MetricsToken { get; set; }
+
     public string ResolveDataDirectory() => Path.GetFullPath(DataDirectory);
 
     /// <summary>A path in the data folder, which is created when missing.</summary>

@@ -47,10 +47,26 @@ public static class Telemetry
 
     public static WebApplication MapGatewayTelemetry(this WebApplication app)
     {
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        var token = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Hosting.GatewayOptions>>().Value.MetricsToken;
+        app.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null,
+            configureBranchedPipeline: string.IsNullOrWhiteSpace(token) ? null : branch => branch.Use(RequireToken(token.Trim())), optionsName: null);
         // The document only changes with the code, and building it takes a few hundred milliseconds.
         app.MapOpenApi("/openapi/{documentName}.json").CacheOutput(p => p.Expire(TimeSpan.FromHours(24)));
         app.MapScalarApiReference("/docs", o => o.WithOpenApiRoutePattern("/openapi/{documentName}.json"));
         return app;
+    }
+
+    /// <summary>The scrape needs the bearer token, compared in constant time; anything else is a 401.</summary>
+    private static Func<HttpContext, RequestDelegate, Task> RequireToken(string token)
+    {
+        var expected = System.Text.Encoding.UTF8.GetBytes("Bearer " + token);
+        return (context, next) =>
+        {
+            var sent = System.Text.Encoding.UTF8.GetBytes(context.Request.Headers.Authorization.ToString());
+            if (System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(sent, expected)) return next(context);
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            return new Http.ApiError(401, "authentication_error", "invalid_metrics_token",
+                "/metrics needs 'Authorization: Bearer <Gateway:MetricsToken>'.").ExecuteAsync(context);
+        };
     }
 }
