@@ -149,6 +149,7 @@ public static class Extensions
         app.UseRequestIds();
         app.UseApiErrors();
         if (allowedHosts.Length > 0) app.UseAllowedHosts(allowedHosts);
+        app.UseExactChunkedBodyLimit(options.MaxRequestBodyBytes);
         app.UseSlashCollapsing();
         app.UseRouting();
         if (!string.IsNullOrWhiteSpace(options.Cors.AllowedOrigins)) app.UseCors();

@@ -56,6 +56,42 @@ public sealed class MalformedHttpTests(GatewayProcessFixture fixture) : IClassFi
         Assert.Equal(code, error.GetProperty("code").GetString());
     }
 
+    /// <summary>
+    /// Finding 9d: Kestrel counts a chunked body's framing toward the limit, so a body just under
+    /// 1 MiB sent in chunks was a 413. The decoded bytes are what count now, in any chunk size.
+    /// </summary>
+    [Theory]
+    [InlineData(65_536, -1, 200)]
+    [InlineData(65_536, 0, 200)]
+    [InlineData(65_536, 1, 413)]
+    [InlineData(1_000, -1, 200)]
+    [InlineData(1_000, 0, 200)]
+    [InlineData(1_000, 1, 413)]
+    public async Task A_chunked_body_is_measured_by_its_content_not_its_framing(int chunk, int offset, int status)
+    {
+        const int limit = 1024 * 1024; // the default Gateway:MaxRequestBodyBytes
+        var json = Encoding.UTF8.GetBytes("""{"model":"builtin-preview","prompt":"a kite","size":"256x256"}""");
+        var body = new byte[limit + offset];
+        body.AsSpan().Fill((byte)' ');
+        json.CopyTo(body, 0);
+        using var request = new MemoryStream();
+        request.Write(Ascii($"POST /api/v1/llm/image/estimate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {GatewayProcess.AdminKey}\r\n" +
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"));
+        for (var at = 0; at < body.Length; at += chunk)
+        {
+            var length = Math.Min(chunk, body.Length - at);
+            request.Write(Ascii($"{length:x}\r\n"));
+            request.Write(body, at, length);
+            request.Write("\r\n"u8);
+        }
+        request.Write("0\r\n\r\n"u8);
+
+        var answer = await SendRawAsync(request.ToArray());
+
+        Assert.StartsWith($"HTTP/1.1 {status} ", answer);
+        if (status == 413) Assert.Contains("\"code\":\"request_too_large\"", answer);
+    }
+
     [Fact]
     public async Task The_apps_own_answers_pass_through_untouched()
     {
