@@ -31,6 +31,10 @@ public static partial class ByokApi
         ["openai"] = (OpenAiKey(), "an OpenAI key starts with 'sk-'"),
         ["openrouter"] = (OpenRouterKey(), "an OpenRouter key starts with 'sk-or-'"),
         ["stability"] = (StabilityKey(), "a Stability AI key starts with 'sk-'"),
+        ["google"] = (GoogleKey(), "a Gemini API key starts with 'AIza'"),
+        ["bfl"] = (BflKey(), "a Black Forest Labs key is 20 or more letters, digits and dashes"),
+        ["replicate"] = (ReplicateKey(), "a Replicate token starts with 'r8_'"),
+        ["azure"] = (AzureKey(), "an Azure OpenAI key is 32 or more letters and digits"),
     };
 
     // Key checks call a paid upstream on the caller's behalf: at most 5 a minute per account.
@@ -54,9 +58,9 @@ public static partial class ByokApi
     public static async Task<Results<JsonOk<ByokKeyDto>, ApiError>> UpsertAsync(Caller caller, ByokKeyRequest? request, ByokStore store,
         ProviderRegistry providers, CancellationToken ct)
     {
-        if (request?.Provider is null) return ApiError.Missing("provider", "'provider' is required: one of openai, openrouter, stability.");
+        if (request?.Provider is null) return ApiError.Missing("provider", "'provider' is required: one of " + string.Join(", ", Formats.Keys) + ".");
         if (!Formats.TryGetValue(request.Provider, out var format))
-            return ApiError.Invalid("provider", "'provider' must be one of: openai, openrouter, stability.");
+            return ApiError.Invalid("provider", "'provider' must be one of: " + string.Join(", ", Formats.Keys) + ".");
         if (!providers.TryGetProvider(request.Provider, out var endpoint) || !endpoint.AllowsByok) return NotAllowed(request.Provider);
         if (string.IsNullOrEmpty(request.ApiKey)) return ApiError.Missing("api_key", "'api_key' is required.");
         if (request.ApiKey.Length > 256 || !format.Shape.IsMatch(request.ApiKey))
@@ -170,4 +174,16 @@ public static partial class ByokApi
 
     [GeneratedRegex(@"^sk-[A-Za-z0-9_\-]{20,}\z")]
     private static partial Regex StabilityKey();
+
+    [GeneratedRegex(@"^AIza[A-Za-z0-9_\-]{30,}\z")]
+    private static partial Regex GoogleKey();
+
+    [GeneratedRegex(@"^[A-Za-z0-9_\-]{20,}\z")]
+    private static partial Regex BflKey();
+
+    [GeneratedRegex(@"^r8_[A-Za-z0-9]{20,}\z")]
+    private static partial Regex ReplicateKey();
+
+    [GeneratedRegex(@"^[A-Za-z0-9]{32,}\z")]
+    private static partial Regex AzureKey();
 }

@@ -23,7 +23,7 @@ public static class KeyProof
             return new KeyProofResult(false, own.Status,
                 $"The {endpoint.Name} provider also accepted a made-up key, so it does not check keys and yours could not be verified. "
                 + "The key was switched off; ask the operator about this provider.", Unverifiable: true);
-        if (madeUp.Status is not (401 or 403))
+        if (!madeUp.KeyRejected)
             return new KeyProofResult(false, own.Status,
                 $"Your key was accepted, but the check with a made-up key was inconclusive ({madeUp.Message}). Try again shortly.");
         return new KeyProofResult(true, own.Status, own.Message);
@@ -32,7 +32,7 @@ public static class KeyProof
     /// <summary>A key with the caller's prefix (so it passes the same shape checks upstream) and random letters after it.</summary>
     private static string MadeUpKey(string apiKey)
     {
-        var prefix = apiKey.StartsWith("sk-or-", StringComparison.Ordinal) ? "sk-or-" : apiKey.StartsWith("sk-", StringComparison.Ordinal) ? "sk-" : "";
+        var prefix = new[] { "sk-or-", "sk-", "r8_", "AIza" }.FirstOrDefault(p => apiKey.StartsWith(p, StringComparison.Ordinal)) ?? "";
         return prefix + "igw-check-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
     }
 }

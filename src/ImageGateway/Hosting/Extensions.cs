@@ -80,6 +80,10 @@ public static class Extensions
         services.AddSingleton<IImageProvider, OpenRouterProvider>();
         services.AddSingleton<IImageProvider, StabilityProvider>();
         services.AddSingleton<IImageProvider, Automatic1111Provider>();
+        services.AddSingleton<IImageProvider, Providers.Google.GoogleProvider>();
+        services.AddSingleton<IImageProvider, Providers.Bfl.BflProvider>();
+        services.AddSingleton<IImageProvider, Providers.Replicate.ReplicateProvider>();
+        services.AddSingleton<IImageProvider, Providers.Azure.AzureOpenAiProvider>();
         services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<ProviderRouter>();
 

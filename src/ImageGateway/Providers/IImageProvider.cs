@@ -121,6 +121,9 @@ public sealed record ProviderResult(IReadOnlyList<GeneratedImage> Images, Provid
 
     public ProducedAs Produced { get; init; } = ProducedAs.Unknown;
 
+    /// <summary>What the upstream says this call cost, in US dollars, where it says (OpenRouter's <c>usage.cost</c>); null otherwise.</summary>
+    public decimal? UpstreamCostUsd { get; init; }
+
     public static ProviderResult Success(IReadOnlyList<GeneratedImage> images) => new(images, null);
     public static ProviderResult Failed(ProviderFailure failure) => new([], failure);
 }
@@ -179,27 +182,39 @@ public interface IImageProvider
         Task.FromResult(new KeyCheck(false, 0, $"Checking keys is not supported for {Kind} providers."));
 }
 
-/// <summary>The answer of <see cref="IImageProvider.CheckKeyAsync"/>: <c>status</c> is the upstream's HTTP status (0 when none).</summary>
+/// <summary>
+/// The answer of <see cref="IImageProvider.CheckKeyAsync"/>: <c>status</c> is the upstream's HTTP
+/// status (0 when none); <see cref="KeyRejected"/> when the upstream said the key itself is wrong
+/// (401/403, or a provider's own way of saying so, such as Google's 400 API_KEY_INVALID).
+/// </summary>
 public sealed record KeyCheck(bool Ok, int Status, string Message)
 {
-    /// <summary>Runs a GET against the provider and reads only its status: 2xx means the key works.</summary>
-    public static async Task<KeyCheck> ByGetAsync(ProviderCredential credential, string url, string provider, CancellationToken ct)
-    {
-        var (response, failure) = await credential.Http.SendAsync(() =>
+    public bool KeyRejected { get; init; } = Status is 401 or 403;
+
+    /// <summary>Runs a GET against the provider with the key as a bearer token and reads only its status: 2xx means the key works.</summary>
+    public static Task<KeyCheck> ByGetAsync(ProviderCredential credential, string url, string provider, CancellationToken ct) =>
+        ByRequestAsync(credential, () =>
         {
             var request = new HttpRequestMessage(HttpMethod.Get, url);
             request.Headers.Authorization = credential.Bearer;
             return request;
-        }, ct);
+        }, provider, ct);
+
+    /// <summary>Sends the request (carrying the key however the provider takes it) and reads only its status.</summary>
+    public static async Task<KeyCheck> ByRequestAsync(ProviderCredential credential, Func<HttpRequestMessage> build, string provider,
+        CancellationToken ct, Func<HttpResponseMessage, bool>? rejectsKey = null)
+    {
+        var (response, failure) = await credential.Http.SendAsync(build, ct);
         if (failure is not null) return new KeyCheck(false, 0, failure.Message);
         using (response)
         {
             var status = (int)response!.StatusCode;
+            var rejected = status is 401 or 403 || rejectsKey?.Invoke(response) == true;
             return response.IsSuccessStatusCode
                 ? new KeyCheck(true, status, $"The {provider} key works.")
-                : new KeyCheck(false, status, status is 401 or 403
+                : new KeyCheck(false, status, rejected
                     ? $"{provider} rejected the key (HTTP {status})."
-                    : $"{provider} answered HTTP {status}; the key could not be confirmed.");
+                    : $"{provider} answered HTTP {status}; the key could not be confirmed.") { KeyRejected = rejected };
         }
     }
 }

@@ -24,18 +24,27 @@ public sealed class ProviderRegistry
         ["openai"] = "OPENAI_API_KEY",
         ["openrouter"] = "OPENROUTER_API_KEY",
         ["stability"] = "STABILITY_API_KEY",
+        ["google"] = "GEMINI_API_KEY",
+        ["bfl"] = "BFL_API_KEY",
+        ["replicate"] = "REPLICATE_API_TOKEN",
+        ["azure"] = "AZURE_OPENAI_API_KEY",
     }.ToFrozenDictionary();
 
     /// <summary>
-    /// The public host of each kind that checks every key it is sent. BYOK is allowed by default only
+    /// The public hosts of each kind that check every key they are sent. BYOK is allowed by default only
     /// there: an OpenAI-compatible server elsewhere (LocalAI, vLLM, a proxy adding the real key) may
     /// accept any key, and then a made-up key would make every image free.
     /// </summary>
-    private static readonly FrozenDictionary<string, string> PublicHosts = new Dictionary<string, string>
+    /// A host starting with a dot stands for its subdomains (an Azure resource's own host).
+    private static readonly FrozenDictionary<string, string[]> PublicHosts = new Dictionary<string, string[]>
     {
-        ["openai"] = "api.openai.com",
-        ["openrouter"] = "openrouter.ai",
-        ["stability"] = "api.stability.ai",
+        ["openai"] = ["api.openai.com"],
+        ["openrouter"] = ["openrouter.ai"],
+        ["stability"] = ["api.stability.ai"],
+        ["google"] = ["generativelanguage.googleapis.com"],
+        ["bfl"] = ["api.bfl.ai", "api.eu.bfl.ai", "api.us.bfl.ai"],
+        ["replicate"] = ["api.replicate.com"],
+        ["azure"] = [".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"],
     }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
     private readonly FrozenDictionary<string, ProviderEndpoint> _providers;
@@ -111,9 +120,9 @@ public sealed class ProviderRegistry
     };
 
     private static bool IsPublic(string kind, string? baseUrl) =>
-        PublicHosts.TryGetValue(kind, out var host)
+        PublicHosts.TryGetValue(kind, out var hosts)
         && (baseUrl is null || (Uri.TryCreate(baseUrl, UriKind.Absolute, out var url) && url.Scheme == "https"
-            && url.Host.Equals(host, StringComparison.OrdinalIgnoreCase)));
+            && hosts.Any(h => h.StartsWith('.') ? url.Host.EndsWith(h, StringComparison.OrdinalIgnoreCase) : url.Host.Equals(h, StringComparison.OrdinalIgnoreCase))));
 
     public bool TryGetProvider(string name, out ProviderEndpoint provider) => _providers.TryGetValue(name, out provider!);
 

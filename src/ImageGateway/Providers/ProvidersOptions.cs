@@ -51,6 +51,52 @@ public sealed class ProviderOptions
     /// with calls to the provider's API, never with image downloads, and redirects are not followed.
     /// </summary>
     public Dictionary<string, string> Headers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Asynchronous upstreams (bfl, replicate): the first wait before polling a job; each later one is half as long again.</summary>
+    public int PollIntervalMs { get; set; } = 500;
+    public int MaxPollIntervalMs { get; set; } = 4000;
+
+    /// <summary>
+    /// Hosts result links may come from (a parent domain covers its subdomains); empty: the
+    /// adapter's documented ones. The provider's own base-URL host is always allowed.
+    /// </summary>
+    public List<string> ResultHosts { get; set; } = [];
+
+    /// <summary>
+    /// Per upstream model settings of adapters that need them: a Replicate model's version and
+    /// input field names, an Azure deployment's API version.
+    /// </summary>
+    public Dictionary<string, UpstreamModelOptions> Models { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Azure OpenAI: the <c>api-version</c> of deployment calls, or <c>v1</c> for the v1 API (the deployment as <c>model</c>).</summary>
+    public string? ApiVersion { get; set; }
+}
+
+/// <summary>How one upstream model is called (Replicate: <c>Gateway:Providers:replicate:Models:{owner/name}</c>).</summary>
+public sealed class UpstreamModelOptions
+{
+    /// <summary>A Replicate version id; unset, the model's latest version is run (<c>/models/{owner}/{name}/predictions</c>).</summary>
+    public string? Version { get; set; }
+
+    /// <summary>
+    /// The model's input field for each thing the gateway sends: <c>prompt</c>, <c>aspect_ratio</c>,
+    /// <c>width</c>, <c>height</c>, <c>seed</c>, <c>num_outputs</c>, <c>output_format</c>. A field
+    /// mapped to an empty name is not sent.
+    /// </summary>
+    public Dictionary<string, string> Inputs { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Inputs sent as they are with every call (e.g. <c>"safety_tolerance": "2"</c>); numbers and booleans are sent as JSON values.</summary>
+    public Dictionary<string, string> Fixed { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Images one call can return (the model's <c>num_outputs</c> maximum); 1 when it takes no count.</summary>
+    public int MaxOutputs { get; set; } = 1;
+
+    /// <summary>The aspect ratios the model takes, when it takes one ("1:1", "16:9", ...); unset: the common FLUX set.</summary>
+    public List<string> AspectRatios { get; set; } = [];
+
+    /// <summary>The upstream's own price, for the margin report: per image returned, or per second of <c>metrics.predict_time</c>.</summary>
+    public decimal? CostPerImageUsd { get; set; }
+    public decimal? CostPerSecondUsd { get; set; }
 }
 
 public sealed class RouteTargetOptions

@@ -88,6 +88,9 @@ public sealed partial class UpstreamClient
     public bool CallerKey { get; }
     public HttpMessageHandler? DownloadHandler { get; }
 
+    /// <summary>The clock the pipeline's breaker and back-off read.</summary>
+    public TimeProvider Time => _time;
+
     public CircuitState Circuit => _circuit.CircuitState;
 
     public IReadOnlyList<UpstreamFailure> RecentFailures

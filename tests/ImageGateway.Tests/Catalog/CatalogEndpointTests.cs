@@ -8,7 +8,8 @@ namespace ImageGateway.Tests.Catalog;
 public sealed class CatalogEndpointTests : IDisposable
 {
     private static readonly string[] AllModels =
-        ["builtin-preview", "dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2", "stable-diffusion-3", "stable-diffusion-xl"];
+        ["builtin-preview", "dall-e-2", "dall-e-3", "flux-1.1-pro", "flux-2-pro", "flux-schnell", "gemini-3-pro-image", "gemini-3.1-flash-image",
+         "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2", "stable-diffusion-3", "stable-diffusion-xl"];
 
     private readonly GatewayFactory _gateway = new GatewayFactory().WithoutUpstreamKeys();
 

@@ -41,7 +41,31 @@ public sealed class PricingTests
         ("builtin-preview", "standard", "1024x1792", 1m),
         ("builtin-preview", "standard", "1536x1024", 1m),
         ("builtin-preview", "standard", "1024x1536", 1m),
+
+        // Google's price per image: $0.067 at 1K (standard), $0.101 at 2K (hd); Pro $0.134 at both.
+        .. Gateway("gemini-3.1-flash-image", 67m, 101m),
+        .. Gateway("gemini-3-pro-image", 134m, 134m),
+
+        // BFL's FLUX.2 [pro] per megapixel (2^20 pixels, rounded up): 3 cents the first, 1.5 each further.
+        ("flux-2-pro", "standard", "1024x1024", FluxTwoPro(1024, 1024)),
+        ("flux-2-pro", "standard", "1536x1024", FluxTwoPro(1536, 1024)),
+        ("flux-2-pro", "standard", "1024x1536", FluxTwoPro(1024, 1536)),
+        ("flux-2-pro", "standard", "2048x2048", FluxTwoPro(2048, 2048)),
+
+        // $0.04 an image on both BFL and Replicate; flux-schnell $0.003 on Replicate.
+        .. new[] { "1024x1024", "1440x960", "960x1440", "1440x816", "816x1440" }.Select(size => ("flux-1.1-pro", "standard", size, 40m)),
+        .. new[] { "1024x1024", "1344x768", "768x1344" }.Select(size => ("flux-schnell", "standard", size, 3m)),
     ];
+
+    private static IEnumerable<(string, string, string, decimal)> Gateway(string model, decimal standard, decimal hd) =>
+        new[] { "1024x1024", "1536x1024", "1024x1536", "1792x1024", "1024x1792" }
+            .SelectMany(size => new[] { (model, "standard", size, standard), (model, "hd", size, hd) });
+
+    private static decimal FluxTwoPro(int width, int height)
+    {
+        var megapixels = (int)Math.Ceiling(width * (double)height / (1 << 20));
+        return 30m + 15m * (megapixels - 1);
+    }
 
     // DESIGN §2 tier table: multipliers.
     internal static readonly (string Tier, decimal Multiplier)[] TierTable =

@@ -50,13 +50,19 @@ public sealed class OpenAiProvider : IImageProvider
     }
 
     private Task<ProviderResult> ReadAnswerAsync((HttpResponseMessage? Response, ProviderFailure? Failure) sent, ProviderCredential credential, CancellationToken ct) =>
-        UpstreamText.ReadJsonAnswerAsync(sent, Kind, MapError, (root, body) => ReadImagesAsync(root, body, credential, ct));
+        ReadAnswerAsync(sent, credential, Kind, ct);
+
+    /// <summary>An Images API answer (OpenAI's, or Azure OpenAI's, which has the same shape), read for <paramref name="provider"/>.</summary>
+    internal static Task<ProviderResult> ReadAnswerAsync((HttpResponseMessage? Response, ProviderFailure? Failure) sent, ProviderCredential credential,
+        string provider, CancellationToken ct) =>
+        UpstreamText.ReadJsonAnswerAsync(sent, provider, (response, json) => MapError(response, json, provider),
+            (root, body) => ReadImagesAsync(root, body, credential, provider, ct));
 
     public Task<KeyCheck> CheckKeyAsync(ProviderCredential credential, CancellationToken ct) =>
         KeyCheck.ByGetAsync(credential, $"{credential.BaseUrl ?? DefaultBaseUrl}/models", "openai", ct);
 
     /// <summary>429 <c>insufficient_quota</c> means the account is empty: final for this provider, so not retried.</summary>
-    private static async ValueTask<bool> IsOutOfQuotaAsync(HttpResponseMessage response)
+    internal static async ValueTask<bool> IsOutOfQuotaAsync(HttpResponseMessage response)
     {
         if (response.StatusCode != HttpStatusCode.TooManyRequests) return false;
         // The body is buffered; read it as a string so the adapter can still read it afterwards.
@@ -101,10 +107,11 @@ public sealed class OpenAiProvider : IImageProvider
         return body;
     }
 
-    private static async Task<ProviderResult> ReadImagesAsync(JsonElement root, ReadOnlyMemory<byte> body, ProviderCredential credential, CancellationToken ct)
+    private static async Task<ProviderResult> ReadImagesAsync(JsonElement root, ReadOnlyMemory<byte> body, ProviderCredential credential,
+        string provider, CancellationToken ct)
     {
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
-            return ProviderResult.Failed(UpstreamText.NotImages("openai", "JSON without a data array"));
+            return ProviderResult.Failed(UpstreamText.NotImages(provider, "JSON without a data array"));
         var images = new List<GeneratedImage>();
         foreach (var item in data.EnumerateArray())
         {
@@ -113,7 +120,7 @@ public sealed class OpenAiProvider : IImageProvider
             if (item.TryGetProperty("b64_json", out var b64))
             {
                 var image = UpstreamText.DecodeImage(b64, revised, body);
-                if (image is null) return ProviderResult.Failed(UpstreamText.NotImages("openai", "data that is not a valid base64 image"));
+                if (image is null) return ProviderResult.Failed(UpstreamText.NotImages(provider, "data that is not a valid base64 image"));
                 images.Add(image);
             }
             else if (item.TryGetProperty("url", out var u) && u.ValueKind == JsonValueKind.String
@@ -126,7 +133,7 @@ public sealed class OpenAiProvider : IImageProvider
             }
         }
         return images.Count == 0
-            ? ProviderResult.Failed(UpstreamText.NotImages("openai", "an empty data array"))
+            ? ProviderResult.Failed(UpstreamText.NotImages(provider, "an empty data array"))
             : ProviderResult.Success(images) with { Usage = ReadUsage(root), Produced = ReadProduced(root) };
     }
 
@@ -156,7 +163,7 @@ public sealed class OpenAiProvider : IImageProvider
     private static string? Text(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    private static ProviderFailure MapError(HttpResponseMessage response, JsonDocument? json)
+    private static ProviderFailure MapError(HttpResponseMessage response, JsonDocument? json, string provider)
     {
         string? message = null, code = null;
         if (json?.RootElement is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty("error", out var error)
@@ -164,12 +171,16 @@ public sealed class OpenAiProvider : IImageProvider
         {
             message = error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
             code = error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+            // Azure's content filter names itself in inner_error (older API versions: code "contentFilter").
+            if (code == "contentFilter" || (error.TryGetProperty("inner_error", out var inner) && inner.ValueKind == JsonValueKind.Object
+                && inner.TryGetProperty("code", out var ic) && ic.ValueKind == JsonValueKind.String && ic.GetString() == "ResponsibleAIPolicyViolation"))
+                code = "content_policy_violation";
         }
         var status = (int)response.StatusCode;
         if (ContentPolicyFailure(code, status == 400 ? message : null, status) is { } refused) return refused;
         if (response.StatusCode == HttpStatusCode.TooManyRequests && code == "insufficient_quota")
-            return new ProviderFailure(FailureKind.Unauthorized, "The openai account has no quota left (HTTP 429 insufficient_quota).", status);
-        return UpstreamText.FromStatus("openai", response.StatusCode, message, response.Headers.RetryAfter?.Delta);
+            return new ProviderFailure(FailureKind.Unauthorized, $"The {provider} account has no quota left (HTTP 429 insufficient_quota).", status);
+        return UpstreamText.FromStatus(provider, response.StatusCode, message, response.Headers.RetryAfter?.Delta);
     }
 
     /// <summary>
