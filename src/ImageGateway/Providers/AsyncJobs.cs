@@ -53,7 +53,8 @@ public static class AsyncJobs
         var http = credential.Http;
         if (!Uri.TryCreate(link, UriKind.Absolute, out var url) || url.Scheme is not ("https" or "http"))
             return Task.FromResult<(GeneratedImage?, ProviderFailure?)>((null, UpstreamText.NotImages(http.Name, "a result that is not a link")));
-        var own = Uri.TryCreate(credential.BaseUrl, UriKind.Absolute, out var baseUrl) && baseUrl.Host.Equals(url.Host, StringComparison.OrdinalIgnoreCase);
+        var own = Uri.TryCreate(credential.BaseUrl, UriKind.Absolute, out var baseUrl) && baseUrl.Host.Equals(url.Host, StringComparison.OrdinalIgnoreCase)
+            && baseUrl.Port == url.Port;
         var listed = url.Scheme == "https" && hosts.Any(h => url.Host.Equals(h, StringComparison.OrdinalIgnoreCase)
             || url.Host.EndsWith("." + h, StringComparison.OrdinalIgnoreCase));
         if (!own && !listed)

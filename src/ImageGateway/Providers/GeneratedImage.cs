@@ -71,13 +71,18 @@ public sealed class GeneratedImage
             ? new GeneratedImage(mediaType, revisedPrompt, token)
             : null;
 
+    /// <summary>The type of a strict base64 image that is whole (its last bytes decoded too: a cut-off file is refused).</summary>
     private static string? StrictImageType(ReadOnlySpan<byte> base64)
     {
-        if (base64.Length < 16 || base64.Length % 4 != 0 || base64.IndexOfAny(" \t\r\n"u8) >= 0) return null;
+        if (base64.Length < 24 || base64.Length % 4 != 0 || base64.IndexOfAny(" \t\r\n"u8) >= 0) return null;
         if (!System.Buffers.Text.Base64.IsValid(base64)) return null;
         Span<byte> head = stackalloc byte[12];
         System.Buffers.Text.Base64.DecodeFromUtf8(base64[..16], head, out _, out var written, isFinalBlock: false);
-        return written == head.Length ? UpstreamText.SniffImage(head) : null;
+        if (written != head.Length || UpstreamText.SniffImage(head) is not { } mediaType) return null;
+        Span<byte> tail = stackalloc byte[18];
+        System.Buffers.Text.Base64.DecodeFromUtf8(base64[^24..], tail, out _, out var tailLength);
+        var padding = base64.EndsWith("=="u8) ? 2 : base64.EndsWith("="u8) ? 1 : 0;
+        return UpstreamText.IsWhole(mediaType, head, tail[..tailLength], base64.Length / 4 * 3 - padding) ? mediaType : null;
     }
 
     /// <summary>Decodes text <see cref="StrictImageType"/> accepted: padded, so its length gives the exact size.</summary>

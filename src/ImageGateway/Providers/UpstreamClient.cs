@@ -229,7 +229,7 @@ public sealed partial class UpstreamClient
         using (download)
         {
             var bytes = download!.IsSuccessStatusCode ? ((BufferedBody)download.Content).Memory.ToArray() : [];
-            var mediaType = UpstreamText.SniffImage(bytes);
+            var mediaType = UpstreamText.SniffWholeImage(bytes);
             return mediaType is null
                 ? (null, UpstreamText.NotImages(Name, "an image URL that did not return an image"))
                 : (new GeneratedImage(bytes, mediaType, revisedPrompt), null);

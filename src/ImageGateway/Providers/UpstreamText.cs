@@ -33,6 +33,26 @@ public static partial class UpstreamText
         return null;
     }
 
+    private static ReadOnlySpan<byte> PngEnd => [0, 0, 0, 0, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82];
+
+    /// <summary>
+    /// Whether an image of <paramref name="length"/> bytes, whose first bytes are <paramref name="head"/>
+    /// (12 or more) and last are <paramref name="tail"/> (12 or more), is whole: a PNG ends with its
+    /// IEND chunk, a JPEG with its end-of-image marker, and a WebP is as long as its RIFF header says.
+    /// An answer cut off in the middle passes the signature check but not this one.
+    /// </summary>
+    public static bool IsWhole(string mediaType, ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail, long length) => mediaType switch
+    {
+        "image/png" => tail.EndsWith(PngEnd),
+        "image/jpeg" => tail.EndsWith((ReadOnlySpan<byte>)[0xFF, 0xD9]),
+        "image/webp" => head.Length >= 8 && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(head[4..8]) + 8L == length,
+        _ => false,
+    };
+
+    /// <summary><see cref="SniffImage"/> of a whole file, and null when it is cut off (<see cref="IsWhole"/>).</summary>
+    public static string? SniffWholeImage(ReadOnlySpan<byte> bytes) =>
+        SniffImage(bytes) is { } mediaType && bytes.Length >= 12 && IsWhole(mediaType, bytes, bytes[^12..], bytes.Length) ? mediaType : null;
+
     /// <summary>
     /// The image in a JSON string of base64 (a <c>data:</c> URL prefix is stripped); null when it is
     /// not a PNG, JPEG or WebP. Strict base64, what upstreams send, is kept as the text it came as.
@@ -57,7 +77,7 @@ public static partial class UpstreamText
             try { bytes = Convert.FromBase64String(text[(comma + 1)..]); }
             catch (FormatException) { return null; }
         }
-        var mediaType = SniffImage(bytes);
+        var mediaType = SniffWholeImage(bytes);
         return mediaType is null ? null : new GeneratedImage(bytes, mediaType, revisedPrompt);
     }
 

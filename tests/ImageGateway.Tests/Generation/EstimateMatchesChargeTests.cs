@@ -22,7 +22,7 @@ public sealed class EstimateMatchesChargeTests : IAsyncLifetime
         _upstream = await FakeUpstream.StartAsync();
         // Every model served by one fake OpenAI-wire upstream, so nothing but the price differs between rows.
         _gateway.UseOpenAi("openai", _upstream, maxRetries: 0);
-        foreach (var model in new[] { "stable-diffusion-xl", "stable-diffusion-3", "builtin-preview" })
+        foreach (var model in PricingTests.BaseTable.Select(r => r.Model).Distinct().Where(m => !m.StartsWith("dall-e", StringComparison.Ordinal)))
             _gateway.OnlyStep(model, "openai", "gpt-image-2");
         foreach (var (tier, _) in PricingTests.TierTable)
             foreach (var window in new[] { "PerMinute", "PerHour", "PerDay", "PerMonth", "MonthlyCap" })

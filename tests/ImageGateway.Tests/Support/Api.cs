@@ -149,8 +149,10 @@ internal static class Api
     /// <summary>Makes sure no upstream key from the environment can give dall-e-3 a provider in this test.</summary>
     public static GatewayFactory WithoutUpstreamKeys(this GatewayFactory gateway)
     {
-        foreach (var name in new[] { "OPENAI_API_KEY", "OPENROUTER_API_KEY", "STABILITY_API_KEY",
-                     "Gateway:Providers:openai:ApiKey", "Gateway:Providers:openrouter:ApiKey", "Gateway:Providers:stability:ApiKey" })
+        foreach (var name in new[] { "OPENAI_API_KEY", "OPENROUTER_API_KEY", "STABILITY_API_KEY", "GEMINI_API_KEY", "BFL_API_KEY",
+                     "REPLICATE_API_TOKEN", "AZURE_OPENAI_API_KEY", "Gateway:Providers:openai:ApiKey", "Gateway:Providers:openrouter:ApiKey",
+                     "Gateway:Providers:stability:ApiKey", "Gateway:Providers:google:ApiKey", "Gateway:Providers:bfl:ApiKey",
+                     "Gateway:Providers:replicate:ApiKey", "Gateway:Providers:azure:ApiKey" })
             gateway.Settings[name] = "";
         return gateway;
     }

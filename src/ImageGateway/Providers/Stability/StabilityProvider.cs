@@ -139,7 +139,7 @@ public sealed class StabilityProvider : IImageProvider
             && reasons.Any(r => r.Equals("CONTENT_FILTERED", StringComparison.OrdinalIgnoreCase)))
             return ProviderResult.Failed(ContentPolicy(200));
         var bytes = await response.Content.ReadAsByteArrayAsync(ct);
-        var mediaType = UpstreamText.SniffImage(bytes);
+        var mediaType = UpstreamText.SniffWholeImage(bytes);
         return mediaType is null
             ? ProviderResult.Failed(UpstreamText.NotImages("stability", "bytes that are not a PNG, JPEG or WebP image"))
             : ProviderResult.Success([new GeneratedImage(bytes, mediaType, null)]);
