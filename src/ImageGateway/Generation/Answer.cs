@@ -30,6 +30,7 @@ public sealed record Answer(ImagesResponse Body, IReadOnlyList<ImageStreamEvent>
         {
             Pricing = spec.Model.Pricing,
             Ignored = spec.Ignored.Count > 0 ? spec.Ignored : null,
+            UpstreamCostUsd = result.UpstreamCostUsd,
         };
         var body = new ImagesResponse(time.GetUtcNow().ToUnixTimeSeconds(), delivered.Data, metadata).WithGptImageFacts(spec, result);
         if (stream is not null)

@@ -82,6 +82,9 @@ public sealed record GenerationMetadata(
     /// <summary><c>per_image</c> or <c>per_token</c>: how <see cref="CostIncurred"/> was worked out.</summary>
     public string? Pricing { get; init; }
 
+    /// <summary>What the upstream says the call cost it, in US dollars (BFL's <c>cost</c>, a configured Replicate rate); absent when unknown.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public decimal? UpstreamCostUsd { get; init; }
+
     /// <summary>Fields accepted and not forwarded (a retired model's <c>style</c>); absent when none.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<string>? Ignored { get; init; }
 }

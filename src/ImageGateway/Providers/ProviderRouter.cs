@@ -49,7 +49,11 @@ public sealed class ProviderRouter(ILogger<ProviderRouter> logger)
         var images = results.SelectMany(r => r.Images).ToArray();
         var served = results.Where(r => r.Failure is null).ToArray();
         if (images.Length > 0)
-            return ProviderResult.Success(images) with { Usage = TokenUsage.Sum(served.Select(r => r.Usage)), Produced = served[0].Produced };
+            return ProviderResult.Success(images) with
+            {
+                Usage = TokenUsage.Sum(served.Select(r => r.Usage)), Produced = served[0].Produced,
+                UpstreamCostUsd = served.All(r => r.UpstreamCostUsd is not null) ? served.Sum(r => r.UpstreamCostUsd!.Value) : null,
+            };
         // Nothing came back: report the most telling failure (a refusal beats an outage).
         return results.Select(r => r.Failure!).OrderBy(f => IsFinal(f.Kind) ? 0 : 1).First() is var failure
             ? ProviderResult.Failed(failure)
