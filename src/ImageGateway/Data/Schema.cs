@@ -132,5 +132,9 @@ public static class Schema
         new(7, "written-off amounts", """
             ALTER TABLE ledger_entries ADD COLUMN written_off_mc BIGINT NOT NULL DEFAULT 0;
             """),
+        // What the upstream said a request cost (BFL's cost, a configured Replicate rate), in millionths of a dollar.
+        new(8, "upstream cost", """
+            ALTER TABLE usage_events ADD COLUMN upstream_cost_musd BIGINT NULL;
+            """),
     ];
 }

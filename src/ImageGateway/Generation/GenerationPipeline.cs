@@ -136,7 +136,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         var charge = isByok ? Millicredits.Zero : Charge(spec, tier, count, result.Usage, servedBy);
         Answer? answer = null;
         var settlement = await SettleAsync(hold, charge, $"{spec.Model.Id} ×{count} {spec.Size} {spec.Quality} via {servedBy.Provider.Name}",
-            charged => trace.UsageEvent(servedBy.Provider.Name, count, charged, isByok, StatusCodes.Status200OK),
+            charged => trace.UsageEvent(servedBy.Provider.Name, count, charged, isByok, StatusCodes.Status200OK, result.UpstreamCostUsd),
             async (scope, settled) =>
             {
                 // The answer is made from the settle, and kept for the Idempotency-Key in the same

@@ -29,9 +29,10 @@ public sealed class GenerationTrace(Caller caller, GatewayMetrics metrics, ILogg
 
     public void Served(string provider, int images, Millicredits charged, bool byok) => (_served, Byok) = ((provider, images, charged), byok);
 
-    public UsageEvent UsageEvent(string? provider, int images, Millicredits cost, bool byok, int status) =>
+    public UsageEvent UsageEvent(string? provider, int images, Millicredits cost, bool byok, int status, decimal? upstreamCostUsd = null) =>
         new(Caller.AccountId, Caller.KeyId, Spec!.Model.Id, provider, Tier!.Name, Spec.Size, Spec.Quality, images, cost.Value, byok, status,
-            Spec.User, (long)Stopwatch.GetElapsedTime(_started).TotalMilliseconds);
+            Spec.User, (long)Stopwatch.GetElapsedTime(_started).TotalMilliseconds,
+            upstreamCostUsd is { } usd ? (long)Math.Round(usd * 1_000_000m, MidpointRounding.AwayFromZero) : null);
 
     /// <summary>Records the request and hands its answer back.</summary>
     public T Done<T>(T result) where T : IResult

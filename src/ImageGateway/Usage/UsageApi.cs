@@ -11,7 +11,18 @@ public sealed record UsageSplit(long Requests, long Images, Millicredits Credits
 
 public sealed record UsageTotals(long Requests, long Images, Millicredits Credits, UsageSplit Platform, UsageSplit Byok);
 
-public sealed record UsageResponse(int Days, string? UserId, IReadOnlyList<UsageRowDto> Data, UsageTotals Totals);
+public sealed record UsageResponse(int Days, string? UserId, IReadOnlyList<UsageRowDto> Data, UsageTotals Totals)
+{
+    /// <summary>Per model, where upstream costs are known (admin view only): revenue, upstream cost and margin in US dollars.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ModelMargin>? Margins { get; init; }
+}
+
+/// <summary>
+/// Over the <see cref="PricedRequests"/> whose upstream reported a cost: what the callers paid
+/// (credits at <c>Gateway:Billing:UsdPerCredit</c>), what the upstream cost, and the difference.
+/// </summary>
+public sealed record ModelMargin(string Model, long PricedRequests, decimal RevenueUsd, decimal UpstreamCostUsd, decimal MarginUsd);
 
 /// <summary>
 /// Usage per UTC day, model, provider and tier, BYOK and platform apart. Every generate request
@@ -34,12 +45,15 @@ public static class UsageApi
     }
 
     public static Task<Results<JsonOk<UsageResponse>, ApiError>> GetOwnAsync(Caller caller, UsageStore usage, TimeProvider time, CancellationToken ct, int? days = null) =>
-        UsageAsync(caller.AccountId, usage, time, days, ct);
+        UsageAsync(caller.AccountId, usage, time, days, null, ct);
 
-    public static Task<Results<JsonOk<UsageResponse>, ApiError>> GetAnyAsync(UsageStore usage, TimeProvider time, CancellationToken ct, int? days = null, string? user = null) =>
-        UsageAsync(string.IsNullOrEmpty(user) ? null : user, usage, time, days, ct);
+    public static Task<Results<JsonOk<UsageResponse>, ApiError>> GetAnyAsync(UsageStore usage, TimeProvider time,
+        Microsoft.Extensions.Options.IOptions<BillingOptions> billing, CancellationToken ct, int? days = null, string? user = null) =>
+        UsageAsync(string.IsNullOrEmpty(user) ? null : user, usage, time, days, billing.Value.UsdPerCredit, ct);
 
-    private static async Task<Results<JsonOk<UsageResponse>, ApiError>> UsageAsync(string? accountId, UsageStore usage, TimeProvider time, int? days, CancellationToken ct)
+    /// <param name="usdPerCredit">Set for the admin view, which adds the margin per model.</param>
+    private static async Task<Results<JsonOk<UsageResponse>, ApiError>> UsageAsync(string? accountId, UsageStore usage, TimeProvider time, int? days,
+        decimal? usdPerCredit, CancellationToken ct)
     {
         var span = days ?? 30;
         if (span is < 1 or > MaxDays) return ApiError.Invalid("days", $"'days' must be between 1 and {MaxDays}.");
@@ -52,6 +66,12 @@ public static class UsageApi
         var totals = new UsageTotals(rows.Sum(r => r.Requests), rows.Sum(r => r.Images), new Millicredits(rows.Sum(r => r.Credits.Value)),
             Split(false), Split(true));
         var data = rows.Select(r => new UsageRowDto(r.Day.ToString("yyyy-MM-dd"), r.Model, r.Provider, r.Tier, r.Byok, r.Requests, r.Images, r.Credits)).ToArray();
-        return ApiResults.Ok(new UsageResponse(span, accountId, data, totals), GatewayJson.Context.UsageResponse);
+        var margins = usdPerCredit is not { } rate ? null : rows.Where(r => r.PricedRequests > 0).GroupBy(r => r.Model).Select(g =>
+        {
+            var revenue = g.Sum(r => r.PricedCredits) / 1000m * rate;
+            var cost = g.Sum(r => r.UpstreamCostMicroUsd) / 1_000_000m;
+            return new ModelMargin(g.Key, g.Sum(r => r.PricedRequests), revenue, cost, revenue - cost);
+        }).OrderBy(m => m.Model, StringComparer.Ordinal).ToArray();
+        return ApiResults.Ok(new UsageResponse(span, accountId, data, totals) { Margins = margins }, GatewayJson.Context.UsageResponse);
     }
 }

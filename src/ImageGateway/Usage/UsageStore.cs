@@ -17,10 +17,15 @@ public sealed record UsageEvent(
     bool Byok,
     int Status,
     string? EndUser,
-    long LatencyMs);
+    long LatencyMs,
+    long? UpstreamCostMicroUsd = null);
 
+/// <summary>
+/// <see cref="UpstreamCostMicroUsd"/> is the upstream's cost of the <see cref="PricedRequests"/> that
+/// reported one, and <see cref="PricedCredits"/> what those requests were charged (0 and 0 when none did).
+/// </summary>
 public sealed record UsageAggregate(DateOnly Day, string Model, string? Provider, string Tier, bool Byok, long Requests, long Images,
-    Billing.Millicredits Credits);
+    Billing.Millicredits Credits, long PricedRequests = 0, long UpstreamCostMicroUsd = 0, long PricedCredits = 0);
 
 public sealed class UsageStore(Database db, TimeProvider time)
 {
@@ -33,13 +38,13 @@ public sealed class UsageStore(Database db, TimeProvider time)
         var now = time.GetUtcNow();
         return scope.ExecuteAsync(
             """
-            INSERT INTO usage_events (id, account_id, key_id, model, provider, tier, size, quality, images, cost_mc, byok, status, end_user, latency_ms, created_at)
-            VALUES (@Id, @AccountId, @KeyId, @Model, @Provider, @Tier, @Size, @Quality, @Images, @CostMc, @Byok, @Status, @EndUser, @LatencyMs, @CreatedAt)
+            INSERT INTO usage_events (id, account_id, key_id, model, provider, tier, size, quality, images, cost_mc, byok, status, end_user, latency_ms, created_at, upstream_cost_musd)
+            VALUES (@Id, @AccountId, @KeyId, @Model, @Provider, @Tier, @Size, @Quality, @Images, @CostMc, @Byok, @Status, @EndUser, @LatencyMs, @CreatedAt, @Upstream)
             """,
             ("@Id", Ids.Ordered("gen", now)), ("@AccountId", e.AccountId), ("@KeyId", e.KeyId), ("@Model", e.Model),
             ("@Provider", e.Provider), ("@Tier", e.Tier), ("@Size", e.Size), ("@Quality", e.Quality), ("@Images", e.Images),
             ("@CostMc", e.CostMc), ("@Byok", e.Byok ? 1 : 0), ("@Status", e.Status), ("@EndUser", e.EndUser), ("@LatencyMs", e.LatencyMs),
-            ("@CreatedAt", now.ToUnixTimeMilliseconds()));
+            ("@CreatedAt", now.ToUnixTimeMilliseconds()), ("@Upstream", e.UpstreamCostMicroUsd));
     }
 
     /// <summary>
@@ -70,14 +75,16 @@ public sealed class UsageStore(Database db, TimeProvider time)
         db.ReadAsync(async c => (IReadOnlyList<UsageAggregate>)(await c.QueryAsync<AggregateRow>(
             $"""
             SELECT created_at / 86400000 AS DayNumber, model AS Model, provider AS Provider, tier AS Tier, byok AS Byok,
-                   COUNT(*) AS Requests, CAST(COALESCE(SUM(images), 0) AS BIGINT) AS Images, CAST(COALESCE(SUM(cost_mc), 0) AS BIGINT) AS CostMc
+                   COUNT(*) AS Requests, CAST(COALESCE(SUM(images), 0) AS BIGINT) AS Images, CAST(COALESCE(SUM(cost_mc), 0) AS BIGINT) AS CostMc,
+                   COUNT(upstream_cost_musd) AS PricedRequests, CAST(COALESCE(SUM(upstream_cost_musd), 0) AS BIGINT) AS UpstreamMicroUsd,
+                   CAST(COALESCE(SUM(CASE WHEN upstream_cost_musd IS NULL THEN 0 ELSE cost_mc END), 0) AS BIGINT) AS PricedCostMc
             FROM usage_events
             WHERE created_at >= @since {(accountId is null ? "" : "AND account_id = @accountId")}
             GROUP BY created_at / 86400000, model, provider, tier, byok
             ORDER BY 1, 2, 3 NULLS FIRST, 4, 5
             """, new { since = since.ToUnixTimeMilliseconds(), accountId }))
             .Select(r => new UsageAggregate(DateOnly.FromDateTime(DateTime.UnixEpoch.AddDays(r.DayNumber)), r.Model, r.Provider, r.Tier,
-                r.Byok != 0, r.Requests, r.Images, new Billing.Millicredits(r.CostMc))).ToArray(), ct);
+                r.Byok != 0, r.Requests, r.Images, new Billing.Millicredits(r.CostMc), r.PricedRequests, r.UpstreamMicroUsd, r.PricedCostMc)).ToArray(), ct);
 
     public Task<IReadOnlyList<UsageEvent>> RecentAsync(string accountId, int limit, CancellationToken ct = default) =>
         db.ReadAsync(async c => (IReadOnlyList<UsageEvent>)(await c.QueryAsync<Row>(
@@ -100,6 +107,9 @@ public sealed class UsageStore(Database db, TimeProvider time)
         public long Requests { get; set; }
         public long Images { get; set; }
         public long CostMc { get; set; }
+        public long PricedRequests { get; set; }
+        public long UpstreamMicroUsd { get; set; }
+        public long PricedCostMc { get; set; }
     }
 
     private sealed record Row(string AccountId, string KeyId, string Model, string? Provider, string Tier, string Size, string Quality,

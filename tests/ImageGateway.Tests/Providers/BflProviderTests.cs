@@ -63,6 +63,27 @@ public sealed class BflProviderTests : IAsyncLifetime
         Assert.Equal(0.03m, meta.Dec("upstream_cost_usd")); // the create's cost: 3 credits, a cent each
     }
 
+    [Fact]
+    public async Task The_admin_usage_view_shows_the_margin_per_model_where_the_upstream_reported_its_cost()
+    {
+        var (client, _) = await _gateway.UserAsync();
+        await ProviderKit2026.ImagesAsync(await client.PostJsonAsync("/v1/images/generations", Body(n: 2)));
+        await ProviderKit2026.ImagesAsync(await client.PostJsonAsync("/v1/images/generations", new { model = "builtin-preview", prompt = "x", response_format = "b64_json" }));
+
+        using var admin = _gateway.AdminClient();
+        var usage = await (await admin.GetAsync("/api/v1/admin/usage")).OkJsonAsync();
+        Assert.True(usage.TryGetProperty("margins", out _), usage.GetRawText());
+
+        // 72 credits at $0.001 paid for two jobs BFL said cost 3 credits ($0.03) each; builtin reports no cost.
+        var margin = Assert.Single(usage.GetProperty("margins").EnumerateArray());
+        Assert.Equal("flux-2-pro", margin.Str("model"));
+        Assert.Equal(1, margin.GetProperty("priced_requests").GetInt64());
+        Assert.Equal(0.072m, margin.Dec("revenue_usd"));
+        Assert.Equal(0.06m, margin.Dec("upstream_cost_usd"));
+        Assert.Equal(0.012m, margin.Dec("margin_usd"));
+        Assert.False((await (await client.GetAsync("/api/v1/llm/usage")).OkJsonAsync()).TryGetProperty("margins", out _)); // operators only
+    }
+
     [Theory]
     [InlineData("1024x1024", 1, 36)]     // 1 MP
     [InlineData("1536x1024", 1, 54)]     // 1.5 MP → 2
