@@ -158,6 +158,7 @@ public sealed class OpenRouterProviderTests : IAsyncLifetime
         Assert.Equal(cost, meta.Dec("cost_incurred"));
         Assert.Equal(StartingCredits - cost, meta.Dec("credits_remaining"));
         Assert.Equal(StartingCredits - cost, (await client.CreditsAsync()).Dec("credits_remaining"));
+        Assert.Equal(0.04m, meta.Dec("upstream_cost_usd")); // OpenRouter's usage.cost
         AssertNoLeak(await response.Content.ReadAsStringAsync());
     }
 

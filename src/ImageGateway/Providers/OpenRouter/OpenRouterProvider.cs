@@ -72,6 +72,11 @@ public sealed class OpenRouterProvider : IImageProvider
         return AspectRatios.MinBy(a => Math.Abs(Math.Log(a.Ratio) - wanted)).Name;
     }
 
+    /// <summary>OpenRouter's <c>usage.cost</c>: what the call cost in its credits, which are US dollars.</summary>
+    private static decimal? ReportedCost(JsonElement root) =>
+        root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object && usage.TryGetProperty("cost", out var cost)
+        && cost.ValueKind == JsonValueKind.Number && cost.TryGetDecimal(out var usd) && usd >= 0 ? usd : null;
+
     private static async Task<ProviderResult> ReadImagesAsync(JsonElement root, ProviderCredential credential, CancellationToken ct)
     {
         if (root.ValueKind != JsonValueKind.Object)
@@ -114,7 +119,7 @@ public sealed class OpenRouterProvider : IImageProvider
                 }
             }
         }
-        if (images.Count > 0) return ProviderResult.Success(images);
+        if (images.Count > 0) return ProviderResult.Success(images) with { UpstreamCostUsd = ReportedCost(root) };
 
         var finish = choice.TryGetProperty("finish_reason", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString() : null;
         if (string.Equals(finish, "content_filter", StringComparison.OrdinalIgnoreCase))
