@@ -120,6 +120,8 @@ public sealed class ProvidersOptionsValidator : IValidateOptions<ProvidersOption
             if (o.MaxRetries < 0) errors.Add($"{where}:MaxRetries must be 0 or more.");
             if (o.RetryBaseDelayMs < 0) errors.Add($"{where}:RetryBaseDelayMs must be 0 or more.");
             if (o.MaxAnswerBytes < 1024) errors.Add($"{where}:MaxAnswerBytes must be at least 1024.");
+            if (o.PollIntervalMs < 1 || o.MaxPollIntervalMs < o.PollIntervalMs)
+                errors.Add($"{where}:PollIntervalMs must be positive and MaxPollIntervalMs at least as long.");
             if (o.CircuitFailureRatio is <= 0 or > 1) errors.Add($"{where}:CircuitFailureRatio must be above 0 and at most 1.");
         }
         foreach (var (model, steps) in options.Routes)

@@ -53,7 +53,7 @@ public sealed class PricingTests
         ("flux-2-pro", "standard", "2048x2048", FluxTwoPro(2048, 2048)),
 
         // $0.04 an image on both BFL and Replicate; flux-schnell $0.003 on Replicate.
-        .. new[] { "1024x1024", "1440x960", "960x1440", "1440x816", "816x1440" }.Select(size => ("flux-1.1-pro", "standard", size, 40m)),
+        .. new[] { "1024x1024", "1440x960", "960x1440", "1440x800", "800x1440" }.Select(size => ("flux-1.1-pro", "standard", size, 40m)),
         .. new[] { "1024x1024", "1344x768", "768x1344" }.Select(size => ("flux-schnell", "standard", size, 3m)),
     ];
 

@@ -109,6 +109,23 @@ public sealed class ReplicateProviderTests : IAsyncLifetime
         Assert.True(input.GetProperty("go_fast").GetBoolean());
     }
 
+    [Fact]
+    public async Task An_operator_adds_a_model_by_configuration_alone_as_the_readme_shows()
+    {
+        _gateway.Settings["Gateway:Models:ideogram-v3:Sizes:0"] = "1024x1024";
+        _gateway.Settings["Gateway:Models:ideogram-v3:MaxN"] = "1";
+        _gateway.Settings["Gateway:Pricing:ideogram-v3:standard:default"] = "90";
+        _gateway.Settings["Gateway:Routes:ideogram-v3:0:Provider"] = "replicate";
+        _gateway.Settings["Gateway:Routes:ideogram-v3:0:UpstreamModel"] = "ideogram-ai/ideogram-v3-quality";
+        var (client, _) = await _gateway.UserAsync();
+
+        var (json, images) = await ProviderKit2026.ImagesAsync(await client.PostJsonAsync("/v1/images/generations", Body(model: "ideogram-v3")));
+
+        Assert.Equal("/v1/models/ideogram-ai/ideogram-v3-quality/predictions", Assert.Single(Creates).Path);
+        Assert.Single(images);
+        Assert.Equal(108m, json.GetProperty("_metadata").Dec("cost_incurred"));
+    }
+
     public static TheoryData<string, HttpStatusCode, string> Failures => new()
     {
         { "nsfw", HttpStatusCode.BadRequest, "content_policy_violation" },

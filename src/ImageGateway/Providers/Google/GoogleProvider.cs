@@ -99,19 +99,24 @@ public sealed class GoogleProvider : IImageProvider
         var finish = candidate.ValueKind == JsonValueKind.Object ? Text(candidate, "finishReason") : null;
         if (finish is not null && Refusals.Contains(finish)) return ProviderResult.Failed(ContentPolicy(200, finish));
 
-        JsonElement? inline = null;
+        // Gemini 3 may send drafts marked "thought" before the answer: the last image that is not one, else the last image.
+        JsonElement? inline = null, draft = null;
         var text = new List<string>();
         if (candidate.ValueKind == JsonValueKind.Object && candidate.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Object
             && content.TryGetProperty("parts", out var parts) && parts.ValueKind == JsonValueKind.Array)
             foreach (var part in parts.EnumerateArray())
             {
-                if (part.ValueKind != JsonValueKind.Object || part.TryGetProperty("thought", out var thought) && thought.ValueKind == JsonValueKind.True)
-                    continue; // a thinking model's drafts are not the answer
-                if (Text(part, "text") is { Length: > 0 } words) text.Add(words.Trim());
-                else if (inline is null && (part.TryGetProperty("inlineData", out var data) || part.TryGetProperty("inline_data", out data))
+                if (part.ValueKind != JsonValueKind.Object) continue;
+                var isDraft = part.TryGetProperty("thought", out var thought) && thought.ValueKind == JsonValueKind.True;
+                if (Text(part, "text") is { Length: > 0 } words) { if (!isDraft) text.Add(words.Trim()); }
+                else if ((part.TryGetProperty("inlineData", out var data) || part.TryGetProperty("inline_data", out data))
                          && data.ValueKind == JsonValueKind.Object && data.TryGetProperty("data", out var b64))
-                    inline = b64;
+                {
+                    if (isDraft) draft = b64;
+                    else inline = b64;
+                }
             }
+        inline ??= draft;
         if (inline is null)
             return ProviderResult.Failed(UpstreamText.NotImages("google", finish is null or "STOP"
                 ? "no image part" : $"no image (finishReason {UpstreamText.Sanitize(finish)})"));
