@@ -107,6 +107,20 @@ public sealed class AzureOpenAiProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_slow_deployment_past_the_timeout_is_a_504_and_charges_nothing()
+    {
+        _gateway.Settings["Gateway:Providers:azure:TimeoutSeconds"] = "1";
+        _azure.Images.Delay = TimeSpan.FromSeconds(10);
+        var (client, userId) = await _gateway.UserAsync();
+        var held = await HoldAsync(client);
+
+        var response = await client.PostJsonAsync("/v1/images/generations", Body());
+
+        await Api.AssertErrorAsync(response, HttpStatusCode.GatewayTimeout, "api_error", "upstream_timeout");
+        await _gateway.AssertNothingChargedAsync(client, userId, 1000m, held);
+    }
+
+    [Fact]
     public async Task An_openai_outage_falls_back_to_the_azure_deployment()
     {
         await using var openai = await FakeUpstream.StartAsync();

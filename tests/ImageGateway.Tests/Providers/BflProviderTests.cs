@@ -164,6 +164,29 @@ public sealed class BflProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_request_the_caller_abandons_stops_polling_and_releases_the_hold()
+    {
+        _bfl.Mode = "never";
+        var (client, _) = await _gateway.UserAsync();
+        int Polls() => _fake.Requests.Count(r => r.Path.StartsWith("/v1/get_result", StringComparison.Ordinal));
+
+        var request = client.PostJsonAsync("/v1/images/generations", Body());
+        var waited = Stopwatch.StartNew();
+        while (Polls() == 0 && waited.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(20);
+        client.CancelPendingRequests();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
+
+        waited.Restart();
+        while ((await client.CreditsAsync()).Dec("reserved") != 0m && waited.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(50);
+        var credits = await client.CreditsAsync();
+        Assert.Equal(0m, credits.Dec("reserved"));
+        Assert.Equal(1000m, credits.Dec("credits_remaining"));
+        var stopped = Polls();
+        await Task.Delay(300);
+        Assert.Equal(stopped, Polls()); // BFL has no cancel: the job is left, and no longer polled
+    }
+
+    [Fact]
     public async Task A_key_bfl_does_not_know_is_a_502_naming_no_key()
     {
         _gateway.Settings["Gateway:Providers:bfl:ApiKey"] = "bfl-revoked-key-000000000000000";
