@@ -27,38 +27,14 @@ public static class ChunkedBodyLimit
             return next(context);
         });
 
-    private sealed class CountedBody(Stream inner, long limit) : Stream, IHttpMaxRequestBodySizeFeature
+    /// <summary>The request body counted as decoded; its limit is the size feature's, which an endpoint may raise before reading.</summary>
+    private sealed class CountedBody(Stream inner, long limit) : Providers.CappedStream(inner, limit), IHttpMaxRequestBodySizeFeature
     {
-        private long _read;
-
-        public bool IsReadOnly => _read > 0;
+        public bool IsReadOnly => BytesRead > 0;
         public long? MaxRequestBodySize { get; set; } = limit;
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => _read; set => throw new NotSupportedException(); }
+        protected override long? Limit => MaxRequestBodySize;
 
-        public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) =>
-            Count(await inner.ReadAsync(buffer, ct));
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) =>
-            ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
-
-        private int Count(int read)
-        {
-            _read += read;
-            if (_read > MaxRequestBodySize)
-                throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge);
-            return read;
-        }
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        protected override Exception TooLarge() => new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge);
     }
 }

@@ -3,13 +3,22 @@ using System.Net;
 namespace ImageGateway.Providers;
 
 /// <summary>
-/// A read-only view of an upstream body that fails once more than <paramref name="maxBytes"/> have
-/// been read. It counts what the reader gets, after decompression, so a small compressed body that
-/// inflates without end stops at the cap instead of filling memory.
+/// A read-only view of a body that fails once more than <see cref="Limit"/> bytes have been read.
+/// It counts what the reader gets, after decoding, so a small compressed (or chunked) body is
+/// measured by what it really holds: an upstream answer that inflates without end stops at the
+/// cap instead of filling memory. Subclasses choose the limit and the failure.
 /// </summary>
-public sealed class CappedStream(Stream inner, long maxBytes) : Stream
+public class CappedStream(Stream inner, long maxBytes) : Stream
 {
     private long _read;
+
+    /// <summary>The bytes read so far.</summary>
+    protected long BytesRead => _read;
+
+    /// <summary>The most bytes that may be read; null for no limit.</summary>
+    protected virtual long? Limit => maxBytes;
+
+    protected virtual Exception TooLarge() => TooLarge(maxBytes);
 
     public override bool CanRead => true;
     public override bool CanSeek => false;
@@ -28,7 +37,7 @@ public sealed class CappedStream(Stream inner, long maxBytes) : Stream
     private int Count(int read)
     {
         _read += read;
-        if (_read > maxBytes) throw TooLarge(maxBytes);
+        if (_read > Limit) throw TooLarge();
         return read;
     }
 

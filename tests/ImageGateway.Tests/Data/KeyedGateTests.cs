@@ -9,21 +9,20 @@ public sealed class KeyedGateTests
     public async Task One_holder_per_key_and_waiters_go_in_arrival_order()
     {
         var gate = new KeyedGate();
-        var first = await gate.EnterAsync("a", CancellationToken.None);
-        var order = new List<int>();
-        var waiters = Enumerable.Range(1, 5).Select(async i =>
+        var holder = await gate.EnterAsync("a", CancellationToken.None);
+        // Each waiter joins the queue when EnterAsync is called, so this loop fixes the arrival order.
+        var waiting = Enumerable.Range(0, 5).Select(_ => gate.EnterAsync("a", CancellationToken.None).AsTask()).ToArray();
+        await Task.Delay(100);
+        Assert.All(waiting, w => Assert.False(w.IsCompleted)); // all wait behind the holder
+
+        holder.Dispose();
+        for (var i = 0; i < waiting.Length; i++)
         {
-            await Task.Delay(i * 20);
-            using var turn = await gate.EnterAsync("a", CancellationToken.None);
-            lock (order) order.Add(i);
-        }).ToArray();
-        await Task.Delay(200);
-        Assert.Empty(order); // all wait behind the first holder
+            var turn = await waiting[i].WaitAsync(TimeSpan.FromSeconds(5)); // the next in line gets the turn...
+            Assert.All(waiting.Skip(i + 1), w => Assert.False(w.IsCompleted)); // ...and nobody behind it
+            turn.Dispose();
+        }
 
-        first.Dispose();
-        await Task.WhenAll(waiters);
-
-        Assert.Equal([1, 2, 3, 4, 5], order);
         Assert.Equal(0, gate.ActiveKeys); // nothing kept once nobody holds or waits
     }
 
