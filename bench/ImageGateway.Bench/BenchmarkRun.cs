@@ -256,7 +256,7 @@ public sealed class BenchmarkRun
     }
 
     /// <summary>One request like the load will send, checked for status 200 and the expected shape before anything is measured.</summary>
-    private static async Task PreflightAsync(string scenario, LoadSpec spec, string expect, int images = 1)
+    internal static async Task PreflightAsync(string scenario, LoadSpec spec, string expect, int images = 1)
     {
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
         using var request = new HttpRequestMessage(HttpMethod.Post, spec.Url) { Content = new StringContent(spec.Body, Encoding.UTF8, "application/json") };
@@ -426,5 +426,5 @@ public sealed class BenchmarkRun
         return new LedgerResult(onePoints, seededPoints, seed);
     }
 
-    private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max] + $"… ({text.Length} chars)";
+    internal static string Truncate(string text, int max) => text.Length <= max ? text : text[..max] + $"… ({text.Length} chars)";
 }

@@ -15,9 +15,11 @@ public static class FakeUpstream
     public const int MaxN = 10;
     public const int ImageSide = 1024;
 
-    public static async Task<int> RunAsync(int port)
+    /// <param name="latency">How long each answer waits (realistic mode: an upstream takes seconds), ± <paramref name="jitter"/>.</param>
+    /// <param name="photo">Answer a photographic-size PNG (about 1.8 MB) instead of the 40 KB one.</param>
+    public static async Task<int> RunAsync(int port, TimeSpan latency = default, TimeSpan jitter = default, bool photo = false)
     {
-        var png = Png();
+        var png = photo ? PhotoPng() : Png();
         var b64 = Convert.ToBase64String(png);
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var bodies = Enumerable.Range(0, MaxN + 1).Select(n => n == 0 ? [] : ImagesBody(created, b64, n)).ToArray();
@@ -48,6 +50,12 @@ public static class FakeUpstream
             {
                 n = -1;
             }
+            if (latency > TimeSpan.Zero)
+            {
+                var wait = latency + TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * 2 * jitter.TotalMilliseconds - jitter.TotalMilliseconds);
+                try { await Task.Delay(wait, http.RequestAborted); }
+                catch (OperationCanceledException) { return; }
+            }
             await (n is >= 1 and <= MaxN ? Write(http, 200, bodies[n]) : Write(http, 400, badN));
         });
         app.MapGet("/v1/models", (HttpContext http) => Write(http, 200, models));
@@ -70,6 +78,25 @@ public static class FakeUpstream
     {
         var item = $$"""{"b64_json":"{{b64}}","revised_prompt":"A lighthouse on a cliff at dusk, warm light over a calm sea."}""";
         return Encoding.UTF8.GetBytes($$"""{"created":{{created}},"data":[{{string.Join(",", Enumerable.Repeat(item, n))}}]}""");
+    }
+
+    /// <summary>
+    /// A 1024x1024 PNG the size of a generated photograph (about 1.8 MB, 2.4 MB as base64): grain
+    /// of amplitude 18 on every row keeps the encoder from compressing it below that. Built once.
+    /// </summary>
+    public static byte[] PhotoPng()
+    {
+        var rgba = new byte[ImageSide * ImageSide * 4];
+        var random = new Random(20261203);
+        for (var i = 0; i < rgba.Length; i += 4)
+        {
+            var (x, y) = (i / 4 % ImageSide, i / 4 / ImageSide);
+            rgba[i] = (byte)(x / 5 + random.Next(18));
+            rgba[i + 1] = (byte)(y / 5 + random.Next(18));
+            rgba[i + 2] = (byte)(96 + random.Next(18));
+            rgba[i + 3] = 255;
+        }
+        return BuiltinRenderer.EncodePng(rgba, ImageSide, ImageSide);
     }
 
     /// <summary>
