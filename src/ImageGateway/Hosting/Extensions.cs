@@ -136,6 +136,20 @@ public static class Extensions
         return hosts.Contains("*") ? [] : hosts;
     }
 
+    /// <summary>
+    /// Image requests read their upstream answers into pooled arrays (<see cref="BodyBuffers"/>),
+    /// returned after the answer has been written (the HttpContext's disposal). The lambda is async
+    /// so the scope flows into this request's calls and no further.
+    /// </summary>
+    private static void UseBodyBuffers(this WebApplication app) => app.Use(async (context, next) =>
+    {
+        var path = context.Request.Path.Value ?? "";
+        if (HttpMethods.IsPost(context.Request.Method) && (path.EndsWith("/images/generations", StringComparison.OrdinalIgnoreCase)
+            || path.EndsWith("/images/edits", StringComparison.OrdinalIgnoreCase) || path.EndsWith("/images/variations", StringComparison.OrdinalIgnoreCase)))
+            context.Response.RegisterForDispose(BodyBuffers.Begin());
+        await next(context);
+    });
+
     public static WebApplication MapGateway(this WebApplication app)
     {
         OptionsValidation.ValidateAll(app.Services);
@@ -154,6 +168,7 @@ public static class Extensions
         app.UseApiErrors();
         if (allowedHosts.Length > 0) app.UseAllowedHosts(allowedHosts);
         app.UseExactChunkedBodyLimit(options.MaxRequestBodyBytes);
+        app.UseBodyBuffers();
         app.UseSlashCollapsing();
         app.UseRouting();
         if (!string.IsNullOrWhiteSpace(options.Cors.AllowedOrigins)) app.UseCors();

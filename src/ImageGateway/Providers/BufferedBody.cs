@@ -31,6 +31,9 @@ public sealed class BufferedBody : HttpContent
     /// decompressed body has no Content-Length) fails as HttpClient's buffering does,
     /// with an <see cref="HttpRequestException"/>, so it is handled (and retried) as a failed call.
     /// </summary>
+    /// <summary>Bodies this large or larger (images, not error messages) are read into pooled arrays within a request's scope.</summary>
+    public const int PooledFrom = 64 * 1024;
+
     public static async Task LoadAsync(HttpResponseMessage response, long maxBytes, CancellationToken ct)
     {
         var streamed = response.Content;
@@ -43,10 +46,11 @@ public sealed class BufferedBody : HttpContent
             await using var stream = await streamed.ReadAsStreamAsync(ct);
             if (announced is { } exact)
             {
-                // Not zeroed first: every byte is overwritten by the read or the read fails.
-                array = GC.AllocateUninitializedArray<byte>(checked((int)exact));
-                await stream.ReadExactlyAsync(array, ct);
-                length = array.Length;
+                // Not zeroed first: every byte is overwritten by the read or the read fails. Within a
+                // request's scope the array is a pooled one, held until the request is done.
+                length = checked((int)exact);
+                array = BodyBuffers.Current is { } scope && length >= PooledFrom ? scope.Rent(length) : GC.AllocateUninitializedArray<byte>(length);
+                await stream.ReadExactlyAsync(array.AsMemory(0, length), ct);
             }
             else (array, length) = await ReadToEndAsync(stream, maxBytes, ct);
         }

@@ -99,6 +99,43 @@ public sealed class BufferedBodyTests
     }
 
     [Fact]
+    public async Task Within_a_requests_scope_a_large_body_is_read_into_a_pooled_array_held_until_the_scope_ends()
+    {
+        var bytes = Bytes(300_000);
+        using var response = Streamed(bytes, bytes.Length, seekable: false);
+        var scope = BodyBuffers.Begin();
+        try
+        {
+            await BufferedBody.LoadAsync(response, 1_000_000, CancellationToken.None);
+
+            var body = Assert.IsType<BufferedBody>(response.Content);
+            Assert.Equal(1, scope.Rented);
+            Assert.True(body.Array.Length >= bytes.Length); // a pool bucket, larger than the body
+            Assert.Equal(bytes, body.Memory.ToArray());
+            Assert.Equal(bytes, await response.Content.ReadAsByteArrayAsync()); // only the body, not the bucket's tail
+        }
+        finally
+        {
+            scope.Dispose();
+        }
+        var late = scope.Rent(100_000); // something that outlived its request never gets a returned array
+        Assert.Equal(0, scope.Rented);
+        Assert.Equal(100_000, late.Length);
+    }
+
+    [Fact]
+    public async Task A_small_body_or_one_outside_any_scope_gets_an_array_of_its_own()
+    {
+        using var small = Streamed(Bytes(1_000), 1_000, seekable: false);
+        using (var scope = BodyBuffers.Begin())
+        {
+            await BufferedBody.LoadAsync(small, 1_000_000, CancellationToken.None);
+            Assert.Equal(0, scope.Rented);
+        }
+        Assert.Equal(1_000, Assert.IsType<BufferedBody>(small.Content).Array.Length);
+    }
+
+    [Fact]
     public async Task The_json_is_parsed_over_the_buffered_array_itself_not_a_copy()
     {
         var bytes = Encoding.UTF8.GetBytes("""{"data":[{"b64_json":"abcd"}]}""");
