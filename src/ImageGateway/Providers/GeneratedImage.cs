@@ -85,6 +85,34 @@ public sealed class GeneratedImage
         return UpstreamText.IsWhole(mediaType, head, tail[..tailLength], base64.Length / 4 * 3 - padding) ? mediaType : null;
     }
 
+    /// <summary>
+    /// The file's bytes for writing once (to a store): decoded into an array rented from the
+    /// request's <see cref="BodyBuffers"/> when there is one, and not kept on the image, so a 2 MB
+    /// image stored for a <c>url</c> answer costs no fresh large array; otherwise <see cref="Bytes"/>.
+    /// </summary>
+    public ReadOnlyMemory<byte> BytesForWriting()
+    {
+        if (_bytes is not null || BodyBuffers.Current is not { } scope) return Bytes;
+        var base64 = Base64Utf8();
+        var padding = base64.EndsWith("=="u8) ? 2 : base64.EndsWith("="u8) ? 1 : 0;
+        var length = base64.Length / 4 * 3 - padding;
+        if (length < BufferedBody.PooledFrom) return Bytes;
+        var array = scope.Rent(length);
+        System.Buffers.Text.Base64.DecodeFromUtf8(base64, array, out _, out var written);
+        return array.AsMemory(0, written);
+    }
+
+    /// <summary>The file's size in bytes, without decoding it.</summary>
+    public int Length
+    {
+        get
+        {
+            if (_bytes is not null) return _bytes.Length;
+            var base64 = Base64Utf8();
+            return base64.Length / 4 * 3 - (base64.EndsWith("=="u8) ? 2 : base64.EndsWith("="u8) ? 1 : 0);
+        }
+    }
+
     /// <summary>Decodes text <see cref="StrictImageType"/> accepted: padded, so its length gives the exact size.</summary>
     private static byte[] DecodeBase64(ReadOnlySpan<byte> base64)
     {

@@ -76,7 +76,10 @@ public sealed class S3ImageStore(IAmazonS3 s3, string bucket, bool ownsClient = 
     public async Task SaveAsync(StoredImageName name, ReadOnlyMemory<byte> bytes, string mediaType, CancellationToken ct)
     {
         // A PUT is atomic in S3: a reader sees the whole object or none.
-        using var body = new MemoryStream(bytes.ToArray(), writable: false);
+        // The bytes as they are (a pooled array during an image request), not a copy.
+        using var body = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(bytes, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(bytes.ToArray(), writable: false);
         await s3.PutObjectAsync(new PutObjectRequest
         {
             BucketName = bucket,

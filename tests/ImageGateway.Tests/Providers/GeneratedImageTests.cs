@@ -128,4 +128,20 @@ public sealed class GeneratedImageTests
         Assert.Equal(Convert.ToBase64String(Png), ResponseB64(image));
         Assert.Same(Png, image.Bytes);
     }
+
+    [Fact]
+    public void Bytes_for_writing_a_large_image_come_from_the_requests_pool_and_equal_the_file()
+    {
+        var large = FakeUpstream.Png(512, seed: 3); // noisy enough to be over the 64 KB pooling threshold
+        Assert.True(large.Length >= BufferedBody.PooledFrom, $"{large.Length} bytes");
+        var image = GeneratedImage.FromStrictBase64(Encoding.ASCII.GetBytes(Convert.ToBase64String(large)), null)!;
+        using var scope = BodyBuffers.Begin();
+
+        var written = image.BytesForWriting();
+
+        Assert.Equal(large, written.ToArray());
+        Assert.Equal(large.Length, image.Length);
+        Assert.Equal(1, scope.Rented);
+        Assert.Equal(large, image.Bytes); // the image itself is unchanged and still decodes on its own
+    }
 }
