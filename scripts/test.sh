@@ -139,6 +139,9 @@ if command -v wrk >/dev/null 2>&1; then
   dotnet bench/ImageGateway.Bench/bin/Release/net10.0/ImageGateway.Bench.dll run --smoke --out "$WORK/bench-smoke.md" \
     >"$WORK/bench-smoke.log" 2>&1 || { status=1; echo "benchmark smoke run FAILED:"; tail -n 40 "$WORK/bench-smoke.log"; }
   [ -f "$WORK/bench-smoke.md" ] && sed -n '/^| round | scenario/,/^$/p' "$WORK/bench-smoke.md"
+  # The realistic scenario (2 MB images, slow upstream) in miniature: 1 and 16 connections, 0.2 s upstream.
+  dotnet bench/ImageGateway.Bench/bin/Release/net10.0/ImageGateway.Bench.dll realistic --smoke --out "$WORK/realistic-smoke.md" \
+    >"$WORK/realistic-smoke.log" 2>&1 || { status=1; echo "realistic benchmark smoke run FAILED:"; tail -n 40 "$WORK/realistic-smoke.log"; }
 else
   fail_or_skip "benchmark smoke run" "wrk not installed (apt package wrk)"
 fi
