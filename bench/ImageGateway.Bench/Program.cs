@@ -11,6 +11,8 @@ try
             TimeSpan.FromMilliseconds(Options.IntOption(args, "--latency-ms") ?? 0), TimeSpan.FromMilliseconds(Options.IntOption(args, "--jitter-ms") ?? 0),
             args.Contains("--photo")),
         "realistic" => await RealisticRun.RunAsync(RealisticOptions.Parse(args[1..])),
+        "static-files" => await RealisticRun.StaticFilesAsync(Options.IntOption(args, "--port") ?? throw new ArgumentException("static-files needs --port P"),
+            Options.StringOption(args, "--root") ?? throw new ArgumentException("static-files needs --root DIR")),
         "floor-proxy" => await FloorProxy.RunAsync(Options.IntOption(args, "--port") ?? throw new ArgumentException("floor-proxy needs --port P"),
             new Uri(Options.StringOption(args, "--upstream") ?? throw new ArgumentException("floor-proxy needs --upstream URL")),
             Options.StringOption(args, "--ledger")),
@@ -29,6 +31,7 @@ static int Usage()
     Console.Error.WriteLine("""
         usage:
           ImageGateway.Bench fake-upstream --port P [--latency-ms L] [--jitter-ms J] [--photo]
+          ImageGateway.Bench static-files --port P --root DIR
           ImageGateway.Bench realistic [--smoke] [--connections 1,256,1000] [--latency-ms 5000] [--jitter-ms 500] [--duration SECONDS] [--skip-portkey] [--out FILE]
           ImageGateway.Bench floor-proxy --port P --upstream http://127.0.0.1:PORT/v1 [--ledger FOLDER]
           ImageGateway.Bench run [--smoke] [--rounds N] [--max-steal PERCENT] [--duration SECONDS] [--warmup SECONDS] [--gateway-warmup SECONDS] [--out FILE]

@@ -45,6 +45,11 @@ public sealed class RealisticRun
     {
         public int LatencyMs { get; init; }
         public int JitterMs { get; init; }
+
+        /// <summary>The row the others of its kind are compared with: direct to the upstream, or the static-file server for downloads.</summary>
+        public bool Direct { get; init; }
+
+        public bool IsDownload => Target.Contains("download", StringComparison.Ordinal);
     }
 
     public static async Task<int> RunAsync(RealisticOptions options)
@@ -150,10 +155,59 @@ public sealed class RealisticRun
                     LatencyMs = options.LatencyMs, JitterMs = options.JitterMs,
                 });
             }
+        if (options.Connections.Any(c => c > 1) && (options.Connections.Contains(256) || options.Smoke))
+            rows.AddRange(await DownloadsAsync(gateway, key, options with { Connections = [options.Smoke ? options.Connections.Max() : 256] }, work));
         portkey?.Process.Stop();
         gateway.Stop();
         fake.Stop();
         return rows;
+    }
+
+    /// <summary>
+    /// Image downloads: GET of one signed URL the gateway answered, at 256 connections, against a bare
+    /// Kestrel static-file server serving the same file (the goal: ≥ 0.8× its throughput).
+    /// </summary>
+    private static async Task<List<Row>> DownloadsAsync(BenchGateway gateway, string key, RealisticOptions options, string work)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{gateway.Url}/v1/images/generations")
+        {
+            Content = new StringContent(Body.Replace("FORMAT", "url", StringComparison.Ordinal), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Authorization", $"Bearer {key}");
+        using var answer = await client.SendAsync(request);
+        using var json = JsonDocument.Parse(await answer.Content.ReadAsStringAsync());
+        var url = json.RootElement.GetProperty("data")[0].GetProperty("url").GetString()!;
+        var file = Path.GetFileName(new Uri(url).AbsolutePath);
+        var root = Path.Combine(work, "static");
+        Directory.CreateDirectory(root);
+        File.Copy(Path.Combine(gateway.DataDirectory, "images", file), Path.Combine(root, file));
+
+        var port = ChildProcess.FreePort();
+        using var server = ChildProcess.Start("static files", Path.Combine(work, "static.log"), "dotnet",
+            [typeof(RealisticRun).Assembly.Location, "static-files", "--port", port.ToString(CultureInfo.InvariantCulture), "--root", root]);
+        await server.WaitForHttpAsync($"http://127.0.0.1:{port}/{file}", TimeSpan.FromSeconds(30));
+        var connections = options.Connections[0];
+        LoadSpec Get(string target) => new(target, "", new Dictionary<string, string>(), Threads: Math.Min(2, connections), Connections: connections, Method: "GET");
+        var rows = new List<Row>
+        {
+            (await PointAsync("static files (download)", server, Get($"http://127.0.0.1:{port}/{file}"), gateway.Process, options with { LatencyMs = 0, JitterMs = 0 }, work)) with { Direct = true },
+            await PointAsync("gateway download", gateway.Process, Get(url), gateway.Process, options with { LatencyMs = 0, JitterMs = 0 }, work),
+        };
+        server.Stop();
+        return rows;
+    }
+
+    /// <summary>A bare Kestrel static-file server: the floor an image download through the gateway is compared with.</summary>
+    public static async Task<int> StaticFilesAsync(int port, string root)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
+        var app = builder.Build();
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(Path.GetFullPath(root)) });
+        await app.RunAsync();
+        return 0;
     }
 
     private static async Task<Row> PointAsync(string target, ChildProcess cpuOf, LoadSpec spec, ChildProcess gateway, RealisticOptions options, string work)
@@ -192,11 +246,11 @@ public sealed class RealisticRun
         text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var row in rows)
         {
-            var direct = rows.First(r => r.Connections == row.Connections && r.Target == "direct").Result!;
+            var direct = rows.First(r => r.Connections == row.Connections && r.IsDownload == row.IsDownload && (r.Direct || r.Target == "direct")).Result!;
             var r = row.Result!;
             var cpuPerRequest = r.Requests > 0 ? row.CpuSeconds * 1000 / r.Requests : 0;
             text.AppendLine(FormattableString.Invariant(
-                $"| {row.Connections} | {row.LatencyMs / 1000.0:0.#} s ± {row.JitterMs} ms | {row.Target} | {r.RequestsPerSecond:F1} | {r.RequestsPerSecond / direct.RequestsPerSecond:F2} | {r.P50Us / 1000:F1} | {(r.P50Us - direct.P50Us) / 1000:F1} | {r.P99Us / 1000:F1} | {r.StatusErrors + r.SocketErrors} | {cpuPerRequest:F2} | {row.PeakRssBytes / 1048576.0:F0} |"));
+                $"| {row.Connections} | {(row.IsDownload ? "–" : $"{row.LatencyMs / 1000.0:0.#} s ± {row.JitterMs} ms")} | {row.Target} | {r.RequestsPerSecond:F1} | {r.RequestsPerSecond / direct.RequestsPerSecond:F2} | {r.P50Us / 1000:F1} | {(r.P50Us - direct.P50Us) / 1000:F1} | {r.P99Us / 1000:F1} | {r.StatusErrors + r.SocketErrors} | {cpuPerRequest:F2} | {row.PeakRssBytes / 1048576.0:F0} |"));
         }
         return text.ToString();
     }

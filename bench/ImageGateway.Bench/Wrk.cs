@@ -4,7 +4,7 @@ using System.Text;
 namespace ImageGateway.Bench;
 
 /// <summary>One load point: what wrk sends, and with how many threads and connections.</summary>
-public sealed record LoadSpec(string Url, string Body, IReadOnlyDictionary<string, string> Headers, int Threads, int Connections);
+public sealed record LoadSpec(string Url, string Body, IReadOnlyDictionary<string, string> Headers, int Threads, int Connections, string Method = "POST");
 
 /// <summary>
 /// What one wrk run measured. <see cref="StatusErrors"/> is wrk's own count of answers with a
@@ -58,8 +58,8 @@ public static class Wrk
     internal static string Script(LoadSpec spec)
     {
         var lua = new StringBuilder();
-        lua.AppendLine("wrk.method = \"POST\"");
-        lua.AppendLine($"wrk.body = {LuaString(spec.Body)}");
+        lua.AppendLine($"wrk.method = \"{spec.Method}\"");
+        if (spec.Method == "POST") lua.AppendLine($"wrk.body = {LuaString(spec.Body)}");
         // The spaces matter: "[[[" would open a long string.
         foreach (var (name, value) in spec.Headers) lua.AppendLine($"wrk.headers[ {LuaString(name)} ] = {LuaString(value)}");
         // Percentiles come from wrk's own HdrHistogram through the Lua API, so --latency is not needed.
