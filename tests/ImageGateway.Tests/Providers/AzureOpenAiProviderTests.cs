@@ -99,10 +99,7 @@ public sealed class AzureOpenAiProviderTests : IAsyncLifetime
 
         var response = await client.PostJsonAsync("/v1/images/generations", Body());
 
-        var text = await response.Content.ReadAsStringAsync();
-        await Api.AssertErrorAsync(response, status, status == HttpStatusCode.BadRequest ? "invalid_request_error" : "api_error", code);
-        Assert.DoesNotContain(FakeAzureOpenAi.PlatformKey, text);
-        Assert.DoesNotContain("subscription key", text);
+        await ProviderKit2026.AssertSafeErrorAsync(response, status, code, FakeAzureOpenAi.PlatformKey, "subscription key");
         await _gateway.AssertNothingChargedAsync(client, userId, 1000m, held);
     }
 

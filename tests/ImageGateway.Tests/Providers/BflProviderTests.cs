@@ -138,10 +138,7 @@ public sealed class BflProviderTests : IAsyncLifetime
 
         var response = await client.PostJsonAsync("/v1/images/generations", Body());
 
-        var text = await response.Content.ReadAsStringAsync();
-        await Api.AssertErrorAsync(response, status, status == HttpStatusCode.BadRequest ? "invalid_request_error" : "api_error", code);
-        Assert.DoesNotContain(FakeBfl.PlatformKey, text);
-        Assert.DoesNotContain("\"detail\":[", text);
+        await ProviderKit2026.AssertSafeErrorAsync(response, status, code, FakeBfl.PlatformKey, "\"detail\":[");
         if (mode == "foreign") Assert.Equal(0, _foreign.Count); // refused unread
         await _gateway.AssertNothingChargedAsync(client, userId, 1000m, 36m);
     }

@@ -31,6 +31,18 @@ public static class ProviderKit2026
         return gateway;
     }
 
+    /// <summary>
+    /// The caller got the gateway's own error (<paramref name="status"/>, <paramref name="code"/>, the
+    /// type that goes with a 400 or a 5xx), and none of <paramref name="neverShown"/>: the key, and
+    /// the marks of the upstream's raw error body.
+    /// </summary>
+    public static async Task AssertSafeErrorAsync(HttpResponseMessage response, HttpStatusCode status, string code, params string[] neverShown)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        await Api.AssertErrorAsync(response, status, status == HttpStatusCode.BadRequest ? "invalid_request_error" : "api_error", code);
+        foreach (var secret in neverShown) Assert.DoesNotContain(secret, text);
+    }
+
     /// <summary>The images of a 200 answer, decoded, after checking the answer against OpenAI's schema.</summary>
     public static async Task<(JsonElement Json, byte[][] Images)> ImagesAsync(HttpResponseMessage response)
     {
