@@ -126,9 +126,10 @@ public sealed class ReplicateProvider(IOptions<ProvidersOptions> providers) : II
         {
             if (output.StartsWith("data:", StringComparison.Ordinal))
             {
-                var image = UpstreamText.DecodeImage(JsonDocument.Parse(JsonSerializer.Serialize(output)).RootElement, null);
-                if (image is null) return ProviderResult.Failed(UpstreamText.NotImages(Kind, "a data URI that is not an image"));
-                images.Add(image);
+                var bytes = DataUri(output);
+                if (bytes is null || UpstreamText.SniffWholeImage(bytes) is not { } mediaType)
+                    return ProviderResult.Failed(UpstreamText.NotImages(Kind, "a data URI that is not an image"));
+                images.Add(new GeneratedImage(bytes, mediaType, null));
                 continue;
             }
             var (downloaded, failure) = await AsyncJobs.DownloadResultAsync(credential, output, hosts, null, ct);
@@ -146,6 +147,13 @@ public sealed class ReplicateProvider(IOptions<ProvidersOptions> providers) : II
         model.CostPerImageUsd is { } perImage ? perImage * images
         : model.CostPerSecondUsd is { } perSecond && prediction.PredictSeconds is { } seconds ? Math.Round(perSecond * seconds, 6)
         : null;
+
+    /// <summary>The bytes of a <c>data:…;base64,</c> output; null when it is not base64.</summary>
+    private static byte[]? DataUri(string output)
+    {
+        try { return Convert.FromBase64String(output[(output.IndexOf(',') + 1)..]); }
+        catch (FormatException) { return null; }
+    }
 
     /// <summary>The model's inputs: the gateway's fields under the model's own names, then its fixed inputs.</summary>
     internal static JsonObject Input(ImageJob job, UpstreamModelOptions model)
