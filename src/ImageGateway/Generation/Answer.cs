@@ -43,14 +43,14 @@ public sealed record Answer(ImagesResponse Body, IReadOnlyList<ImageStreamEvent>
     }
 
     /// <summary>Sends the answer, settled and (with an Idempotency-Key) already kept.</summary>
-    public async Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError, EmptyHttpResult>?> SendAsync(ImageStream? stream)
+    public async Task<Results<ImagesOk, ContentHttpResult, ApiError, EmptyHttpResult>?> SendAsync(ImageStream? stream)
     {
         if (stream is not null)
         {
             foreach (var completed in Events!) await stream.WriteAsync(completed, CancellationToken.None);
             return null;
         }
-        return Kept is null ? ApiResults.Ok(Body, GatewayJson.Context.ImagesResponse)
+        return Kept is null ? new ImagesOk(Body)
             : TypedResults.Text(Kept, "application/json", Encoding.UTF8);
     }
 }

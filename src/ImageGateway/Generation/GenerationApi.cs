@@ -29,14 +29,14 @@ public static class GenerationApi
     }
 
     /// <summary>With <c>stream: true</c> the answer is <c>text/event-stream</c>, written by the pipeline (the empty result).</summary>
-    public static Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError, EmptyHttpResult>> GenerateAsync(
+    public static Task<Results<ImagesOk, ContentHttpResult, ApiError, EmptyHttpResult>> GenerateAsync(
         HttpContext http, Caller caller, GenerationPipeline pipeline) => pipeline.RunAsync(http, caller);
 
     /// <summary><c>multipart/form-data</c> with the image(s) and an optional mask, or JSON with data: URLs.</summary>
-    public static Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError, EmptyHttpResult>> EditAsync(
+    public static Task<Results<ImagesOk, ContentHttpResult, ApiError, EmptyHttpResult>> EditAsync(
         HttpContext http, Caller caller, GenerationPipeline pipeline) => pipeline.RunAsync(http, caller, ImageOperation.Edit);
 
-    public static Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError, EmptyHttpResult>> VariationAsync(
+    public static Task<Results<ImagesOk, ContentHttpResult, ApiError, EmptyHttpResult>> VariationAsync(
         HttpContext http, Caller caller, GenerationPipeline pipeline) => pipeline.RunAsync(http, caller, ImageOperation.Variation);
 
     /// <summary>Steps 1 and 3 of the pipeline only: what the request would cost, and whether it can be served.</summary>

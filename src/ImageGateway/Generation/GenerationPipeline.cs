@@ -36,7 +36,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
     /// 10. Respond, and keep the answer for the Idempotency-Key.
     /// The claim, the admission and the hold are given back when the request does not complete.
     /// </summary>
-    public async Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError, EmptyHttpResult>> RunAsync(HttpContext http, Caller caller,
+    public async Task<Results<ImagesOk, ContentHttpResult, ApiError, EmptyHttpResult>> RunAsync(HttpContext http, Caller caller,
         ImageOperation operation = ImageOperation.Generate)
     {
         var ct = http.RequestAborted;
@@ -49,14 +49,14 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         trace.Spec = spec!;
         // A streamed answer starts with its first event; until then a failure is an ordinary error.
         var stream = spec!.Stream ? new ImageStream(http.Response, operation == ImageOperation.Edit ? "image_edit" : "image_generation") : null;
-        async Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError, EmptyHttpResult>> Refuse(ApiError error)
+        async Task<Results<ImagesOk, ContentHttpResult, ApiError, EmptyHttpResult>> Refuse(ApiError error)
         {
             if (stream is not { Started: true }) return trace.Done(error);
             await stream.WriteErrorAsync(error);
             trace.Done(error);
             return TypedResults.Empty;
         }
-        Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError, EmptyHttpResult> Gone()
+        Results<ImagesOk, ContentHttpResult, ApiError, EmptyHttpResult> Gone()
         {
             trace.Done(Disconnected(trace)); // logged and counted as 499; nothing is written to a closed connection
             return TypedResults.Empty;

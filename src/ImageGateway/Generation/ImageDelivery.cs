@@ -47,7 +47,7 @@ public sealed class ImageDelivery(IImageStore store, SignedUrls urls, GatewayMet
         {
             var names = images.Select(image => StoredImageName.New(expiresAt, image.Extension)).ToArray();
             using (GatewayMetrics.Activities.StartActivity("generate.store"))
-                await Task.WhenAll(images.Select((image, i) => store.SaveAsync(names[i], image.BytesForWriting(), image.MediaType, CancellationToken.None)));
+                await Task.WhenAll(images.Select((image, i) => store.SaveAsync(names[i], image, CancellationToken.None)));
             metrics.StorageWritten(images.Sum(image => (long)image.Length));
             for (var i = 0; i < images.Count; i++)
                 data[i] = new ImageDatum(origin + urls.PathAndQuery(names[i]), null, images[i].RevisedPrompt);

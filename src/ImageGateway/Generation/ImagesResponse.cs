@@ -118,9 +118,38 @@ public sealed record EstimateResponse(
 /// </summary>
 public sealed class Base64ImageConverter : JsonConverter<GeneratedImage>
 {
+    /// <summary>
+    /// Stands for an image in <see cref="SerializeDeferred"/>'s envelope. JSON escapes every control
+    /// character inside strings, so this byte can appear nowhere else in the text.
+    /// </summary>
+    public const byte Mark = 0;
+
+    [ThreadStatic] private static List<GeneratedImage>? t_deferred;
+
+    /// <summary>The answer as JSON with <see cref="Mark"/> inside the quotes of each <c>b64_json</c>, and the images in that order.</summary>
+    public static (byte[] Envelope, List<GeneratedImage> Images) SerializeDeferred(ImagesResponse response)
+    {
+        var images = t_deferred = [];
+        try
+        {
+            return (JsonSerializer.SerializeToUtf8Bytes(response, Http.GatewayJson.Context.ImagesResponse), images);
+        }
+        finally
+        {
+            t_deferred = null;
+        }
+    }
+
     public override GeneratedImage Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
         throw new NotSupportedException("Images are only written.");
 
-    public override void Write(Utf8JsonWriter writer, GeneratedImage value, JsonSerializerOptions options) =>
-        writer.WriteRawValue(value.QuotedBase64Utf8(), skipInputValidation: true);
+    public override void Write(Utf8JsonWriter writer, GeneratedImage value, JsonSerializerOptions options)
+    {
+        if (t_deferred is { } deferred)
+        {
+            deferred.Add(value);
+            writer.WriteRawValue([(byte)'"', Mark, (byte)'"'], skipInputValidation: true);
+        }
+        else writer.WriteRawValue(value.QuotedBase64Utf8(), skipInputValidation: true);
+    }
 }

@@ -85,6 +85,8 @@ public static class Extensions
         services.AddSingleton<IImageProvider, Providers.Replicate.ReplicateProvider>();
         services.AddSingleton<IImageProvider, Providers.Azure.AzureOpenAiProvider>();
         services.AddSingleton<ProviderRegistry>();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<GatewayOptions>>().Value.BodyBudgetBytes is > 0 and var budget
+            ? new BodyBudget(budget) : new BodyBudget(long.MaxValue));
         services.AddSingleton<ProviderRouter>();
 
         services.AddSingleton<ImageDelivery>();
@@ -146,7 +148,7 @@ public static class Extensions
         var path = context.Request.Path.Value ?? "";
         if (HttpMethods.IsPost(context.Request.Method) && (path.EndsWith("/images/generations", StringComparison.OrdinalIgnoreCase)
             || path.EndsWith("/images/edits", StringComparison.OrdinalIgnoreCase) || path.EndsWith("/images/variations", StringComparison.OrdinalIgnoreCase)))
-            context.Response.RegisterForDispose(BodyBuffers.Begin());
+            context.Response.RegisterForDispose(BodyBuffers.Begin(context.RequestServices.GetRequiredService<BodyBudget>(), context.RequestAborted));
         await next(context);
     });
 

@@ -27,6 +27,12 @@ public sealed class GatewayOptions
     /// </summary>
     public double AuthCacheSeconds { get; set; } = 5;
 
+    /// <summary>
+    /// Bytes of upstream image answers held in memory at once, over all requests (0 = no limit). An
+    /// answer that does not fit waits for earlier ones to be written; it does not fail.
+    /// </summary>
+    public long BodyBudgetBytes { get; set; } = 512L * 1024 * 1024;
+
     public BootstrapOptions Bootstrap { get; set; } = new();
     public CorsOptions Cors { get; set; } = new();
     public SecretsOptions Secrets { get; set; } = new();
@@ -86,6 +92,7 @@ public sealed class GatewayOptionsValidator(IConfiguration configuration) : IVal
         if (options.MaxRequestBodyBytes < 1024) errors.Add($"Gateway:MaxRequestBodyBytes {options.MaxRequestBodyBytes} must be at least 1024.");
         if (options.MaxEditRequestBodyBytes < 1024) errors.Add($"Gateway:MaxEditRequestBodyBytes {options.MaxEditRequestBodyBytes} must be at least 1024.");
         if (options.Idempotency.MaxStoredAnswerBytes < 0) errors.Add($"Gateway:Idempotency:MaxStoredAnswerBytes {options.Idempotency.MaxStoredAnswerBytes} must be 0 or more.");
+        if (options.BodyBudgetBytes < 0) errors.Add($"Gateway:BodyBudgetBytes {options.BodyBudgetBytes} must be 0 (no limit) or positive.");
         if (options.AuthCacheSeconds < 0) errors.Add($"Gateway:AuthCacheSeconds {options.AuthCacheSeconds} must be 0 (off) or positive.");
         if (!string.IsNullOrEmpty(options.PublicBaseUrl)
             && (!Uri.TryCreate(options.PublicBaseUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https")))

@@ -28,7 +28,7 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _storageBytes;
     private readonly Counter<long> _storageSwept;
 
-    public GatewayMetrics(IMeterFactory meters, ProviderRegistry providers, Data.Database db)
+    public GatewayMetrics(IMeterFactory meters, ProviderRegistry providers, Data.Database db, BodyBudget budget)
     {
         _meter = meters.Create(MeterName);
         _requests = _meter.CreateCounter<long>("imagegateway.generate.requests", "{request}",
@@ -57,6 +57,10 @@ public sealed class GatewayMetrics : IDisposable
         _providerFailures = _meter.CreateCounter<long>("imagegateway.provider.failures", "{failure}", "Failed upstream calls by provider and reason.");
         _rateLimitRejections = _meter.CreateCounter<long>("imagegateway.ratelimit.rejections", "{request}",
             "Requests refused by a rate-limit window or the monthly cap.");
+        _meter.CreateObservableUpDownCounter("imagegateway.body_budget.in_use", () => budget.InUse, "By",
+            "Bytes of upstream image answers held in memory now (Gateway:BodyBudgetBytes).");
+        _meter.CreateObservableCounter("imagegateway.body_budget.waits", () => budget.Waits, "{wait}",
+            "Upstream answers that waited for room in the body budget.");
         _storageBytes = _meter.CreateCounter<long>("imagegateway.storage.written", "By", "Image bytes written to the store.");
         _storageSwept = _meter.CreateCounter<long>("imagegateway.storage.swept", "{object}", "Expired images deleted by the sweeper.");
         _meter.CreateObservableGauge("imagegateway.provider.circuit_state", () => providers.Providers

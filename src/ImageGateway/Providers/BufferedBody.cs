@@ -47,9 +47,10 @@ public sealed class BufferedBody : HttpContent
             if (announced is { } exact)
             {
                 // Not zeroed first: every byte is overwritten by the read or the read fails. Within a
-                // request's scope the array is a pooled one, held until the request is done.
+                // request's scope the array is a pooled one, held until the request is done, and taken
+                // from the process's body budget (which may make it wait, the body left in the socket).
                 length = checked((int)exact);
-                array = BodyBuffers.Current is { } scope && length >= PooledFrom ? scope.Rent(length) : GC.AllocateUninitializedArray<byte>(length);
+                array = BodyBuffers.Current is { } scope && length >= PooledFrom ? await scope.RentAsync(length) : GC.AllocateUninitializedArray<byte>(length);
                 await stream.ReadExactlyAsync(array.AsMemory(0, length), ct);
             }
             else (array, length) = await ReadToEndAsync(stream, maxBytes, ct);
@@ -66,21 +67,31 @@ public sealed class BufferedBody : HttpContent
         streamed.Dispose();
     }
 
-    /// <summary>A body without Content-Length (chunked): read in growing steps, up to the limit.</summary>
+    /// <summary>
+    /// A body without Content-Length (chunked, or decompressed): read in growing steps, up to the
+    /// limit. Past <see cref="PooledFrom"/>, within a request's scope, each step is a pooled array
+    /// taken from the budget (the first may wait), and the one it outgrew goes back at once.
+    /// </summary>
     private static async Task<(byte[] Array, int Length)> ReadToEndAsync(Stream stream, long maxBytes, CancellationToken ct)
     {
+        var scope = BodyBuffers.Current;
         var array = GC.AllocateUninitializedArray<byte>(16 * 1024);
+        var capacity = array.Length; // a pooled array may be larger; only this much of it is used (and counted)
+        var pooled = false;
         var length = 0;
         while (true)
         {
-            if (length == array.Length)
+            if (length == capacity)
             {
                 // Grows to at most maxBytes + 1, so a body of exactly maxBytes still reads to its end.
-                var grown = GC.AllocateUninitializedArray<byte>((int)Math.Min(Math.Min(maxBytes + 1, System.Array.MaxLength), (long)array.Length * 2));
-                array.AsSpan().CopyTo(grown);
-                array = grown;
+                var size = (int)Math.Min(Math.Min(maxBytes + 1, System.Array.MaxLength), (long)capacity * 2);
+                var pool = scope is not null && size >= PooledFrom;
+                var grown = pool ? await scope!.RentAsync(size) : GC.AllocateUninitializedArray<byte>(size);
+                array.AsSpan(0, length).CopyTo(grown);
+                if (pooled) scope!.Return(array, capacity);
+                (array, capacity, pooled) = (grown, size, pool);
             }
-            var read = await stream.ReadAsync(array.AsMemory(length), ct);
+            var read = await stream.ReadAsync(array.AsMemory(length, capacity - length), ct);
             if (read == 0) return (array, length);
             length += read;
             if (length > maxBytes) throw TooLarge(maxBytes);

@@ -1,3 +1,5 @@
+using ImageGateway.Providers;
+
 namespace ImageGateway.Storage;
 
 /// <summary>Images as files in <c>{DataDirectory}/images</c>. Writes go to a temp file and are renamed into place.</summary>
@@ -5,6 +7,7 @@ public sealed class FileSystemImageStore : IImageStore
 {
     private static readonly TimeSpan StaleTempAge = TimeSpan.FromHours(1);
     private readonly string _root;
+    private volatile bool _directRefused;
 
     public FileSystemImageStore(string root)
     {
@@ -12,17 +15,42 @@ public sealed class FileSystemImageStore : IImageStore
         Directory.CreateDirectory(_root);
     }
 
-    public Task SaveAsync(StoredImageName name, ReadOnlyMemory<byte> bytes, string mediaType, CancellationToken ct)
+    public Task SaveAsync(StoredImageName name, ReadOnlyMemory<byte> bytes, string mediaType, CancellationToken ct) =>
+        Save(name, temp =>
+        {
+            using var file = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            RandomAccess.Write(file, bytes.Span, fileOffset: 0);
+        }, ct);
+
+    /// <summary>Written past the page cache where the file system allows it (<see cref="DirectFile"/>).</summary>
+    public Task SaveAsync(StoredImageName name, GeneratedImage image, CancellationToken ct) =>
+        Save(name, temp =>
+        {
+            if (DirectWrites && !_directRefused)
+            {
+                if (DirectFile.TryWrite(temp, image)) return;
+                _directRefused = true; // this file system has no O_DIRECT: ordinary writes from now on
+            }
+            using var file = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            RandomAccess.Write(file, image.BytesForWriting().Span, fileOffset: 0);
+        }, ct);
+
+    /// <summary>Whether image files are written with O_DIRECT where possible (<c>Gateway:Storage:DirectWrites</c>).</summary>
+    public bool DirectWrites { get; init; } = true;
+
+    /// <summary>Whether the next image file is written with O_DIRECT.</summary>
+    public bool WritesDirect => DirectWrites && DirectFile.Supported && !_directRefused;
+
+    private Task Save(StoredImageName name, Action<string> write, CancellationToken ct)
     {
         var final = Path.Combine(_root, name.FileName);
         var temp = final + ".tmp";
         try
         {
-            // Synchronous on purpose: a write of some 100 KB lands in the page cache in microseconds,
-            // while .NET's "asynchronous" file I/O on Linux is the same call moved to another thread.
+            // Synchronous on purpose: .NET's "asynchronous" file I/O on Linux is the same call moved
+            // to another thread.
             ct.ThrowIfCancellationRequested();
-            using (var file = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-                RandomAccess.Write(file, bytes.Span, fileOffset: 0);
+            write(temp);
             File.Move(temp, final);
             return Task.CompletedTask;
         }

@@ -6,6 +6,10 @@ public interface IImageStore
     /// <summary>Stores the bytes so that a reader never sees a partial object.</summary>
     Task SaveAsync(StoredImageName name, ReadOnlyMemory<byte> bytes, string mediaType, CancellationToken ct);
 
+    /// <summary>Stores a generated image's file; a store may write it without first decoding it whole.</summary>
+    Task SaveAsync(StoredImageName name, Providers.GeneratedImage image, CancellationToken ct) =>
+        SaveAsync(name, image.BytesForWriting(), image.MediaType, ct);
+
     /// <summary>Opens a stored image; null when it does not exist (swept, or never written).</summary>
     Task<Stream?> OpenReadAsync(StoredImageName name, CancellationToken ct);
 

@@ -11,6 +11,11 @@ public sealed class StorageOptions
     public string Kind { get; set; } = "filesystem";
     public int UrlTtlSeconds { get; set; } = 3600;
     public int SweepIntervalSeconds { get; set; } = 60;
+    /// <summary>
+    /// Image files written with O_DIRECT, past the page cache, where the OS and file system allow it
+    /// (Linux; not tmpfs). They are written once and read a few times at most.
+    /// </summary>
+    public bool DirectWrites { get; set; } = true;
     /// <summary>The bucket when <c>Kind</c> is <c>s3</c>.</summary>
     public S3Options S3 { get; set; } = new();
 
@@ -62,8 +67,10 @@ public static class StorageRegistration
         .AddValidatedOptions<StorageOptions, StorageOptionsValidator>(StorageOptions.Section)
         .AddSingleton<IImageStore>(CreateStore).AddSingleton<SignedUrls>();
 
-    private static IImageStore CreateStore(IServiceProvider services) =>
-        services.GetRequiredService<IOptions<StorageOptions>>().Value is { IsS3: true } options
-            ? S3ImageStore.Create(options.S3)
-            : new FileSystemImageStore(GatewayOptions.InDataDirectory(services, "images"));
+    private static IImageStore CreateStore(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<StorageOptions>>().Value;
+        return options.IsS3 ? S3ImageStore.Create(options.S3)
+            : new FileSystemImageStore(GatewayOptions.InDataDirectory(services, "images")) { DirectWrites = options.DirectWrites };
+    }
 }

@@ -124,6 +124,28 @@ public sealed class BufferedBodyTests
     }
 
     [Fact]
+    public async Task A_chunked_body_in_a_scope_grows_through_pooled_arrays_counted_against_the_budget()
+    {
+        var bytes = Bytes(300_000);
+        using var response = Streamed(bytes, announced: null, seekable: false);
+        var budget = new BodyBudget(10_000_000);
+        var scope = BodyBuffers.Begin(budget);
+        try
+        {
+            await BufferedBody.LoadAsync(response, 1_000_000, CancellationToken.None);
+
+            Assert.Equal(bytes, Assert.IsType<BufferedBody>(response.Content).Memory.ToArray());
+            Assert.Equal(1, scope.Rented); // the arrays it outgrew (64 KB, 128 KB, 256 KB) went back as it grew
+            Assert.Equal(512 * 1024, budget.InUse); // only the array it ended in is counted
+        }
+        finally
+        {
+            scope.Dispose();
+        }
+        Assert.Equal(0, budget.InUse);
+    }
+
+    [Fact]
     public async Task A_small_body_or_one_outside_any_scope_gets_an_array_of_its_own()
     {
         using var small = Streamed(Bytes(1_000), 1_000, seekable: false);

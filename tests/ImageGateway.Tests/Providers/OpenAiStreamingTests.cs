@@ -95,6 +95,11 @@ public sealed class OpenAiStreamingTests : OpenAiAdapterTests
     public async Task A_stream_that_breaks_after_a_partial_is_a_failure_and_is_not_retried(FakeGptImage.StreamBreak how, FailureKind kind)
     {
         Fake.FailAfterPartials(1, how);
+        // The break waits until the partial has reached the caller, however slowly the machine runs.
+        Fake.BeforeBreak = async () =>
+        {
+            for (var waited = 0; _partials.IsEmpty && waited < 10_000; waited += 10) await Task.Delay(10);
+        };
         var result = await Provider.GenerateAsync(Streamed(Job(), 3), Credential(maxRetries: 2), CancellationToken.None);
 
         Assert.Equal(kind, result.Failure?.Kind);

@@ -27,6 +27,9 @@ public sealed partial class FakeGptImage
     /// <summary>Waits this long before each event (and so between them), so a test can disconnect mid-stream.</summary>
     public TimeSpan EventDelay { get; set; } = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>Awaited before a stream breaks: a drop resets the connection, and a reset discards what the client has not read yet.</summary>
+    public Func<Task>? BeforeBreak { get; set; }
+
     /// <summary>Streams whose client went away before the last event was written.</summary>
     public int CancelledStreams => Volatile.Read(ref _cancelledStreams);
 
@@ -123,6 +126,7 @@ public sealed partial class FakeGptImage
     {
         var ct = http.RequestAborted;
         await Task.Delay(EventDelay, ct);
+        if (BeforeBreak is { } wait) await wait();
         if (how == StreamBreak.Drop)
         {
             await http.Response.WriteAsync($"event: {prefix}.partial_image\ndata: {{\"type\":\"{prefix}.partial_im", ct);
