@@ -58,9 +58,10 @@ public static class CreditsApi
         if (take is < 1 or > MaxPageSize) return ApiError.Invalid("limit", $"'limit' must be between 1 and {MaxPageSize}.");
         if (skip < 0) return ApiError.Invalid("offset", "'offset' must not be negative.");
         var (entries, total) = await ledger.HistoryAsync(caller.AccountId, take, skip, ct);
-        var transactions = entries.Select(e => new TransactionDto(e.Id, e.Kind, e.Amount, e.Hold, e.BalanceAfter,
-            e.ReservationId, e.Description, e.CreatedAt.ToUnixTimeSeconds()) { WrittenOff = e.Kind == LedgerKind.WriteOff ? e.WrittenOff : null }).ToArray();
-        return ApiResults.Ok(new TransactionsResponse(transactions, total, take, skip), GatewayJson.Context.TransactionsResponse);
+        return ApiResults.Ok(new TransactionsResponse(entries.Select(ToDto).ToArray(), total, take, skip), GatewayJson.Context.TransactionsResponse);
     }
+
+    public static TransactionDto ToDto(LedgerEntry e) => new(e.Id, e.Kind, e.Amount, e.Hold, e.BalanceAfter,
+        e.ReservationId, e.Description, e.CreatedAt.ToUnixTimeSeconds()) { WrittenOff = e.Kind == LedgerKind.WriteOff ? e.WrittenOff : null };
 
 }

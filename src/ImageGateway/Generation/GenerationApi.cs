@@ -24,7 +24,7 @@ public static class GenerationApi
             group.MapPost(path, VariationAsync).Accepts<GenerateRequestBody>("multipart/form-data").RequireGatewayKey()
                 .ProducesErrors(400, 402, 409, 413, 415, 422, 429, 502, 503, 504);
         group.MapPost("/image/estimate", EstimateAsync).Accepts<GenerateRequestBody>("application/json").RequireGatewayKey()
-            .ProducesErrors(400, 413, 415);
+            .ProducesErrors(400, 413, 415, 422);
         return group;
     }
 
@@ -39,20 +39,29 @@ public static class GenerationApi
     public static Task<Results<JsonOk<ImagesResponse>, ContentHttpResult, ApiError, EmptyHttpResult>> VariationAsync(
         HttpContext http, Caller caller, GenerationPipeline pipeline) => pipeline.RunAsync(http, caller, ImageOperation.Variation);
 
-    /// <summary>Steps 1 and 3 of the pipeline only: what the request would cost, and whether it can be served.</summary>
+    /// <summary>
+    /// Steps 1, 3 and 5 of the pipeline only: what the request would cost, and who would serve it.
+    /// The route comes from the same <see cref="RoutePlanner"/> the pipeline uses, so a caller whose
+    /// own key would serve the model is quoted 0 (as generate charges), whatever their balance.
+    /// </summary>
     public static async Task<Results<JsonOk<EstimateResponse>, ApiError>> EstimateAsync(HttpContext http, Caller caller, ModelCatalog catalog,
-        CreditLedger ledger, ProviderRegistry providers, GenerationRequests requests)
+        CreditLedger ledger, RoutePlanner planner, GenerationRequests requests)
     {
         var ct = http.RequestAborted;
         var (spec, invalid, _) = await requests.ReadAsync(http.Request, key: null, ImageOperation.Generate, ct);
         if (invalid is not null) return invalid;
 
         var tier = catalog.GetTier(caller.Tier);
-        var quote = spec!.Quote(tier);
+        var plan = await planner.PlanAsync(caller.AccountId, spec!, ct);
+        if (plan.ByokError is not null) return plan.ByokError;
+        var platform = spec!.Quote(tier);
+        var byok = plan.Byok is not null;
+        var (unit, quote) = byok ? (Millicredits.Zero, new PriceQuote(Millicredits.Zero, Millicredits.Zero)) : (spec.Quote(tier, 1).Estimated, platform);
         var balance = await ledger.GetBalanceAsync(caller.AccountId, ct) ?? new Balance(Millicredits.Zero, Millicredits.Zero);
         return ApiResults.Ok(new EstimateResponse(spec.Model.Id, spec.N, spec.Size, spec.Quality, tier.Name, tier.Multiplier,
-                spec.Quote(tier, 1).Estimated, quote.Estimated, quote.Max, spec.Model.Pricing, spec.Model.TokenPrice?.Rates(tier.MultiplierPerMille),
-                balance.Total, balance.Reserved, balance.Available, balance.Available >= quote.Max, providers.Route(spec.RouteModel).Count > 0),
+                unit, quote.Estimated, quote.Max, spec.Model.Pricing, spec.Model.TokenPrice?.Rates(tier.MultiplierPerMille),
+                balance.Total, balance.Reserved, balance.Available, balance.Available >= quote.Max, plan.Servable,
+                byok, plan.Byok?.Provider, platform.Estimated),
             GatewayJson.Context.EstimateResponse);
     }
 }

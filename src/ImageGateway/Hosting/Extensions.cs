@@ -90,6 +90,8 @@ public static class Extensions
         services.AddSingleton<ImageDelivery>();
         services.AddSingleton<ImageUrlFetcher>();
         services.AddSingleton<GenerationRequests>();
+        services.AddSingleton<RoutePlanner>();
+        services.AddSingleton<LimitsReport>();
         services.AddSingleton<GenerationPipeline>();
 
         builder.AddGatewayTelemetry();
@@ -173,6 +175,7 @@ public static class Extensions
         app.UseRouting();
         if (!string.IsNullOrWhiteSpace(options.Cors.AllowedOrigins)) app.UseCors();
         app.UseGatewayAuthentication();
+        app.UseDocsContentSecurity();
         // Only endpoints that ask for it are cached: the OpenAPI document (see Telemetry).
         app.UseOutputCache();
 
@@ -188,6 +191,7 @@ public static class Extensions
             llm.MapUsageApi();
         }
         app.MapKeysApi();
+        app.MapLimitsApi();
         app.MapAdminApi();
         app.MapProvidersApi();
         app.MapAdminUsageApi();
@@ -214,6 +218,7 @@ public static class Extensions
                 {
                     c.Context.Response.Headers.CacheControl = "no-cache";
                     c.Context.Response.Headers.XContentTypeOptions = "nosniff";
+                    c.Context.Response.Headers.ContentSecurityPolicy = ContentSecurity.Console;
                 },
             });
         }

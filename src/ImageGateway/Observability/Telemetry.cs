@@ -52,7 +52,9 @@ public static class Telemetry
             configureBranchedPipeline: string.IsNullOrWhiteSpace(token) ? null : branch => branch.Use(RequireToken(token.Trim())), optionsName: null);
         // The document only changes with the code, and building it takes a few hundred milliseconds.
         app.MapOpenApi("/openapi/{documentName}.json").CacheOutput(p => p.Expire(TimeSpan.FromHours(24)));
-        app.MapScalarApiReference("/docs", o => o.WithOpenApiRoutePattern("/openapi/{documentName}.json"));
+        // Everything from this origin: Scalar's bundled script (not its CDN) and the system fonts (not Google's).
+        app.MapScalarApiReference("/docs", o => o.WithOpenApiRoutePattern("/openapi/{documentName}.json").WithDefaultFonts(false)
+            .AddPreferredSecuritySchemes("bearer").WithPersistentAuthentication(false));
         return app;
     }
 
