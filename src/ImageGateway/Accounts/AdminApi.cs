@@ -44,7 +44,7 @@ public static class AdminApi
 
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/api/v1/admin").RequireGatewayKey(KeyScope.Admin);
+        var admin = app.MapGroup("/api/v1/admin").RequireGatewayKey(KeyScope.Admin).WithTags("Admin");
         admin.MapPost("/users", CreateUserAsync).Accepts<CreateUserRequest>("application/json").ProducesErrors(400);
         admin.MapGet("/users", ListUsersAsync).ProducesErrors(400);
         admin.MapGet("/users/{id}", GetUserAsync).ProducesErrors(404);
@@ -58,6 +58,8 @@ public static class AdminApi
         return app;
     }
 
+    /// <summary>Create a user</summary>
+    /// <remarks>Admin. A new account on a tier, with optional initial credits; the answer carries its first API key (shown once).</remarks>
     public static async Task<Results<JsonCreated<CreatedUserResponse>, ApiError>> CreateUserAsync(CreateUserRequest? request, AccountStore store, CreditLedger ledger,
         ModelCatalog catalog, CancellationToken ct)
     {
@@ -76,7 +78,8 @@ public static class AdminApi
             GatewayJson.Context.CreatedUserResponse);
     }
 
-    /// <summary>A page of users, oldest first; <c>q</c> keeps those whose name or id contains it (case-insensitive).</summary>
+    /// <summary>List users</summary>
+    /// <remarks>Admin. Oldest first, paged with <c>limit</c> (1-1000) and <c>offset</c>; <c>q</c> keeps users whose name or id contains it (case-insensitive). <c>total</c> counts all matches.</remarks>
     public static async Task<Results<JsonOk<UserListResponse>, ApiError>> ListUsersAsync(AccountStore store, CancellationToken ct, int? limit = null, int? offset = null,
         string? q = null)
     {
@@ -92,6 +95,8 @@ public static class AdminApi
         return ApiResults.Ok(new UserListResponse(users, take, skip, total, search), GatewayJson.Context.UserListResponse);
     }
 
+    /// <summary>Get a user</summary>
+    /// <remarks>Admin. The account, balance, keys, suspension, limits with what is used of them, and the 20 newest ledger entries.</remarks>
     public static async Task<Results<JsonOk<UserDetailResponse>, ApiError>> GetUserAsync(string id, AccountStore store, CreditLedger ledger, LimitsReport limits,
         TimeProvider time, CancellationToken ct)
     {
@@ -107,6 +112,8 @@ public static class AdminApi
             GatewayJson.Context.UserDetailResponse);
     }
 
+    /// <summary>Change a user's tier</summary>
+    /// <remarks>Admin. <c>{"tier": "professional"}</c>; answers the user as <c>GET</c> does.</remarks>
     public static async Task<Results<JsonOk<UserDetailResponse>, ApiError>> UpdateUserAsync(string id, UpdateUserRequest? request, AccountStore store, CreditLedger ledger,
         ModelCatalog catalog, LimitsReport limits, TimeProvider time, CancellationToken ct)
     {
@@ -116,7 +123,8 @@ public static class AdminApi
         return await GetUserAsync(id, store, ledger, limits, time, ct);
     }
 
-    /// <summary>Refuses the account's keys (403 account_suspended) until it is unsuspended; its balance and data are kept. An admin cannot suspend their own account.</summary>
+    /// <summary>Suspend a user</summary>
+    /// <remarks>Admin. The account's keys are refused with 403 <c>account_suspended</c> until it is unsuspended; its balance and data are kept. An admin cannot suspend their own account.</remarks>
     public static async Task<Results<JsonOk<UserDetailResponse>, ApiError>> SuspendAsync(string id, Caller caller, AccountStore store, CreditLedger ledger,
         LimitsReport limits, TimeProvider time, CancellationToken ct)
     {
@@ -126,6 +134,8 @@ public static class AdminApi
         return await GetUserAsync(id, store, ledger, limits, time, ct);
     }
 
+    /// <summary>Unsuspend a user</summary>
+    /// <remarks>Admin. The account's keys work again.</remarks>
     public static async Task<Results<JsonOk<UserDetailResponse>, ApiError>> UnsuspendAsync(string id, AccountStore store, CreditLedger ledger,
         LimitsReport limits, TimeProvider time, CancellationToken ct)
     {
@@ -133,7 +143,8 @@ public static class AdminApi
         return await GetUserAsync(id, store, ledger, limits, time, ct);
     }
 
-    /// <summary>Adds credits; a negative amount removes them, but never below zero or below what open requests hold.</summary>
+    /// <summary>Grant or remove credits</summary>
+    /// <remarks>Admin. A positive <c>amount</c> grants credits; a negative one removes them, never below zero or below what running requests hold.</remarks>
     public static async Task<Results<JsonOk<CreditAdjustmentResponse>, ApiError>> AdjustCreditsAsync(string id, CreditAdjustmentRequest? request, AccountStore store,
         CreditLedger ledger, CancellationToken ct)
     {
@@ -151,6 +162,8 @@ public static class AdminApi
         return ApiResults.Ok(new CreditAdjustmentResponse(id, balance.Total, balance.Reserved), GatewayJson.Context.CreditAdjustmentResponse);
     }
 
+    /// <summary>Issue a key for a user</summary>
+    /// <remarks>Admin. A new API key on the user's account (an admin key with <c>scope: admin</c>); shown once.</remarks>
     public static async Task<Results<JsonCreated<CreatedKeyDto>, ApiError>> CreateKeyAsync(string id, CreateKeyRequest? request, AccountStore store, TimeProvider time, CancellationToken ct)
     {
         if (await store.GetAccountAsync(id, ct) is null) return UserNotFound(id);
@@ -160,6 +173,8 @@ public static class AdminApi
         return KeysApi.Created(info, key);
     }
 
+    /// <summary>Get a user's limit overrides</summary>
+    /// <remarks>Admin. The overrides set for this user (null = the tier's) and the limits in effect.</remarks>
     public static async Task<Results<JsonOk<LimitsResponse>, ApiError>> GetLimitsAsync(string id, AccountStore store, ModelCatalog catalog, CancellationToken ct)
     {
         var account = await store.GetAccountAsync(id, ct);
@@ -167,7 +182,8 @@ public static class AdminApi
         return LimitsResult(account, await store.GetLimitsAsync(id, ct), catalog);
     }
 
-    /// <summary>Gives one user other limits than their tier's (a higher per-minute limit, say) without changing the tier.</summary>
+    /// <summary>Set a user's limit overrides</summary>
+    /// <remarks>Admin. Per-user image limits and monthly cap in place of the tier's (0 = unlimited, null = the tier's), without changing the tier.</remarks>
     public static async Task<Results<JsonOk<LimitsResponse>, ApiError>> SetLimitsAsync(string id, LimitsRequest? request, AccountStore store, ModelCatalog catalog, CancellationToken ct)
     {
         var account = await store.GetAccountAsync(id, ct);

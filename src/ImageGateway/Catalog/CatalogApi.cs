@@ -42,13 +42,14 @@ public static class CatalogApi
 {
     public static IEndpointRouteBuilder MapCatalogApi(this IEndpointRouteBuilder group)
     {
-        group.MapGet("/image/models", GetImageModelsAsync).RequireGatewayKey();
-        group.MapGet("/models", GetModels).RequireGatewayKey();
-        group.MapGet("/models/{id}", GetModel).RequireGatewayKey().ProducesErrors(404);
+        group.MapGet("/image/models", GetImageModelsAsync).RequireGatewayKey().WithTags("Models");
+        group.MapGet("/models", GetModels).RequireGatewayKey().WithTags("Models");
+        group.MapGet("/models/{id}", GetModel).RequireGatewayKey().WithTags("Models").ProducesErrors(404);
         return group;
     }
 
-    /// <summary>Every model with its options, the base price table and the caller's own prices (tier applied).</summary>
+    /// <summary>List models with your prices</summary>
+    /// <remarks>Every model with its sizes, qualities and options, the base price table and the caller's own prices (tier applied). <c>available</c>: the platform serves it; <c>usable</c>: this caller can use it, their own key counting (<c>byok_provider</c>).</remarks>
     public static async Task<JsonOk<ModelCatalogResponse>> GetImageModelsAsync(Caller caller, ModelCatalog catalog, ProviderRegistry providers,
         ByokRouter byok, CancellationToken ct)
     {
@@ -71,11 +72,13 @@ public static class CatalogApi
         return ApiResults.Ok(new ModelCatalogResponse("list", data), GatewayJson.Context.ModelCatalogResponse);
     }
 
-    /// <summary>OpenAI's model list format, so SDK <c>models.list()</c> works.</summary>
+    /// <summary>List models (OpenAI format)</summary>
+    /// <remarks>OpenAI's model list, so SDK <c>models.list()</c> works.</remarks>
     public static JsonOk<OpenAiModelList> GetModels(ModelCatalog catalog) =>
         ApiResults.Ok(new OpenAiModelList("list", catalog.Models.Select(ToOpenAi).ToArray()), GatewayJson.Context.OpenAiModelList);
 
-    /// <summary>OpenAI's <c>Model</c> object, so SDK <c>models.retrieve(id)</c> works; an unknown id is OpenAI's 404.</summary>
+    /// <summary>Get one model (OpenAI format)</summary>
+    /// <remarks>OpenAI's <c>Model</c> object, so SDK <c>models.retrieve(id)</c> works; an unknown id is OpenAI's 404.</remarks>
     public static Results<JsonOk<OpenAiModel>, ApiError> GetModel(string id, ModelCatalog catalog) =>
         catalog.TryGetModel(id, out var model)
             ? ApiResults.Ok(ToOpenAi(model), GatewayJson.Context.OpenAiModel)

@@ -195,7 +195,8 @@ public static class Extensions
         app.MapAdminApi();
         app.MapProvidersApi();
         app.MapAdminUsageApi();
-        app.MapGet("/healthz", () => TypedResults.Text("ok"));
+        app.MapGet("/healthz", () => TypedResults.Text("ok")).WithTags("Readiness")
+            .WithSummary("Liveness").WithDescription("No key. Answers `ok` while the process runs; `/readyz` checks its dependencies.");
         app.MapGatewayTelemetry();
         app.MapReadiness();
         // The web console (wwwroot). Registered after routing and authentication on purpose: the

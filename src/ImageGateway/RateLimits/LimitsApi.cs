@@ -56,11 +56,12 @@ public static class LimitsApi
 {
     public static IEndpointRouteBuilder MapLimitsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/limits", GetLimitsAsync).RequireGatewayKey();
+        app.MapGet("/api/v1/limits", GetLimitsAsync).RequireGatewayKey().WithTags("Limits");
         return app;
     }
 
-    /// <summary>The caller's own limits: images per window (used, remaining, when it frees) and the monthly credit cap.</summary>
+    /// <summary>Get your limits</summary>
+    /// <remarks>Your tier and multiplier; each image window (minute, hour, day, month) with its limit, used, remaining and when it frees; the monthly credit cap, spent this month and what is left. Limits count images, not requests.</remarks>
     public static async Task<JsonOk<LimitsStatus>> GetLimitsAsync(Caller caller, LimitsReport report, CancellationToken ct) =>
         ApiResults.Ok(await report.ForAsync(caller.AccountId, caller.Tier, caller.Limits, ct), GatewayJson.Context.LimitsStatus);
 }
