@@ -6,7 +6,7 @@ using ImageGateway.Data;
 
 namespace ImageGateway.Accounts;
 
-public sealed record Account(string Id, string Name, string Tier, DateTimeOffset CreatedAt);
+public sealed record Account(string Id, string Name, string Tier, DateTimeOffset CreatedAt, DateTimeOffset? SuspendedAt = null);
 
 public sealed record ApiKeyInfo(string Id, string AccountId, string Prefix, string? Name, string Scope,
     DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt);
@@ -29,7 +29,7 @@ public sealed record Caller(string AccountId, string KeyId, string Scope, string
         ValueTask.FromResult(context.Items[ItemKey] as Caller);
 }
 
-public enum KeyLookupStatus { Found, Unknown, Revoked, Expired }
+public enum KeyLookupStatus { Found, Unknown, Revoked, Expired, Suspended }
 
 /// <param name="keyCacheTtl">
 /// How long a resolved key is kept in memory (Gateway:AuthCacheSeconds). Every generate request
@@ -93,18 +93,35 @@ public sealed class AccountStore(Database db, TimeProvider time, IOptions<Gatewa
 
     public Task<Account?> GetAccountAsync(string id, CancellationToken ct = default) =>
         db.ReadAsync(async c => (await c.QuerySingleOrDefaultAsync<AccountRow>(
-            "SELECT id AS Id, name AS Name, tier AS Tier, created_at AS CreatedAt FROM accounts WHERE id = @id", new { id }))?.ToAccount(), ct);
+            "SELECT id AS Id, name AS Name, tier AS Tier, created_at AS CreatedAt, suspended_at AS SuspendedAt FROM accounts WHERE id = @id", new { id }))?.ToAccount(), ct);
 
-    public Task<IReadOnlyList<(Account Account, long BalanceMc, long ReservedMc)>> ListAccountsAsync(int limit, int offset, CancellationToken ct = default) =>
+    /// <summary>A page of accounts, oldest first, and how many match. <paramref name="search"/> matches name or id, case-insensitively.</summary>
+    public Task<(IReadOnlyList<(Account Account, long BalanceMc, long ReservedMc)> Page, long Total)> ListAccountsAsync(int limit, int offset,
+        string? search = null, CancellationToken ct = default) =>
         db.ReadAsync(async c =>
         {
+            // LOWER on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not. % and _ in the search are literal.
+            var where = string.IsNullOrEmpty(search) ? "" : @"WHERE LOWER(name) LIKE @pattern ESCAPE '\' OR LOWER(id) LIKE @pattern ESCAPE '\'";
+            var pattern = "%" + (search ?? "").ToLowerInvariant().Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%";
             var rows = await c.QueryAsync<AccountBalanceRow>(
-                """
-                SELECT id AS Id, name AS Name, tier AS Tier, created_at AS CreatedAt, balance_mc AS BalanceMc, reserved_mc AS ReservedMc
-                FROM accounts ORDER BY created_at, id LIMIT @limit OFFSET @offset
-                """, new { limit, offset });
-            return (IReadOnlyList<(Account, long, long)>)rows.Select(r => (new AccountRow(r.Id, r.Name, r.Tier, r.CreatedAt).ToAccount(), r.BalanceMc, r.ReservedMc)).ToArray();
+                $"""
+                SELECT id AS Id, name AS Name, tier AS Tier, created_at AS CreatedAt, suspended_at AS SuspendedAt, balance_mc AS BalanceMc, reserved_mc AS ReservedMc
+                FROM accounts {where} ORDER BY created_at, id LIMIT @limit OFFSET @offset
+                """, new { limit, offset, pattern });
+            var total = await c.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM accounts {where}", new { pattern });
+            return ((IReadOnlyList<(Account, long, long)>)rows.Select(r =>
+                (new AccountRow(r.Id, r.Name, r.Tier, r.CreatedAt, r.SuspendedAt).ToAccount(), r.BalanceMc, r.ReservedMc)).ToArray(), total);
         }, ct);
+
+    /// <summary>Suspends or reinstates an account; its keys are refused while suspended. False when there is no such account.</summary>
+    public async Task<bool> SetSuspendedAsync(string id, bool suspended, CancellationToken ct = default)
+    {
+        var changed = await db.WriteAsync(async scope => await scope.Connection.ExecuteAsync(
+            "UPDATE accounts SET suspended_at = CASE WHEN @suspended THEN COALESCE(suspended_at, @Now) ELSE NULL END WHERE id = @id",
+            new { id, suspended, Now }, scope.Transaction) == 1, ct);
+        Invalidate();
+        return changed;
+    }
 
     public async Task<bool> SetTierAsync(string id, string tier, CancellationToken ct = default)
     {
@@ -183,6 +200,7 @@ public sealed class AccountStore(Database db, TimeProvider time, IOptions<Gatewa
     private (KeyLookupStatus Status, Caller? Caller) ToCaller(CallerRow row)
     {
         if (row.RevokedAt is not null) return (KeyLookupStatus.Revoked, null);
+        if (row.SuspendedAt is not null) return (KeyLookupStatus.Suspended, null);
         if (row.ExpiresAt is { } exp && exp <= Now) return (KeyLookupStatus.Expired, null);
         var limits = row.LimitsOf is null ? null
             : new LimitOverrides(ToInt(row.PerMinute), ToInt(row.PerHour), ToInt(row.PerDay), ToInt(row.PerMonth), row.MonthlyCapMc);
@@ -196,18 +214,19 @@ public sealed class AccountStore(Database db, TimeProvider time, IOptions<Gatewa
                 SELECT k.id AS KeyId, k.account_id AS AccountId, k.scope AS Scope, a.tier AS Tier,
                        k.expires_at AS ExpiresAt, k.revoked_at AS RevokedAt, l.account_id AS LimitsOf,
                        l.per_minute AS PerMinute, l.per_hour AS PerHour, l.per_day AS PerDay, l.per_month AS PerMonth,
-                       l.monthly_cap_mc AS MonthlyCapMc
+                       l.monthly_cap_mc AS MonthlyCapMc, a.suspended_at AS SuspendedAt
                 FROM api_keys k JOIN accounts a ON a.id = k.account_id
                 LEFT JOIN account_limits l ON l.account_id = k.account_id
                 WHERE k.key_hash = @hash
                 """, new { hash }), ct);
 
-    private sealed record AccountRow(string Id, string Name, string Tier, long CreatedAt)
+    private sealed record AccountRow(string Id, string Name, string Tier, long CreatedAt, long? SuspendedAt)
     {
-        public Account ToAccount() => new(Id, Name, Tier, DateTimeOffset.FromUnixTimeMilliseconds(CreatedAt));
+        public Account ToAccount() => new(Id, Name, Tier, DateTimeOffset.FromUnixTimeMilliseconds(CreatedAt),
+            SuspendedAt is { } at ? DateTimeOffset.FromUnixTimeMilliseconds(at) : null);
     }
 
-    private sealed record AccountBalanceRow(string Id, string Name, string Tier, long CreatedAt, long BalanceMc, long ReservedMc);
+    private sealed record AccountBalanceRow(string Id, string Name, string Tier, long CreatedAt, long? SuspendedAt, long BalanceMc, long ReservedMc);
 
     public Task<LimitOverrides?> GetLimitsAsync(string accountId, CancellationToken ct = default) =>
         db.ReadAsync(async c =>
@@ -242,7 +261,7 @@ public sealed class AccountStore(Database db, TimeProvider time, IOptions<Gatewa
     private sealed record LimitRow(long? PerMinute, long? PerHour, long? PerDay, long? PerMonth, long? MonthlyCapMc);
 
     private sealed record CallerRow(string KeyId, string AccountId, string Scope, string Tier, long? ExpiresAt, long? RevokedAt,
-        string? LimitsOf, long? PerMinute, long? PerHour, long? PerDay, long? PerMonth, long? MonthlyCapMc);
+        string? LimitsOf, long? PerMinute, long? PerHour, long? PerDay, long? PerMonth, long? MonthlyCapMc, long? SuspendedAt);
 
     private sealed record KeyRow(string Id, string AccountId, string Prefix, string? Name, string Scope, long CreatedAt, long? ExpiresAt, long? RevokedAt)
     {

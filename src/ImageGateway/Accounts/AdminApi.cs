@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using ImageGateway.Billing;
 using ImageGateway.Catalog;
 using ImageGateway.Http;
+using ImageGateway.RateLimits;
 
 namespace ImageGateway.Accounts;
 
@@ -13,12 +14,19 @@ public sealed record CreditAdjustmentRequest(decimal? Amount = null, string? Rea
 
 public sealed record CreatedUserResponse(string Id, string Name, string Tier, Millicredits CreditsRemaining, string ApiKey);
 
-public sealed record UserDto(string Id, string Name, string Tier, Millicredits CreditsRemaining, Millicredits Reserved, long CreatedAt);
+/// <param name="Suspended">Whether the account is suspended (its keys are refused with 403 account_suspended).</param>
+public sealed record UserDto(string Id, string Name, string Tier, Millicredits CreditsRemaining, Millicredits Reserved, long CreatedAt, bool Suspended);
 
+/// <summary>One user for the operator's console: the account, balance, keys, limits and latest ledger entries.</summary>
+/// <param name="SuspendedAt">When it was suspended (unix seconds); null when active.</param>
+/// <param name="Limits">Its limits and what it has used of them, as the user sees them at <c>GET /api/v1/limits</c>.</param>
+/// <param name="RecentTransactions">The newest ledger entries (at most 20); the rest via the usage and history views.</param>
 public sealed record UserDetailResponse(string Id, string Name, string Tier, Millicredits CreditsRemaining, Millicredits Reserved,
-    long CreatedAt, IReadOnlyList<ApiKeyDto> Keys);
+    long CreatedAt, IReadOnlyList<ApiKeyDto> Keys, bool Suspended, long? SuspendedAt, LimitsStatus Limits,
+    IReadOnlyList<TransactionDto> RecentTransactions);
 
-public sealed record UserListResponse(IReadOnlyList<UserDto> Data, int Limit, int Offset);
+/// <param name="Total">How many users match the search (all users without <c>q</c>).</param>
+public sealed record UserListResponse(IReadOnlyList<UserDto> Data, int Limit, int Offset, long Total, string? Q);
 
 public sealed record CreditAdjustmentResponse(string UserId, Millicredits CreditsRemaining, Millicredits Reserved);
 
@@ -36,7 +44,7 @@ public static class AdminApi
 
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/api/v1/admin").RequireGatewayKey(KeyScope.Admin);
+        var admin = app.MapGroup("/api/v1/admin").RequireGatewayKey(KeyScope.Admin).WithTags("Admin");
         admin.MapPost("/users", CreateUserAsync).Accepts<CreateUserRequest>("application/json").ProducesErrors(400);
         admin.MapGet("/users", ListUsersAsync).ProducesErrors(400);
         admin.MapGet("/users/{id}", GetUserAsync).ProducesErrors(404);
@@ -45,9 +53,13 @@ public static class AdminApi
         admin.MapPost("/users/{id}/keys", CreateKeyAsync).ProducesErrors(400, 404);
         admin.MapGet("/users/{id}/limits", GetLimitsAsync).ProducesErrors(404);
         admin.MapPut("/users/{id}/limits", SetLimitsAsync).ProducesErrors(400, 404);
+        admin.MapPost("/users/{id}/suspend", SuspendAsync).ProducesErrors(400, 404);
+        admin.MapPost("/users/{id}/unsuspend", UnsuspendAsync).ProducesErrors(404);
         return app;
     }
 
+    /// <summary>Create a user</summary>
+    /// <remarks>Admin. A new account on a tier, with optional initial credits; the answer carries its first API key (shown once).</remarks>
     public static async Task<Results<JsonCreated<CreatedUserResponse>, ApiError>> CreateUserAsync(CreateUserRequest? request, AccountStore store, CreditLedger ledger,
         ModelCatalog catalog, CancellationToken ct)
     {
@@ -66,38 +78,73 @@ public static class AdminApi
             GatewayJson.Context.CreatedUserResponse);
     }
 
-    public static async Task<Results<JsonOk<UserListResponse>, ApiError>> ListUsersAsync(AccountStore store, CancellationToken ct, int? limit = null, int? offset = null)
+    /// <summary>List users</summary>
+    /// <remarks>Admin. Oldest first, paged with <c>limit</c> (1-1000) and <c>offset</c>; <c>q</c> keeps users whose name or id contains it (case-insensitive). <c>total</c> counts all matches.</remarks>
+    public static async Task<Results<JsonOk<UserListResponse>, ApiError>> ListUsersAsync(AccountStore store, CancellationToken ct, int? limit = null, int? offset = null,
+        string? q = null)
     {
         var take = limit ?? 100;
         var skip = offset ?? 0;
         if (take is < 1 or > 1000) return ApiError.Invalid("limit", "'limit' must be between 1 and 1000.");
         if (skip < 0) return ApiError.Invalid("offset", "'offset' must not be negative.");
-        var rows = await store.ListAccountsAsync(take, skip, ct);
+        if (q is { Length: > MaxNameLength }) return ApiError.Invalid("q", $"'q' may be at most {MaxNameLength} characters.");
+        var search = string.IsNullOrWhiteSpace(q) ? null : q.Trim();
+        var (rows, total) = await store.ListAccountsAsync(take, skip, search, ct);
         var users = rows.Select(r => new UserDto(r.Account.Id, r.Account.Name, r.Account.Tier, new(r.BalanceMc), new(r.ReservedMc),
-            r.Account.CreatedAt.ToUnixTimeSeconds())).ToArray();
-        return ApiResults.Ok(new UserListResponse(users, take, skip), GatewayJson.Context.UserListResponse);
+            r.Account.CreatedAt.ToUnixTimeSeconds(), r.Account.SuspendedAt is not null)).ToArray();
+        return ApiResults.Ok(new UserListResponse(users, take, skip, total, search), GatewayJson.Context.UserListResponse);
     }
 
-    public static async Task<Results<JsonOk<UserDetailResponse>, ApiError>> GetUserAsync(string id, AccountStore store, CreditLedger ledger, TimeProvider time, CancellationToken ct)
+    /// <summary>Get a user</summary>
+    /// <remarks>Admin. The account, balance, keys, suspension, limits with what is used of them, and the 20 newest ledger entries.</remarks>
+    public static async Task<Results<JsonOk<UserDetailResponse>, ApiError>> GetUserAsync(string id, AccountStore store, CreditLedger ledger, LimitsReport limits,
+        TimeProvider time, CancellationToken ct)
     {
         var account = await store.GetAccountAsync(id, ct);
         if (account is null) return UserNotFound(id);
         var balance = (await ledger.GetBalanceAsync(id, ct))!;
         var keys = await store.ListKeysAsync(id, ct);
+        var status = await limits.ForAsync(id, account.Tier, await store.GetLimitsAsync(id, ct), ct);
+        var (recent, _) = await ledger.HistoryAsync(id, 20, 0, ct);
         return ApiResults.Ok(new UserDetailResponse(account.Id, account.Name, account.Tier, balance.Total, balance.Reserved,
-            account.CreatedAt.ToUnixTimeSeconds(), keys.Select(k => KeysApi.ToDto(k, time.GetUtcNow())).ToArray()), GatewayJson.Context.UserDetailResponse);
+            account.CreatedAt.ToUnixTimeSeconds(), keys.Select(k => KeysApi.ToDto(k, time.GetUtcNow())).ToArray(),
+            account.SuspendedAt is not null, account.SuspendedAt?.ToUnixTimeSeconds(), status, recent.Select(CreditsApi.ToDto).ToArray()),
+            GatewayJson.Context.UserDetailResponse);
     }
 
+    /// <summary>Change a user's tier</summary>
+    /// <remarks>Admin. <c>{"tier": "professional"}</c>; answers the user as <c>GET</c> does.</remarks>
     public static async Task<Results<JsonOk<UserDetailResponse>, ApiError>> UpdateUserAsync(string id, UpdateUserRequest? request, AccountStore store, CreditLedger ledger,
-        ModelCatalog catalog, TimeProvider time, CancellationToken ct)
+        ModelCatalog catalog, LimitsReport limits, TimeProvider time, CancellationToken ct)
     {
         if (request?.Tier is null) return ApiError.Missing("tier", "'tier' is required.");
         if (!catalog.TryGetTier(request.Tier, out var tier)) return UnknownTier(request.Tier, catalog);
         if (!await store.SetTierAsync(id, tier.Name, ct)) return UserNotFound(id);
-        return await GetUserAsync(id, store, ledger, time, ct);
+        return await GetUserAsync(id, store, ledger, limits, time, ct);
     }
 
-    /// <summary>Adds credits; a negative amount removes them, but never below zero or below what open requests hold.</summary>
+    /// <summary>Suspend a user</summary>
+    /// <remarks>Admin. The account's keys are refused with 403 <c>account_suspended</c> until it is unsuspended; its balance and data are kept. An admin cannot suspend their own account.</remarks>
+    public static async Task<Results<JsonOk<UserDetailResponse>, ApiError>> SuspendAsync(string id, Caller caller, AccountStore store, CreditLedger ledger,
+        LimitsReport limits, TimeProvider time, CancellationToken ct)
+    {
+        // Suspending oneself would lock the operator out (their admin key is refused at once).
+        if (id == caller.AccountId) return ApiError.Invalid("id", "You cannot suspend your own account.");
+        if (!await store.SetSuspendedAsync(id, suspended: true, ct)) return UserNotFound(id);
+        return await GetUserAsync(id, store, ledger, limits, time, ct);
+    }
+
+    /// <summary>Unsuspend a user</summary>
+    /// <remarks>Admin. The account's keys work again.</remarks>
+    public static async Task<Results<JsonOk<UserDetailResponse>, ApiError>> UnsuspendAsync(string id, AccountStore store, CreditLedger ledger,
+        LimitsReport limits, TimeProvider time, CancellationToken ct)
+    {
+        if (!await store.SetSuspendedAsync(id, suspended: false, ct)) return UserNotFound(id);
+        return await GetUserAsync(id, store, ledger, limits, time, ct);
+    }
+
+    /// <summary>Grant or remove credits</summary>
+    /// <remarks>Admin. A positive <c>amount</c> grants credits; a negative one removes them, never below zero or below what running requests hold.</remarks>
     public static async Task<Results<JsonOk<CreditAdjustmentResponse>, ApiError>> AdjustCreditsAsync(string id, CreditAdjustmentRequest? request, AccountStore store,
         CreditLedger ledger, CancellationToken ct)
     {
@@ -115,6 +162,8 @@ public static class AdminApi
         return ApiResults.Ok(new CreditAdjustmentResponse(id, balance.Total, balance.Reserved), GatewayJson.Context.CreditAdjustmentResponse);
     }
 
+    /// <summary>Issue a key for a user</summary>
+    /// <remarks>Admin. A new API key on the user's account (an admin key with <c>scope: admin</c>); shown once.</remarks>
     public static async Task<Results<JsonCreated<CreatedKeyDto>, ApiError>> CreateKeyAsync(string id, CreateKeyRequest? request, AccountStore store, TimeProvider time, CancellationToken ct)
     {
         if (await store.GetAccountAsync(id, ct) is null) return UserNotFound(id);
@@ -124,6 +173,8 @@ public static class AdminApi
         return KeysApi.Created(info, key);
     }
 
+    /// <summary>Get a user's limit overrides</summary>
+    /// <remarks>Admin. The overrides set for this user (null = the tier's) and the limits in effect.</remarks>
     public static async Task<Results<JsonOk<LimitsResponse>, ApiError>> GetLimitsAsync(string id, AccountStore store, ModelCatalog catalog, CancellationToken ct)
     {
         var account = await store.GetAccountAsync(id, ct);
@@ -131,7 +182,8 @@ public static class AdminApi
         return LimitsResult(account, await store.GetLimitsAsync(id, ct), catalog);
     }
 
-    /// <summary>Gives one user other limits than their tier's (a higher per-minute limit, say) without changing the tier.</summary>
+    /// <summary>Set a user's limit overrides</summary>
+    /// <remarks>Admin. Per-user image limits and monthly cap in place of the tier's (0 = unlimited, null = the tier's), without changing the tier.</remarks>
     public static async Task<Results<JsonOk<LimitsResponse>, ApiError>> SetLimitsAsync(string id, LimitsRequest? request, AccountStore store, ModelCatalog catalog, CancellationToken ct)
     {
         var account = await store.GetAccountAsync(id, ct);

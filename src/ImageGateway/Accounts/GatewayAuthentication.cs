@@ -58,6 +58,8 @@ public static class GatewayAuthentication
             case KeyLookupStatus.Revoked: return ApiError.Unauthorized("This API key has been revoked.");
             case KeyLookupStatus.Expired: return ApiError.Unauthorized("This API key has expired.");
             case KeyLookupStatus.Unknown: return ApiError.Unauthorized("Invalid API key.");
+            case KeyLookupStatus.Suspended:
+                return ApiError.Forbidden("This account is suspended; its keys are refused until the operator reinstates it.", "account_suspended");
         }
         if (scope == KeyScope.Admin && !caller!.IsAdmin)
             return ApiError.Forbidden("This endpoint needs an admin key.", "admin_required");

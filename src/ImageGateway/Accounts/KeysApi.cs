@@ -21,13 +21,15 @@ public static class KeysApi
 
     public static IEndpointRouteBuilder MapKeysApi(this IEndpointRouteBuilder app)
     {
-        var keys = app.MapGroup("/api/v1/keys").RequireGatewayKey();
+        var keys = app.MapGroup("/api/v1/keys").RequireGatewayKey().WithTags("Keys");
         keys.MapPost("/", CreateAsync).ProducesErrors(400, 403);
         keys.MapGet("/", ListAsync);
         keys.MapDelete("/{id}", RevokeAsync).ProducesErrors(404);
         return app;
     }
 
+    /// <summary>Create an API key</summary>
+    /// <remarks>A new gateway key for your account; the full key is in this answer only.</remarks>
     public static async Task<Results<JsonCreated<CreatedKeyDto>, ApiError>> CreateAsync(Caller caller, CreateKeyRequest? request, AccountStore store, TimeProvider time, CancellationToken ct)
     {
         var (scope, expiresAt, error) = ValidateNewKey(request, caller.IsAdmin, time);
@@ -36,6 +38,8 @@ public static class KeysApi
         return Created(info, key);
     }
 
+    /// <summary>List your API keys</summary>
+    /// <remarks>Prefix, name, scope, created, expiry and revocation of each; never the key.</remarks>
     public static async Task<JsonOk<KeyListResponse>> ListAsync(Caller caller, AccountStore store, TimeProvider time, CancellationToken ct)
     {
         var keys = await store.ListKeysAsync(caller.AccountId, ct);
@@ -43,6 +47,8 @@ public static class KeysApi
         return ApiResults.Ok(new KeyListResponse(keys.Select(k => ToDto(k, now)).ToArray()), GatewayJson.Context.KeyListResponse);
     }
 
+    /// <summary>Revoke an API key</summary>
+    /// <remarks>The key stops working at once on this process (within <c>AuthCacheSeconds</c> on others).</remarks>
     public static async Task<Results<JsonOk<RevokedKeyResponse>, ApiError>> RevokeAsync(Caller caller, string id, AccountStore store, CancellationToken ct) =>
         await store.RevokeKeyAsync(caller.AccountId, id, ct)
             ? ApiResults.Ok(new RevokedKeyResponse(id, true), GatewayJson.Context.RevokedKeyResponse)

@@ -37,11 +37,13 @@ public static class CreditsApi
 
     public static IEndpointRouteBuilder MapCreditsApi(this IEndpointRouteBuilder group)
     {
-        group.MapGet("/credits", GetCreditsAsync).RequireGatewayKey();
-        group.MapGet("/credits/history", GetHistoryAsync).RequireGatewayKey().ProducesErrors(400);
+        group.MapGet("/credits", GetCreditsAsync).RequireGatewayKey().WithTags("Credits");
+        group.MapGet("/credits/history", GetHistoryAsync).RequireGatewayKey().WithTags("Credits").ProducesErrors(400);
         return group;
     }
 
+    /// <summary>Get your balance</summary>
+    /// <remarks>Balance, credits held by running requests, what is available, the tier, the monthly cap and this month's spend.</remarks>
     public static async Task<JsonOk<CreditsResponse>> GetCreditsAsync(Caller caller, CreditLedger ledger, ModelCatalog catalog, CancellationToken ct)
     {
         var balance = await ledger.GetBalanceAsync(caller.AccountId, ct) ?? new Balance(Millicredits.Zero, Millicredits.Zero);
@@ -51,6 +53,8 @@ public static class CreditsApi
             tier.Name, RateLimits.EffectiveLimits.For(tier, caller.Limits).MonthlyCap, spent), GatewayJson.Context.CreditsResponse);
     }
 
+    /// <summary>List your ledger entries</summary>
+    /// <remarks>Grants, holds, settles, releases and write-offs, newest first, paged with <c>limit</c> (1-200) and <c>offset</c>.</remarks>
     public static async Task<Results<JsonOk<TransactionsResponse>, ApiError>> GetHistoryAsync(Caller caller, CreditLedger ledger, CancellationToken ct, int? limit = null, int? offset = null)
     {
         var take = limit ?? 50;
@@ -58,9 +62,10 @@ public static class CreditsApi
         if (take is < 1 or > MaxPageSize) return ApiError.Invalid("limit", $"'limit' must be between 1 and {MaxPageSize}.");
         if (skip < 0) return ApiError.Invalid("offset", "'offset' must not be negative.");
         var (entries, total) = await ledger.HistoryAsync(caller.AccountId, take, skip, ct);
-        var transactions = entries.Select(e => new TransactionDto(e.Id, e.Kind, e.Amount, e.Hold, e.BalanceAfter,
-            e.ReservationId, e.Description, e.CreatedAt.ToUnixTimeSeconds()) { WrittenOff = e.Kind == LedgerKind.WriteOff ? e.WrittenOff : null }).ToArray();
-        return ApiResults.Ok(new TransactionsResponse(transactions, total, take, skip), GatewayJson.Context.TransactionsResponse);
+        return ApiResults.Ok(new TransactionsResponse(entries.Select(ToDto).ToArray(), total, take, skip), GatewayJson.Context.TransactionsResponse);
     }
+
+    public static TransactionDto ToDto(LedgerEntry e) => new(e.Id, e.Kind, e.Amount, e.Hold, e.BalanceAfter,
+        e.ReservationId, e.Description, e.CreatedAt.ToUnixTimeSeconds()) { WrittenOff = e.Kind == LedgerKind.WriteOff ? e.WrittenOff : null };
 
 }

@@ -46,7 +46,7 @@ public static partial class ByokApi
 
     public static IEndpointRouteBuilder MapByokApi(this IEndpointRouteBuilder group)
     {
-        var byok = group.MapGroup("/byok/keys").RequireGatewayKey();
+        var byok = group.MapGroup("/byok/keys").RequireGatewayKey().WithTags("BYOK");
         byok.MapPost("/", UpsertAsync).ProducesErrors(400);
         byok.MapGet("/", ListAsync);
         byok.MapDelete("/{provider}", DeleteAsync).ProducesErrors(404);
@@ -55,6 +55,8 @@ public static partial class ByokApi
         return group;
     }
 
+    /// <summary>Store your own provider key</summary>
+    /// <remarks>Stores (or replaces) your key for a provider; it is encrypted at rest, used first for models on that provider's route, and never billed. 400 <c>byok_not_allowed</c> where the operator does not allow it.</remarks>
     public static async Task<Results<JsonOk<ByokKeyDto>, ApiError>> UpsertAsync(Caller caller, ByokKeyRequest? request, ByokStore store,
         ProviderRegistry providers, CancellationToken ct)
     {
@@ -77,14 +79,20 @@ public static partial class ByokApi
         return ApiResults.Ok(ToDto(key), GatewayJson.Context.ByokKeyDto);
     }
 
+    /// <summary>List your provider keys</summary>
+    /// <remarks>Masked (<c>sk-…abcd</c>), with whether each is enabled. The key itself is never returned.</remarks>
     public static async Task<JsonOk<ByokKeyList>> ListAsync(Caller caller, ByokStore store, CancellationToken ct) =>
         ApiResults.Ok(new ByokKeyList((await store.ListAsync(caller.AccountId, ct)).Select(ToDto).ToArray()), GatewayJson.Context.ByokKeyList);
 
+    /// <summary>Delete a provider key</summary>
+    /// <remarks>Forgets your key for that provider; requests are billed on the platform again.</remarks>
     public static async Task<Results<JsonOk<ByokDeleted>, ApiError>> DeleteAsync(Caller caller, string provider, ByokStore store, CancellationToken ct) =>
         await store.DeleteAsync(caller.AccountId, provider, ct)
             ? ApiResults.Ok(new ByokDeleted(provider, true), GatewayJson.Context.ByokDeleted)
             : (Results<JsonOk<ByokDeleted>, ApiError>)NoKey(provider);
 
+    /// <summary>Enable or disable a provider key</summary>
+    /// <remarks><c>{"enabled": false}</c> keeps the key but stops using it.</remarks>
     public static async Task<Results<JsonOk<ByokKeyDto>, ApiError>> ToggleAsync(Caller caller, string provider, ByokToggleRequest? request, ByokStore store, CancellationToken ct)
     {
         if (request?.Enabled is not { } enabled) return ApiError.Missing("enabled", "'enabled' (true or false) is required.");
@@ -93,6 +101,8 @@ public static partial class ByokApi
         return ApiResults.Ok(ToDto(key), GatewayJson.Context.ByokKeyDto);
     }
 
+    /// <summary>Test a provider key</summary>
+    /// <remarks>Checks that the provider accepts your key and refuses a made-up one (so the provider really checks keys); a key that fails the second check is switched off. At most 5 calls a minute.</remarks>
     public static async Task<Results<JsonOk<ByokTestResult>, ApiError>> TestAsync(Caller caller, string provider, ByokStore store, ProviderRegistry providers, CancellationToken ct)
     {
         using var lease = TestLimiter.AttemptAcquire(caller.AccountId);

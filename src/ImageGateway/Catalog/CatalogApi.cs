@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using ImageGateway.Accounts;
 using ImageGateway.Billing;
+using ImageGateway.Byok;
 using ImageGateway.Http;
 using ImageGateway.Providers;
 
@@ -11,6 +12,9 @@ namespace ImageGateway.Catalog;
 /// A model as <c>GET /image/models</c> lists it: its options, both price tables and where it is
 /// served. For a per-token model the tables are the estimate of one image (no prompt), and
 /// <see cref="YourMaxPrices"/> what one image holds; the rates are credits per million tokens.
+/// <see cref="Available"/> says whether the platform serves the model; <see cref="Usable"/> whether
+/// this caller can use it, their own key counting (then <see cref="ByokProvider"/> names it, and
+/// generating with it charges nothing).
 /// </summary>
 public sealed record ModelInfo(
     string Id, IReadOnlyList<string> Sizes, IReadOnlyList<string> Qualities, string DefaultQuality, IReadOnlyList<string> Styles,
@@ -26,7 +30,7 @@ public sealed record ModelInfo(
     IReadOnlyList<string> OutputFormats, IReadOnlyList<string> Backgrounds, IReadOnlyList<string> Moderations,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CustomSizeOptions? CustomSizes,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ServedBy,
-    bool Edits, bool Variations, bool Streaming);
+    bool Edits, bool Variations, bool Streaming, bool Usable, string? ByokProvider);
 
 public sealed record ModelCatalogResponse(string Object, IReadOnlyList<ModelInfo> Data);
 
@@ -38,35 +42,43 @@ public static class CatalogApi
 {
     public static IEndpointRouteBuilder MapCatalogApi(this IEndpointRouteBuilder group)
     {
-        group.MapGet("/image/models", GetImageModels).RequireGatewayKey();
-        group.MapGet("/models", GetModels).RequireGatewayKey();
-        group.MapGet("/models/{id}", GetModel).RequireGatewayKey().ProducesErrors(404);
+        group.MapGet("/image/models", GetImageModelsAsync).RequireGatewayKey().WithTags("Models");
+        group.MapGet("/models", GetModels).RequireGatewayKey().WithTags("Models");
+        group.MapGet("/models/{id}", GetModel).RequireGatewayKey().WithTags("Models").ProducesErrors(404);
         return group;
     }
 
-    /// <summary>Every model with its options, the base price table and the caller's own prices (tier applied).</summary>
-    public static JsonOk<ModelCatalogResponse> GetImageModels(Caller caller, ModelCatalog catalog, ProviderRegistry providers)
+    /// <summary>List models with your prices</summary>
+    /// <remarks>Every model with its sizes, qualities and options, the base price table and the caller's own prices (tier applied). <c>available</c>: the platform serves it; <c>usable</c>: this caller can use it, their own key counting (<c>byok_provider</c>).</remarks>
+    public static async Task<JsonOk<ModelCatalogResponse>> GetImageModelsAsync(Caller caller, ModelCatalog catalog, ProviderRegistry providers,
+        ByokRouter byok, CancellationToken ct)
     {
         var tier = catalog.GetTier(caller.Tier);
+        var keyed = await byok.KeyedProvidersAsync(caller.AccountId, ct);
         var data = catalog.Models.Select(m =>
         {
-            var route = providers.Route(m.Successor?.Model ?? m.Id);
+            var routeModel = m.Successor?.Model ?? m.Id;
+            var route = providers.Route(routeModel);
+            // The rule a generate request applies (ByokRouter.StepFor on the full route).
+            var own = keyed.Count == 0 ? null : ByokRouter.StepFor(keyed, providers.FullRoute(routeModel))?.Provider.Name;
             return new ModelInfo(m.Id, m.Sizes, m.Qualities, m.DefaultQuality, m.Styles, m.MaxN, m.MaxPromptLength,
                 PriceTable(m, TierDefinition.Base, max: false), PriceTable(m, tier, max: false),
                 tier.Name, tier.Multiplier, route.Count > 0, route.Select(r => r.Provider.Name).ToArray(),
                 m.Pricing, m.TokenPrice?.Rates(), m.TokenPrice?.Rates(tier.MultiplierPerMille),
                 m.TokenPrice is null ? null : PriceTable(m, tier, max: true),
                 m.Family, m.OutputFormats, m.Backgrounds, m.Moderations, m.CustomSizes, m.Successor?.Model,
-                m.Edits, m.Variations, m.Streaming);
+                m.Edits, m.Variations, m.Streaming, route.Count > 0 || own is not null, own);
         }).ToArray();
         return ApiResults.Ok(new ModelCatalogResponse("list", data), GatewayJson.Context.ModelCatalogResponse);
     }
 
-    /// <summary>OpenAI's model list format, so SDK <c>models.list()</c> works.</summary>
+    /// <summary>List models (OpenAI format)</summary>
+    /// <remarks>OpenAI's model list, so SDK <c>models.list()</c> works.</remarks>
     public static JsonOk<OpenAiModelList> GetModels(ModelCatalog catalog) =>
         ApiResults.Ok(new OpenAiModelList("list", catalog.Models.Select(ToOpenAi).ToArray()), GatewayJson.Context.OpenAiModelList);
 
-    /// <summary>OpenAI's <c>Model</c> object, so SDK <c>models.retrieve(id)</c> works; an unknown id is OpenAI's 404.</summary>
+    /// <summary>Get one model (OpenAI format)</summary>
+    /// <remarks>OpenAI's <c>Model</c> object, so SDK <c>models.retrieve(id)</c> works; an unknown id is OpenAI's 404.</remarks>
     public static Results<JsonOk<OpenAiModel>, ApiError> GetModel(string id, ModelCatalog catalog) =>
         catalog.TryGetModel(id, out var model)
             ? ApiResults.Ok(ToOpenAi(model), GatewayJson.Context.OpenAiModel)

@@ -136,5 +136,9 @@ public static class Schema
         new(8, "upstream cost", """
             ALTER TABLE usage_events ADD COLUMN upstream_cost_musd BIGINT NULL;
             """),
+        // An operator can suspend an account: its keys are refused (403) until it is unsuspended.
+        new(9, "suspended accounts", """
+            ALTER TABLE accounts ADD COLUMN suspended_at BIGINT NULL;
+            """),
     ];
 }

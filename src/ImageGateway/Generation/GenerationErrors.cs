@@ -58,21 +58,43 @@ public static class GenerationErrors
 
     /// <summary>
     /// Provider failures as the caller sees them. Every one of these is uncharged. A request the
-    /// upstream refused as malformed is a 400 (retrying cannot help); outages are 502/504.
+    /// upstream refused as malformed is a 400 (retrying cannot help); outages are 502/504. Only an
+    /// admin caller sees what failed (settings, circuit state, sizes); a user is told the model
+    /// failed, because the rest is the operator's to fix and names their configuration.
     /// </summary>
-    public static ApiError Provider(ProviderFailure failure) => failure.Kind switch
+    public static ApiError Provider(ProviderFailure failure, string model, bool detailed)
     {
-        FailureKind.ContentPolicy => ApiError.ContentPolicy(failure.Message),
-        FailureKind.Rejected => new ApiError(400, "invalid_request_error", "upstream_rejected", $"{failure.Message} You were not charged."),
-        FailureKind.Timeout => ApiError.UpstreamTimeout($"{failure.Message} You were not charged."),
-        _ => ApiError.Upstream($"{failure.Message} You were not charged."),
-    };
+        var shown = detailed || failure.ForAnyCaller;
+        return failure.Kind switch
+        {
+            FailureKind.ContentPolicy => ApiError.ContentPolicy(failure.Message),
+            FailureKind.Rejected => new ApiError(400, "invalid_request_error", "upstream_rejected", $"{failure.Message} You were not charged."),
+            FailureKind.Timeout => ApiError.UpstreamTimeout(shown ? $"{failure.Message} You were not charged."
+                : $"The provider serving {model} did not answer in time. You were not charged; try again later."),
+            _ => ApiError.Upstream(shown ? $"{failure.Message} You were not charged."
+                : $"{model} could not make the images right now. You were not charged; try again later."),
+        };
+    }
+
+    /// <summary>
+    /// No provider can serve the model. The existing code (503 no_provider) stays; only an admin is
+    /// told which settings would enable it (environment-variable names are the operator's business).
+    /// </summary>
+    public static ApiError NoProvider(GenerationSpec spec, ProviderRegistry providers, bool detailed)
+    {
+        var verb = spec.Operation == ImageOperation.Edit ? "edit images" : "make variations";
+        var cannotDo = spec.Operation != ImageOperation.Generate && providers.Route(spec.RouteModel).Count > 0;
+        if (!detailed)
+            return ApiError.NoProvider(cannotDo ? $"{spec.Model.Id} cannot {verb} here right now." : $"{spec.Model.Id} is not available here right now.");
+        return ApiError.NoProvider(cannotDo ? $"No provider on {spec.RouteModel}'s route can {verb}."
+            : providers.DescribeNoProvider(spec.RouteModel, spec.Model.Id));
+    }
 
     /// <summary>
     /// The caller's own key failed: they see why, in terms they can act on, and nothing is billed.
     /// A rejected key is permanent (no SDK retries it); an upstream rate limit stays retryable.
     /// </summary>
-    public static ApiError Byok(string provider, ProviderFailure failure) => failure switch
+    public static ApiError Byok(string provider, ProviderFailure failure, string model, bool detailed) => failure switch
     {
         { Kind: FailureKind.Unauthorized, UpstreamStatus: 402 } or { Kind: FailureKind.Unauthorized, UpstreamStatus: 429 } =>
             new ApiError(402, "insufficient_quota", "byok_insufficient_quota",
@@ -84,6 +106,6 @@ public static class GenerationErrors
             new ApiError(429, "rate_limit_error", "byok_rate_limited",
                 $"{provider} is rate limiting your own key. Nothing was charged.")
                 .WithHeader("Retry-After", ((int)Math.Ceiling((failure.RetryAfter ?? TimeSpan.FromSeconds(1)).TotalSeconds)).ToString()),
-        _ => Provider(failure),
+        _ => Provider(failure, model, detailed),
     };
 }

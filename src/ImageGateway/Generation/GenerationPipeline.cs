@@ -19,7 +19,7 @@ namespace ImageGateway.Generation;
 
 /// <summary>The generate request, start to finish. Each step is a call into the folder that owns it.</summary>
 public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry providers, ProviderRouter router, Database database,
-    CreditLedger ledger, ByokRouter byok, UsageStore usage, ImageRateLimiter rateLimiter, IdempotencyStore idempotency,
+    CreditLedger ledger, RoutePlanner planner, UsageStore usage, ImageRateLimiter rateLimiter, IdempotencyStore idempotency,
     ImageDelivery delivery, GenerationRequests requests, GatewayMetrics metrics, TimeProvider time, IOptions<BillingOptions> billing, IOptions<ByokOptions> byokOptions,
     ILogger<GenerationPipeline> logger)
 {
@@ -78,12 +78,14 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         if (admission.Refusal is { } refusal) return trace.Done(RateLimited(refusal, tier));
 
         // :: Step 5: BYOK
-        var platformRoute = spec.Servable(providers.Route(spec.RouteModel));
+        RoutePlan plan;
         RouteOutcome? outcome;
         ApiError? byokError;
         try
         {
-            (outcome, byokError) = await TryByokAsync(trace, admission, stream, fallbackPossible: platformRoute.Count > 0, ct);
+            plan = await planner.PlanAsync(caller.AccountId, spec, ct);
+            (outcome, byokError) = plan.ByokError is not null ? (null, plan.ByokError) : plan.Byok is null ? (null, null)
+                : await TryByokAsync(trace, plan.Byok, admission, stream, fallbackPossible: plan.Platform.Count > 0, ct);
         }
         catch (Exception e) when (stream is not null && ct.IsCancellationRequested && e is OperationCanceledException or IOException)
         {
@@ -91,10 +93,8 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         }
         if (byokError is not null) return await Refuse(byokError);
         var isByok = outcome is not null;
-        if (!isByok && platformRoute.Count == 0)
-            return trace.Done(ApiError.NoProvider(spec.Operation != ImageOperation.Generate && providers.Route(spec.RouteModel).Count > 0
-                ? $"No provider on {spec.RouteModel}'s route can {(spec.Operation == ImageOperation.Edit ? "edit images" : "make variations")}."
-                : providers.DescribeNoProvider(spec.RouteModel, spec.Model.Id)));
+        var platformRoute = plan.Platform;
+        if (!isByok && platformRoute.Count == 0) return trace.Done(GenerationErrors.NoProvider(spec, providers, caller.IsAdmin));
 
         // :: Step 6: hold the credits
         var (held, holdRefusal) = isByok || quote.Max.Value == 0 ? (CreditHold.None, null) : await HoldAsync(trace, quote.Max, limits.MonthlyCap, ct);
@@ -113,7 +113,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
                 return Gone(); // the hold is released as it is disposed: nothing charged
             }
             admission.Keep(); // a provider was reached: the images stay counted
-            if (outcome.Result.Failure is { } failure) return await Refuse(await FailAsync(trace, GenerationErrors.Provider(failure), byok: false));
+            if (outcome.Result.Failure is { } failure) return await Refuse(await FailAsync(trace, GenerationErrors.Provider(failure, spec.Model.Id, caller.IsAdmin), byok: false));
         }
         var (result, servedBy) = (outcome!.Result, outcome.ServedBy!);
 
@@ -121,7 +121,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         if (spec.Downscale && (result = delivery.FitToSize(spec, result)).Failure is { } unreadable)
         {
             await hold.ReleaseAsync("upstream image unreadable");
-            return await Refuse(await FailAsync(trace, GenerationErrors.Provider(unreadable), isByok));
+            return await Refuse(await FailAsync(trace, GenerationErrors.Provider(unreadable, spec.Model.Id, caller.IsAdmin), isByok));
         }
         var delivered = await delivery.DeliverAsync(http.Request, spec, result.Images);
         if (delivered is null)
@@ -171,16 +171,15 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
     /// Serves the request with the caller's own key when they have one for the model's route. A
     /// failure is the caller's answer unless the operator lets it fall back to the platform (billed).
     /// </summary>
-    private async Task<(RouteOutcome? Served, ApiError? Error)> TryByokAsync(GenerationTrace trace, RateLimitAdmission admission,
+    private async Task<(RouteOutcome? Served, ApiError? Error)> TryByokAsync(GenerationTrace trace, ByokChoice choice, RateLimitAdmission admission,
         ImageStream? stream, bool fallbackPossible, CancellationToken ct)
     {
-        var (route, error) = await byok.RouteAsync(trace.Caller.AccountId, trace.Spec!.Servable(providers.FullRoute(trace.Spec.RouteModel)), ct);
-        if (route is null) return (null, error);
+        var route = planner.ByokRoute(choice);
         var outcome = await CallProvidersAsync(trace, route, stream, ct);
         admission.Keep(); // a provider was reached: the images stay counted
         if (outcome.Result.Failure is not { } failure) return (outcome, null);
         if (!byokOptions.Value.FallbackToPlatform || !fallbackPossible)
-            return (null, await FailAsync(trace, GenerationErrors.Byok(route[0].Provider.Name, failure), byok: true));
+            return (null, await FailAsync(trace, GenerationErrors.Byok(route[0].Provider.Name, failure, trace.Spec!.Model.Id, trace.Caller.IsAdmin), byok: true));
         trace.ByokFellBack = true;
         return (null, null);
     }

@@ -89,11 +89,26 @@ public sealed record GenerationMetadata(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<string>? Ignored { get; init; }
 }
 
-/// <summary>
-/// What a request would cost. <see cref="EstimatedCost"/> is the tables as they are; <see cref="MaxCost"/>
-/// is what would be held (the same for per-image prices). <see cref="Rates"/> are the caller's
-/// credits per million tokens, for per-token models.
-/// </summary>
+/// <summary>What a generate request with this body would do for this caller, charging nothing.</summary>
+/// <param name="Model">The model the request names (or the default, dall-e-3).</param>
+/// <param name="N">Images asked for.</param>
+/// <param name="Size">The size, after defaults.</param>
+/// <param name="Quality">The quality, after defaults.</param>
+/// <param name="Tier">The caller's tier.</param>
+/// <param name="Multiplier">The tier's markup on base prices.</param>
+/// <param name="UnitCost">Credits one image would be charged (0 with the caller's own key).</param>
+/// <param name="EstimatedCost">Credits the request would be charged: exactly, for per-image prices; the tables' estimate, per token. 0 with the caller's own key.</param>
+/// <param name="MaxCost">Credits that would be held while it runs (the same as the estimate for per-image prices). 0 with the caller's own key.</param>
+/// <param name="Pricing"><c>per_image</c> or <c>per_token</c>.</param>
+/// <param name="Rates">The caller's credits per million tokens, for per-token models.</param>
+/// <param name="CreditsRemaining">The caller's balance.</param>
+/// <param name="Reserved">Credits held by the caller's running requests.</param>
+/// <param name="Available">Balance minus holds.</param>
+/// <param name="Sufficient">Whether the available credits cover <c>max_cost</c> (always true with the caller's own key).</param>
+/// <param name="ProviderAvailable">Whether a provider would serve it: the platform's or the caller's own key.</param>
+/// <param name="UsingByok">Whether the caller's own provider key would serve it (nothing charged).</param>
+/// <param name="ByokProvider">The provider of that key, e.g. <c>openai</c>; null without one.</param>
+/// <param name="PlatformCost">What the request costs on the platform's providers (the same as <c>estimated_cost</c> without a key of one's own).</param>
 public sealed record EstimateResponse(
     string Model,
     int N,
@@ -110,7 +125,10 @@ public sealed record EstimateResponse(
     Millicredits Reserved,
     Millicredits Available,
     bool Sufficient,
-    bool ProviderAvailable);
+    bool ProviderAvailable,
+    bool UsingByok,
+    string? ByokProvider,
+    Millicredits PlatformCost);
 
 /// <summary>
 /// Writes an image as its base64 string. Base64 needs no JSON escaping, so the text goes out raw:

@@ -92,6 +92,8 @@ public static class Extensions
         services.AddSingleton<ImageDelivery>();
         services.AddSingleton<ImageUrlFetcher>();
         services.AddSingleton<GenerationRequests>();
+        services.AddSingleton<RoutePlanner>();
+        services.AddSingleton<LimitsReport>();
         services.AddSingleton<GenerationPipeline>();
 
         builder.AddGatewayTelemetry();
@@ -175,6 +177,7 @@ public static class Extensions
         app.UseRouting();
         if (!string.IsNullOrWhiteSpace(options.Cors.AllowedOrigins)) app.UseCors();
         app.UseGatewayAuthentication();
+        app.UseDocsContentSecurity();
         // Only endpoints that ask for it are cached: the OpenAPI document (see Telemetry).
         app.UseOutputCache();
 
@@ -190,10 +193,12 @@ public static class Extensions
             llm.MapUsageApi();
         }
         app.MapKeysApi();
+        app.MapLimitsApi();
         app.MapAdminApi();
         app.MapProvidersApi();
         app.MapAdminUsageApi();
-        app.MapGet("/healthz", () => TypedResults.Text("ok"));
+        app.MapGet("/healthz", () => TypedResults.Text("ok")).WithTags("Readiness")
+            .WithSummary("Liveness").WithDescription("No key. Answers `ok` while the process runs; `/readyz` checks its dependencies.");
         app.MapGatewayTelemetry();
         app.MapReadiness();
         // The web console (wwwroot). Registered after routing and authentication on purpose: the
@@ -216,6 +221,7 @@ public static class Extensions
                 {
                     c.Context.Response.Headers.CacheControl = "no-cache";
                     c.Context.Response.Headers.XContentTypeOptions = "nosniff";
+                    c.Context.Response.Headers.ContentSecurityPolicy = ContentSecurity.Console;
                 },
             });
         }

@@ -77,6 +77,8 @@ public static class Readiness
             [HttpMethod.Get] = new OpenApiOperation
             {
                 Tags = new HashSet<OpenApiTagReference> { new("Readiness", document) },
+                Summary = "Readiness",
+                Description = "No key. Checks the database, the rate-limit store and the image store; 503 when one fails.",
                 Responses = new OpenApiResponses
                 {
                     ["200"] = new OpenApiResponse { Description = "OK" },

@@ -38,6 +38,7 @@ namespace ImageGateway.Http;
 [JsonSerializable(typeof(GenerateRequestBody))]
 [JsonSerializable(typeof(ImageGateway.Usage.UsageResponse))]
 [JsonSerializable(typeof(LimitsResponse))]
+[JsonSerializable(typeof(ImageGateway.RateLimits.LimitsStatus))]
 [JsonSerializable(typeof(ImageGateway.Byok.ByokToggleRequest))]
 [JsonSerializable(typeof(ImageGateway.Byok.ByokKeyDto))]
 [JsonSerializable(typeof(ImageGateway.Byok.ByokKeyList))]

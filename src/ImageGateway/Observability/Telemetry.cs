@@ -1,6 +1,7 @@
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using ImageGateway.Http;
 using Scalar.AspNetCore;
 
 namespace ImageGateway.Observability;
@@ -36,12 +37,7 @@ public static class Telemetry
                 .AddHttpClientInstrumentation()
                 .AddOtlpExporter());
         builder.Services.AddOutputCache();
-        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
-        {
-            document.Info.Title = "ImageGateway API";
-            document.Info.Description = "OpenAI-compatible image generation with prepaid credits. Authenticate with 'Authorization: Bearer <key>'.";
-            return Task.CompletedTask;
-        }));
+        builder.Services.AddOpenApi(o => o.AddGatewayDocs());
         return builder;
     }
 
@@ -52,7 +48,9 @@ public static class Telemetry
             configureBranchedPipeline: string.IsNullOrWhiteSpace(token) ? null : branch => branch.Use(RequireToken(token.Trim())), optionsName: null);
         // The document only changes with the code, and building it takes a few hundred milliseconds.
         app.MapOpenApi("/openapi/{documentName}.json").CacheOutput(p => p.Expire(TimeSpan.FromHours(24)));
-        app.MapScalarApiReference("/docs", o => o.WithOpenApiRoutePattern("/openapi/{documentName}.json"));
+        // Everything from this origin: Scalar's bundled script (not its CDN) and the system fonts (not Google's).
+        app.MapScalarApiReference("/docs", o => o.WithOpenApiRoutePattern("/openapi/{documentName}.json").DisableDefaultFonts()
+            .AddPreferredSecuritySchemes("bearer"));
         return app;
     }
 

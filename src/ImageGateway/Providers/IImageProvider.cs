@@ -109,7 +109,11 @@ public enum FailureKind
     Rejected,
 }
 
-public sealed record ProviderFailure(FailureKind Kind, string Message, int? UpstreamStatus = null, TimeSpan? RetryAfter = null);
+public sealed record ProviderFailure(FailureKind Kind, string Message, int? UpstreamStatus = null, TimeSpan? RetryAfter = null)
+{
+    /// <summary>The message was written for any caller (it names no setting or internal state); others are shown to admins only.</summary>
+    public bool ForAnyCaller { get; init; }
+}
 
 /// <summary>
 /// Either images or a typed failure; adapters do not throw for upstream problems. A success may

@@ -16,11 +16,12 @@ public static class ProvidersApi
 {
     public static IEndpointRouteBuilder MapProvidersApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/admin/providers", GetProviders).RequireGatewayKey(KeyScope.Admin);
+        app.MapGet("/api/v1/admin/providers", GetProviders).RequireGatewayKey(KeyScope.Admin).WithTags("Admin");
         return app;
     }
 
-    /// <summary>Each provider's configured state, circuit state and recent failures. Never its key.</summary>
+    /// <summary>Provider health</summary>
+    /// <remarks>Admin. Each provider's kind, whether it is configured, its circuit state (<c>closed</c>, <c>open</c>, <c>half_open</c>, <c>isolated</c>) and recent failures. Never a key.</remarks>
     public static JsonOk<ProviderStatusList> GetProviders(ProviderRegistry registry) =>
         ApiResults.Ok(new ProviderStatusList(registry.Providers.OrderBy(p => p.Name, StringComparer.Ordinal).Select(p =>
             new ProviderStatusDto(p.Name, p.Adapter.Kind, p.IsConfigured, p.Credential.BaseUrl,

@@ -196,9 +196,10 @@ public sealed partial class UpstreamClient
         }
         catch (BrokenCircuitException)
         {
-            return (null, null, new ProviderFailure(FailureKind.Unavailable, CallerKey
-                ? $"Calls to the {Name} provider with your own key keep failing and are paused for a while (circuit open)."
-                : $"The {Name} provider is failing and is skipped for a while (circuit open)."));
+            return (null, null, CallerKey
+                ? new ProviderFailure(FailureKind.Unavailable, $"Calls to the {Name} provider with your own key keep failing and are paused for a while.")
+                    { ForAnyCaller = true }
+                : new ProviderFailure(FailureKind.Unavailable, $"The {Name} provider is failing and is skipped for a while (circuit open)."));
         }
         catch (HttpRequestException e) when (!ct.IsCancellationRequested)
         {

@@ -43,6 +43,18 @@ public sealed class ImageRateLimiter(IRateLimitStore store, TimeProvider time)
         return new RateLimitAdmission(null, accountId, windows, images, (blocking, Math.Max(0, blocking.Limit - used)), refusal);
     }
 
+    /// <summary>
+    /// Images counted in each limited window now. A check-and-count of zero images: it counts
+    /// nothing, works the same on every store, and reads all windows in one atomic step.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<WindowKind, int>> UsedAsync(string accountId, EffectiveLimits limits, CancellationToken ct)
+    {
+        var windows = limits.Windows(time.GetUtcNow());
+        if (windows.Count == 0) return new Dictionary<WindowKind, int>();
+        var decision = await store.TryConsumeAsync(accountId, windows, 0, ct);
+        return decision.Windows.ToDictionary(w => w.Window.Kind, w => w.Used);
+    }
+
     public static long SecondsUntil(DateTimeOffset end, DateTimeOffset now) => Math.Max(1, (long)Math.Ceiling((end - now).TotalSeconds));
 }
 

@@ -8,10 +8,12 @@ public static class FilesApi
     public static IEndpointRouteBuilder MapFilesApi(this IEndpointRouteBuilder group)
     {
         // No API key: the signature is the credential, so the URL works in an <img> tag.
-        group.MapGet("/image/files/{file}", GetFileAsync).Produces(200, contentType: "image/png").ProducesErrors(403, 404, 410);
+        group.MapGet("/image/files/{file}", GetFileAsync).WithTags("Images").Produces(200, contentType: "image/png").ProducesErrors(403, 404, 410);
         return group;
     }
 
+    /// <summary>Download a generated image</summary>
+    /// <remarks>No key: the signature in the URL is the credential, so it works in an <c>&lt;img&gt;</c> tag. 403 when tampered with, 410 when expired.</remarks>
     public static async Task<Results<FileStreamHttpResult, ApiError>> GetFileAsync(string file, HttpContext http, SignedUrls urls, IImageStore store, TimeProvider time)
     {
         if (!StoredImageName.TryParse(file, out var name)) return ApiError.NotFound("No such image.");

@@ -34,19 +34,23 @@ public static class UsageApi
 
     public static IEndpointRouteBuilder MapUsageApi(this IEndpointRouteBuilder group)
     {
-        group.MapGet("/usage", GetOwnAsync).RequireGatewayKey().ProducesErrors(400);
+        group.MapGet("/usage", GetOwnAsync).RequireGatewayKey().WithTags("Usage").ProducesErrors(400);
         return group;
     }
 
     public static IEndpointRouteBuilder MapAdminUsageApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/admin/usage", GetAnyAsync).RequireGatewayKey(KeyScope.Admin).ProducesErrors(400);
+        app.MapGet("/api/v1/admin/usage", GetAnyAsync).RequireGatewayKey(KeyScope.Admin).WithTags("Admin").ProducesErrors(400);
         return app;
     }
 
+    /// <summary>Get your usage</summary>
+    /// <remarks>Requests, images and credits per UTC day, model, provider and tier over the last <c>days</c> (default 30), BYOK and platform apart.</remarks>
     public static Task<Results<JsonOk<UsageResponse>, ApiError>> GetOwnAsync(Caller caller, UsageStore usage, TimeProvider time, CancellationToken ct, int? days = null) =>
         UsageAsync(caller.AccountId, usage, time, days, null, ct);
 
+    /// <summary>Get everyone's usage</summary>
+    /// <remarks>Admin. The usage report across accounts (optionally one <c>user_id</c>), with the margin per model where the upstream reports its cost.</remarks>
     public static Task<Results<JsonOk<UsageResponse>, ApiError>> GetAnyAsync(UsageStore usage, TimeProvider time,
         Microsoft.Extensions.Options.IOptions<BillingOptions> billing, CancellationToken ct, int? days = null, string? user = null) =>
         UsageAsync(string.IsNullOrEmpty(user) ? null : user, usage, time, days, billing.Value.UsdPerCredit, ct);

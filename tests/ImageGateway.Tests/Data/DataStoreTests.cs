@@ -85,7 +85,7 @@ public abstract class DataStoreTests : DualDatabaseTests
         Assert.True(await store.SetTierAsync(account.Id, "professional"));
         Assert.False(await store.SetTierAsync("usr_missing", "professional"));
 
-        var listed = Assert.Single(await store.ListAccountsAsync(10, 0));
+        var listed = Assert.Single((await store.ListAccountsAsync(10, 0)).Page);
         Assert.Equal(account.Id, listed.Account.Id);
         Assert.Equal("professional", listed.Account.Tier);
         Assert.Equal((0L, 0L), (listed.BalanceMc, listed.ReservedMc));

@@ -90,4 +90,19 @@ public sealed class EstimateEndpointTests : IDisposable
 
         await Api.AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request_error", "invalid_value", "size");
     }
+
+    [Theory]
+    [InlineData("/v1/image/estimate")]
+    [InlineData("/v1/images/generations")]
+    public async Task N_of_zero_is_a_400_invalid_n_not_priced_as_one(string path)
+    {
+        var (_, key) = await _gateway.CreateUserAsync("managed", 10m);
+        using var client = _gateway.ClientWithKey(key);
+
+        var response = await client.PostJsonAsync(path, new { prompt = "x", model = Api.Builtin, size = "256x256", n = 0 });
+
+        await Api.AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request_error", "invalid_value", "n");
+        Assert.Equal(10m, (await client.CreditsAsync()).Dec("credits_remaining"));
+        Assert.Empty(_gateway.StoredImageFiles());
+    }
 }

@@ -27,6 +27,7 @@ public sealed class EstimateMatchesChargeTests : IAsyncLifetime
         foreach (var (tier, _) in PricingTests.TierTable)
             foreach (var window in new[] { "PerMinute", "PerHour", "PerDay", "PerMonth", "MonthlyCap" })
                 _gateway.Settings[$"Gateway:Tiers:{tier}:{window}"] = "0";
+        _gateway.Settings["Gateway:Providers:openai:AllowByok"] = "true";
         _upstream.Handler = (ctx, req) => OpenAiKit.B64Images(ctx, req, revisedPrompt: null);
     }
 
@@ -66,5 +67,29 @@ public sealed class EstimateMatchesChargeTests : IAsyncLifetime
             Assert.Empty(await _gateway.Service<CreditLedger>().VerifyAsync(userId));
         }
         Assert.Equal(PricingTests.TierTable.Length * PricingTests.BaseTable.Length * 2, checkedRows);
+    }
+
+    [Fact]
+    public async Task With_the_callers_own_key_the_estimate_and_the_charge_are_both_zero_for_every_row()
+    {
+        var (userId, key) = await _gateway.CreateUserAsync("managed", 5m);
+        using var client = _gateway.ClientWithKey(key);
+        await (await client.PostJsonAsync("/api/v1/llm/byok/keys", new { provider = "openai", api_key = "sk-proj-own-key-3333333333333333333333333" })).OkJsonAsync();
+        foreach (var (model, quality, size, credits) in PricingTests.BaseTable)
+        {
+            var body = new { model, prompt = "a red kite", quality, size, n = 1, response_format = "b64_json" };
+            var estimate = await (await client.PostJsonAsync("/v1/image/estimate", body)).OkJsonAsync();
+            var (response, text) = await client.GenerateAsync(body);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{model} {quality} {size}: {text}");
+
+            var meta = JsonDocument.Parse(text).RootElement.GetProperty("_metadata");
+            Assert.True(estimate.GetProperty("using_byok").GetBoolean(), $"{model}: {estimate}");
+            Assert.Equal(meta.Dec("cost_incurred"), estimate.Dec("estimated_cost"));
+            Assert.Equal(0m, estimate.Dec("estimated_cost"));
+            Assert.Equal(credits * 1.2m, estimate.Dec("platform_cost"));
+            Assert.True(estimate.GetProperty("sufficient").GetBoolean());
+        }
+        Assert.Equal(5m, (await client.CreditsAsync()).Dec("credits_remaining"));
+        Assert.Empty(await _gateway.Service<CreditLedger>().VerifyAsync(userId));
     }
 }

@@ -362,6 +362,10 @@ public sealed class GptImageTests : GptImageGateway
         var response = await client.PostJsonAsync(OpenAiKit.GeneratePath, new { model = "dall-e-2", prompt = "a red kite", size = "512x512" });
 
         var error = await Api.AssertErrorAsync(response, HttpStatusCode.ServiceUnavailable, "api_error", "no_provider");
-        Assert.Contains("'dall-e-2' (served by gpt-image-2)", error.Str("message"));
+        Assert.Equal("dall-e-2 is not available here right now.", error.Str("message"));
+        using var admin = Gateway.AdminClient();
+        var detailed = await Api.AssertErrorAsync(await admin.PostJsonAsync(OpenAiKit.GeneratePath, new { model = "dall-e-2", prompt = "a red kite", size = "512x512" }),
+            HttpStatusCode.ServiceUnavailable, "api_error", "no_provider");
+        Assert.Contains("'dall-e-2' (served by gpt-image-2)", detailed.Str("message"));
     }
 }
