@@ -35,7 +35,6 @@ public sealed class Housekeeping(IImageStore store, CreditLedger ledger, IOption
         // running key is dead (a crashed process), so retries with it may run again.
         await idempotency.ReleaseDeadAsync(TimeSpan.FromSeconds(billing.Value.HoldTimeoutSeconds), ct);
         await history.PruneAsync(ct); // entries older than Gateway:History:KeepDays
-
         if (images > 0 || holds > 0)
             logger.LogInformation("Swept {Images} expired images and released {Holds} stale holds", images, holds);
     }
