@@ -5,12 +5,29 @@ using ImageGateway.Tests.Support;
 
 namespace ImageGateway.Tests.History;
 
-/// <summary>Listing (cursor pages, search, filters), KeepPrompts, deleting, and one account never reaching another's entries.</summary>
-public sealed class HistoryListingTests : IDisposable
+public sealed class SqliteHistoryListingTests : HistoryListingTests
+{
+    protected override DbKind Kind => DbKind.Sqlite;
+}
+
+/// <summary>
+/// Listing (cursor pages, search, filters), KeepPrompts, deleting, pruning and one account never
+/// reaching another's entries, on each database kind (PostgresHistoryListingTests in
+/// ImageGateway.IntegrationTests runs them on PostgreSQL).
+/// </summary>
+public abstract class HistoryListingTests : DualDatabaseTests
 {
     private readonly GatewayFactory _gateway = new();
 
-    public void Dispose() => _gateway.Dispose();
+    protected override bool CreatesDatabase => false; // the gateway gets its own, of Kind
+
+    public override Task InitializeAsync() => UseKindAsync(_gateway);
+
+    public override Task DisposeAsync()
+    {
+        _gateway.Dispose();
+        return Task.CompletedTask;
+    }
 
     private async Task<HttpClient> ClientAsync(decimal credits = 100m) =>
         _gateway.ClientWithKey((await _gateway.CreateUserAsync("managed", credits)).Key);
@@ -148,5 +165,22 @@ public sealed class HistoryListingTests : IDisposable
         await _gateway.Service<ImageGateway.Hosting.Housekeeping>().RunOnceAsync(CancellationToken.None);
 
         Assert.Equal("new", (await client.OnlyEntryAsync()).Str("prompt"));
+    }
+
+    [Fact]
+    public async Task Daily_spend_sums_each_day_and_a_refusal_is_listed_on_this_database()
+    {
+        var client = await ClientAsync(3m);
+        Assert.Equal(Kind == DbKind.Postgres ? "postgres" : "sqlite", _gateway.Service<ImageGateway.Data.Database>().Dialect.Name);
+        await client.GenerateBuiltinAsync(n: 2, format: "b64_json");
+        _gateway.Time.Advance(TimeSpan.FromDays(1));
+        Assert.Equal(HttpStatusCode.PaymentRequired, (await client.PostJsonAsync("/api/v1/llm/images/generations", Api.BuiltinBody())).StatusCode);
+
+        var daily = await (await client.GetAsync("/api/v1/llm/usage/daily?from=2026-11-22&to=2026-11-24")).OkJsonAsync();
+        var day = Assert.Single(daily.GetProperty("days").EnumerateArray());
+        Assert.Equal(("2026-11-23", 2L, 2.4m), (day.Str("date"), day.GetProperty("images").GetInt64(), day.Dec("credits")));
+        Assert.Equal(2.4m, daily.Dec("total_credits"));
+        var refused = Assert.Single((await client.HistoryPageAsync("?status=refused")).Entries());
+        Assert.Equal("insufficient_credits", refused.GetProperty("error").Str("code"));
     }
 }
