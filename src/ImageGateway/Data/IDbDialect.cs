@@ -64,6 +64,9 @@ public interface IDbDialect
 
 public sealed record Migration(int Version, string Name, string Sql);
 
+/// <summary>One INSERT or UPDATE with its parameters, to run alone or with others in one command (<see cref="WriteScope.ExecuteAsync(SqlStatement[])"/>).</summary>
+public sealed record SqlStatement(string Sql, (string Name, object? Value)[] Parameters);
+
 /// <summary>Commits of write groups and the writes they carried: their ratio is the mean group size.</summary>
 public sealed class CommitCounters
 {
@@ -132,6 +135,14 @@ public sealed class WriteScope(DbConnection connection, DbTransaction transactio
             if (commands is null) await command.DisposeAsync();
         }
     }
+
+    /// <summary>
+    /// Runs several statements as one command: one round trip to the server (Npgsql batches them,
+    /// SQLite steps through them). Their parameter names must differ.
+    /// </summary>
+    public Task<int> ExecuteAsync(params SqlStatement[] statements) => statements.Length == 1
+        ? ExecuteAsync(statements[0].Sql, statements[0].Parameters)
+        : ExecuteAsync(string.Join(";\n", statements.Select(s => s.Sql)), statements.SelectMany(s => s.Parameters).ToArray());
 
     /// <summary>Runs <see cref="Command"/> and maps its first row, or returns default when there is none.</summary>
     public async Task<T?> QueryFirstAsync<T>(string sql, Func<DbDataReader, T> map, params (string Name, object? Value)[] parameters)

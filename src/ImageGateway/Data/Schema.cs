@@ -140,5 +140,34 @@ public static class Schema
         new(9, "suspended accounts", """
             ALTER TABLE accounts ADD COLUMN suspended_at BIGINT NULL;
             """),
+        // The caller's own record of their requests (the console's history and activity). Apart from
+        // usage_events, which is the billing record: a user may delete this one, never that one.
+        new(10, "generation history", $"""
+            CREATE TABLE generation_history (
+                id            TEXT PRIMARY KEY,
+                account_id    TEXT NOT NULL REFERENCES accounts(id),
+                key_id        TEXT NOT NULL,
+                operation     TEXT NOT NULL,
+                model         TEXT NOT NULL,
+                prompt        TEXT NULL,
+                size          TEXT NOT NULL,
+                quality       TEXT NOT NULL,
+                n             {t.Integer} NOT NULL,
+                seed          BIGINT NULL,
+                request       TEXT NOT NULL,
+                status        TEXT NOT NULL,
+                http_status   {t.Integer} NOT NULL,
+                error_code    TEXT NULL,
+                error_message TEXT NULL,
+                cost_mc       BIGINT NOT NULL,
+                provider      TEXT NULL,
+                byok          {t.Integer} NOT NULL,
+                images        {t.Integer} NOT NULL,
+                image_files   TEXT NULL,
+                created_at    BIGINT NOT NULL
+            );
+            CREATE INDEX ix_history_account_time ON generation_history(account_id, created_at, id);
+            CREATE INDEX ix_history_time ON generation_history(created_at);
+            """),
     ];
 }

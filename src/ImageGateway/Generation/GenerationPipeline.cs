@@ -6,6 +6,7 @@ using ImageGateway.Billing;
 using ImageGateway.Byok;
 using ImageGateway.Catalog;
 using ImageGateway.Data;
+using ImageGateway.History;
 using ImageGateway.Hosting;
 using ImageGateway.Http;
 using ImageGateway.Observability;
@@ -19,7 +20,7 @@ namespace ImageGateway.Generation;
 
 /// <summary>The generate request, start to finish. Each step is a call into the folder that owns it.</summary>
 public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry providers, ProviderRouter router, Database database,
-    CreditLedger ledger, RoutePlanner planner, UsageStore usage, ImageRateLimiter rateLimiter, IdempotencyStore idempotency,
+    CreditLedger ledger, RoutePlanner planner, UsageStore usage, HistoryStore history, ImageRateLimiter rateLimiter, IdempotencyStore idempotency,
     ImageDelivery delivery, GenerationRequests requests, GatewayMetrics metrics, TimeProvider time, IOptions<BillingOptions> billing, IOptions<ByokOptions> byokOptions,
     ILogger<GenerationPipeline> logger)
 {
@@ -32,9 +33,10 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
     /// 6. Hold the credits (nothing for BYOK or a free model).
     /// 7. Call the platform's providers, in route order.
     /// 8. Store the images (url mode).
-    /// 9. Settle the charge with its usage event, in one write.
+    /// 9. Settle the charge with its usage event and history entry, in one write.
     /// 10. Respond, and keep the answer for the Idempotency-Key.
     /// The claim, the admission and the hold are given back when the request does not complete.
+    /// A failure or a refusal after step 3 gets its history entry where it is answered.
     /// </summary>
     public async Task<Results<ImagesOk, ContentHttpResult, ApiError, EmptyHttpResult>> RunAsync(HttpContext http, Caller caller,
         ImageOperation operation = ImageOperation.Generate)
@@ -84,7 +86,7 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         try
         {
             plan = await planner.PlanAsync(caller.AccountId, spec, ct);
-            (outcome, byokError) = plan.ByokError is not null ? (null, plan.ByokError) : plan.Byok is null ? (null, null)
+            (outcome, byokError) = plan.ByokError is not null ? (null, await RefusedAsync(trace, plan.ByokError)) : plan.Byok is null ? (null, null)
                 : await TryByokAsync(trace, plan.Byok, admission, stream, fallbackPossible: plan.Platform.Count > 0, ct);
         }
         catch (Exception e) when (stream is not null && ct.IsCancellationRequested && e is OperationCanceledException or IOException)
@@ -94,11 +96,11 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         if (byokError is not null) return await Refuse(byokError);
         var isByok = outcome is not null;
         var platformRoute = plan.Platform;
-        if (!isByok && platformRoute.Count == 0) return trace.Done(GenerationErrors.NoProvider(spec, providers, caller.IsAdmin));
+        if (!isByok && platformRoute.Count == 0) return trace.Done(await RefusedAsync(trace, GenerationErrors.NoProvider(spec, providers, caller.IsAdmin)));
 
         // :: Step 6: hold the credits
         var (held, holdRefusal) = isByok || quote.Max.Value == 0 ? (CreditHold.None, null) : await HoldAsync(trace, quote.Max, limits.MonthlyCap, ct);
-        if (holdRefusal is not null) return trace.Done(holdRefusal);
+        if (holdRefusal is not null) return trace.Done(await RefusedAsync(trace, holdRefusal));
         await using var hold = held!;
 
         // :: Step 7: call the platform's providers (a streaming caller gets their partial images as they come)
@@ -136,7 +138,8 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
         var charge = isByok ? Millicredits.Zero : Charge(spec, tier, count, result.Usage, servedBy);
         Answer? answer = null;
         var settlement = await SettleAsync(hold, charge, $"{spec.Model.Id} ×{count} {spec.Size} {spec.Quality} via {servedBy.Provider.Name}",
-            charged => trace.UsageEvent(servedBy.Provider.Name, count, charged, isByok, StatusCodes.Status200OK, result.UpstreamCostUsd),
+            charged => (trace.UsageEvent(servedBy.Provider.Name, count, charged, isByok, StatusCodes.Status200OK, result.UpstreamCostUsd),
+                trace.History(HistoryStatus.Succeeded, null, isByok, servedBy.Provider.Name, count, charged, delivered.Files)),
             async (scope, settled) =>
             {
                 // The answer is made from the settle, and kept for the Idempotency-Key in the same
@@ -238,20 +241,21 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
     }
 
     /// <summary>
-    /// A hold is settled with its usage event; without one (BYOK, a free model) the event is written
-    /// alone. Null when the hold expired first: the sweeper released it and nothing may be charged.
+    /// A hold is settled with its usage event and history entry (one command: no round trip of their
+    /// own); without a hold (BYOK, a free model) the two are written alone. Null when the hold expired
+    /// first: the sweeper released it and nothing may be charged.
     /// </summary>
-    private async Task<Settled?> SettleAsync(CreditHold hold, Millicredits charged, string description, Func<Millicredits, UsageEvent> usageEvent,
-        Func<WriteScope, Settled, Task> alongside)
+    private async Task<Settled?> SettleAsync(CreditHold hold, Millicredits charged, string description,
+        Func<Millicredits, (UsageEvent Usage, HistoryEntry History)> records, Func<WriteScope, Settled, Task> alongside)
     {
         if (hold.Reservation is null)
         {
-            var free = usageEvent(charged);
-            var remaining = (await ledger.GetBalanceAsync(free.AccountId, CancellationToken.None))?.Total ?? Millicredits.Zero;
+            var free = records(charged);
+            var remaining = (await ledger.GetBalanceAsync(free.Usage.AccountId, CancellationToken.None))?.Total ?? Millicredits.Zero;
             var none = new Settled(null, remaining, Millicredits.Zero, charged);
             await database.WriteAsync(async scope =>
             {
-                await usage.RecordAsync(scope, free);
+                await scope.ExecuteAsync(usage.Insert(free.Usage), history.Insert(free.History));
                 await alongside(scope, none);
                 return true;
             }, CancellationToken.None);
@@ -262,7 +266,8 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
             using var _ = GatewayMetrics.Activities.StartActivity("generate.settle");
             var settled = await hold.SettleAsync(charged, description, async (scope, settled) =>
             {
-                await usage.RecordAsync(scope, usageEvent(settled.Charged));
+                var (usageEvent, entry) = records(settled.Charged);
+                await scope.ExecuteAsync(usage.Insert(usageEvent), history.Insert(entry));
                 await alongside(scope, new Settled(settled.TransactionId, settled.BalanceAfter, settled.WrittenOff, settled.Charged));
             });
             return new Settled(settled.TransactionId, settled.BalanceAfter, settled.WrittenOff, settled.Charged);
@@ -276,7 +281,15 @@ public sealed class GenerationPipeline(ModelCatalog catalog, ProviderRegistry pr
     private async Task<ApiError> FailAsync(GenerationTrace trace, ApiError error, bool byok)
     {
         trace.Byok = byok;
-        await usage.RecordAsync(trace.UsageEvent(null, 0, Millicredits.Zero, byok, error.Status), CancellationToken.None);
+        var (failed, entry) = (trace.UsageEvent(null, 0, Millicredits.Zero, byok, error.Status), trace.History(HistoryStatus.Failed, error, byok));
+        await database.WriteAsync(scope => scope.ExecuteAsync(usage.Insert(failed), history.Insert(entry)), CancellationToken.None);
+        return error;
+    }
+
+    /// <summary>A refusal after validation (credits, monthly cap, no provider, an unusable BYOK key): only its history entry is written.</summary>
+    private async Task<ApiError> RefusedAsync(GenerationTrace trace, ApiError error)
+    {
+        await history.RecordAsync(trace.History(HistoryStatus.Refused, error, byok: false));
         return error;
     }
 }

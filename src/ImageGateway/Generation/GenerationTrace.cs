@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ImageGateway.Accounts;
 using ImageGateway.Billing;
 using ImageGateway.Catalog;
+using ImageGateway.History;
 using ImageGateway.Http;
 using ImageGateway.Observability;
 using ImageGateway.Usage;
@@ -33,6 +34,17 @@ public sealed class GenerationTrace(Caller caller, GatewayMetrics metrics, ILogg
         new(Caller.AccountId, Caller.KeyId, Spec!.Model.Id, provider, Tier!.Name, Spec.Size, Spec.Quality, images, cost.Value, byok, status,
             Spec.User, (long)Stopwatch.GetElapsedTime(_started).TotalMilliseconds,
             upstreamCostUsd is { } usd ? (long)Math.Round(usd * 1_000_000m, MidpointRounding.AwayFromZero) : null);
+
+    /// <summary>The request's history entry; <paramref name="error"/> is what a failed or refused caller was answered.</summary>
+    public HistoryEntry History(string status, ApiError? error, bool byok, string? provider = null, int images = 0,
+        Millicredits cost = default, IReadOnlyList<string>? files = null)
+    {
+        var s = Spec!;
+        var request = new HistoryRequest(s.Model.Id, s.Prompt, s.N, s.Size, s.Quality, s.ResponseFormat, s.Style, s.Seed, s.User, s.OutputFormat,
+            s.OutputCompression, s.Background, s.Moderation, s.Stream ? true : null, s.Stream ? s.PartialImages : null, s.InputFidelity);
+        return new HistoryEntry(Caller.AccountId, Caller.KeyId, s.Operation.ToString().ToLowerInvariant(), request, status,
+            error?.Status ?? StatusCodes.Status200OK, error?.Code, error?.Message, cost, provider, byok, images, files);
+    }
 
     /// <summary>Records the request and hands its answer back.</summary>
     public T Done<T>(T result) where T : IResult

@@ -10,7 +10,8 @@ namespace ImageGateway.Generation;
 public sealed class ImageDelivery(IImageStore store, SignedUrls urls, GatewayMetrics metrics, TimeProvider time,
     IOptions<StorageOptions> storage, IOptions<GatewayOptions> gateway, ILogger<ImageDelivery> logger)
 {
-    public sealed record Delivered(ImageDatum[] Data, long? ExpiresAt);
+    /// <param name="Files">The stored images' file names (url mode), for the request's history entry.</param>
+    public sealed record Delivered(ImageDatum[] Data, long? ExpiresAt, IReadOnlyList<string>? Files = null);
 
     /// <summary>
     /// The images at the size asked for (dall-e-2's 256 and 512 are made at 1024 by its successor); a
@@ -40,12 +41,12 @@ public sealed class ImageDelivery(IImageStore store, SignedUrls urls, GatewayMet
         }
 
         var expiresAt = time.GetUtcNow().AddSeconds(storage.Value.UrlTtlSeconds);
-        var origin = !string.IsNullOrEmpty(gateway.Value.PublicBaseUrl)
-            ? gateway.Value.PublicBaseUrl.TrimEnd('/')
-            : $"{request.Scheme}://{request.Host.Value}";
+        var origin = SignedUrls.Origin(request, gateway.Value.PublicBaseUrl);
+        string[] files;
         try
         {
             var names = images.Select(image => StoredImageName.New(expiresAt, image.Extension)).ToArray();
+            files = names.Select(n => n.FileName).ToArray();
             using (GatewayMetrics.Activities.StartActivity("generate.store"))
                 await Task.WhenAll(images.Select((image, i) => store.SaveAsync(names[i], image, CancellationToken.None)));
             metrics.StorageWritten(images.Sum(image => (long)image.Length));
@@ -57,6 +58,6 @@ public sealed class ImageDelivery(IImageStore store, SignedUrls urls, GatewayMet
             logger.LogError(e, "Storing generated images failed");
             return null;
         }
-        return new Delivered(data, expiresAt.ToUnixTimeSeconds());
+        return new Delivered(data, expiresAt.ToUnixTimeSeconds(), files);
     }
 }

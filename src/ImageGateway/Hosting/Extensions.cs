@@ -60,6 +60,7 @@ public static class Extensions
         services.AddValidatedOptions<ProvidersOptions, ProvidersOptionsValidator>(ProvidersOptions.Section);
         services.AddValidatedOptions<BillingOptions, BillingOptionsValidator>(BillingOptions.Section);
         services.AddOptions<ByokOptions>().BindConfiguration(ByokOptions.Section);
+        services.AddValidatedOptions<History.HistoryOptions, History.HistoryOptionsValidator>(History.HistoryOptions.Section);
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<Secrets>();
@@ -69,6 +70,7 @@ public static class Extensions
         services.AddSingleton<AccountStore>();
         services.AddSingleton<CreditLedger>();
         services.AddSingleton<UsageStore>();
+        services.AddSingleton<History.HistoryStore>();
         services.AddSingleton<IdempotencyStore>();
         services.AddSingleton<KeyVault>();
         services.AddSingleton<ByokStore>();
@@ -191,9 +193,11 @@ public static class Extensions
             llm.MapFilesApi();
             llm.MapByokApi();
             llm.MapUsageApi();
+            llm.MapDailyUsageApi();
         }
         app.MapKeysApi();
         app.MapLimitsApi();
+        History.HistoryApi.MapHistoryApi(app);
         app.MapAdminApi();
         app.MapProvidersApi();
         app.MapAdminUsageApi();

@@ -6,7 +6,8 @@ namespace ImageGateway.Hosting;
 
 /// <summary>Periodic sweeps: expired images are deleted, holds and Idempotency-Keys of requests that died are released.</summary>
 public sealed class Housekeeping(IImageStore store, CreditLedger ledger, IOptions<StorageOptions> options, IOptions<BillingOptions> billing,
-    TimeProvider time, Observability.GatewayMetrics metrics, Generation.IdempotencyStore idempotency, ILogger<Housekeeping> logger) : BackgroundService
+    TimeProvider time, Observability.GatewayMetrics metrics, Generation.IdempotencyStore idempotency, History.HistoryStore history,
+    ILogger<Housekeeping> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -33,6 +34,7 @@ public sealed class Housekeeping(IImageStore store, CreditLedger ledger, IOption
         // A request older than the hold timeout has lost its hold and can no longer charge: its
         // running key is dead (a crashed process), so retries with it may run again.
         await idempotency.ReleaseDeadAsync(TimeSpan.FromSeconds(billing.Value.HoldTimeoutSeconds), ct);
+        await history.PruneAsync(ct); // entries older than Gateway:History:KeepDays
         if (images > 0 || holds > 0)
             logger.LogInformation("Swept {Images} expired images and released {Holds} stale holds", images, holds);
     }

@@ -45,6 +45,11 @@ namespace ImageGateway.Http;
 [JsonSerializable(typeof(ImageGateway.Byok.ByokDeleted))]
 [JsonSerializable(typeof(ImageGateway.Byok.ByokTestResult))]
 [JsonSerializable(typeof(ImageGateway.Hosting.ReadinessReport))]
+[JsonSerializable(typeof(ImageGateway.Usage.DailyUsageResponse))]
+[JsonSerializable(typeof(ImageGateway.History.HistoryPage))]
+[JsonSerializable(typeof(ImageGateway.History.HistoryItem))]
+[JsonSerializable(typeof(ImageGateway.History.HistoryRequest))]
+[JsonSerializable(typeof(ImageGateway.History.HistoryDeleted))]
 public sealed partial class GatewayJsonContext : JsonSerializerContext;
 
 public static class GatewayJson

@@ -17,6 +17,10 @@ public sealed class SignedUrls(byte[] key, TimeProvider time)
     public string PathAndQuery(StoredImageName name) =>
         $"{FilesPath}{name.FileName}?exp={name.ExpiresAt.ToString(CultureInfo.InvariantCulture)}&sig={Sign(name.FileName, name.ExpiresAt)}";
 
+    /// <summary>Where image URLs point: <c>Gateway:PublicBaseUrl</c> when set, else the request's own scheme and host.</summary>
+    public static string Origin(HttpRequest request, string? publicBaseUrl) =>
+        !string.IsNullOrEmpty(publicBaseUrl) ? publicBaseUrl.TrimEnd('/') : $"{request.Scheme}://{request.Host.Value}";
+
     public string Sign(string fileName, long exp)
     {
         Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];

@@ -33,18 +33,21 @@ public sealed class UsageStore(Database db, TimeProvider time)
         db.WriteAsync(scope => RecordAsync(scope, e), ct);
 
     /// <summary>Records the event inside a write the caller runs (with the settlement it belongs to).</summary>
-    public Task<int> RecordAsync(WriteScope scope, UsageEvent e)
+    public Task<int> RecordAsync(WriteScope scope, UsageEvent e) => scope.ExecuteAsync(Insert(e));
+
+    /// <summary>The event's INSERT, to run in one command with the statements written alongside it (its history entry).</summary>
+    public SqlStatement Insert(UsageEvent e)
     {
         var now = time.GetUtcNow();
-        return scope.ExecuteAsync(
+        return new SqlStatement(
             """
             INSERT INTO usage_events (id, account_id, key_id, model, provider, tier, size, quality, images, cost_mc, byok, status, end_user, latency_ms, created_at, upstream_cost_musd)
             VALUES (@Id, @AccountId, @KeyId, @Model, @Provider, @Tier, @Size, @Quality, @Images, @CostMc, @Byok, @Status, @EndUser, @LatencyMs, @CreatedAt, @Upstream)
             """,
-            ("@Id", Ids.Ordered("gen", now)), ("@AccountId", e.AccountId), ("@KeyId", e.KeyId), ("@Model", e.Model),
+            [("@Id", Ids.Ordered("gen", now)), ("@AccountId", e.AccountId), ("@KeyId", e.KeyId), ("@Model", e.Model),
             ("@Provider", e.Provider), ("@Tier", e.Tier), ("@Size", e.Size), ("@Quality", e.Quality), ("@Images", e.Images),
             ("@CostMc", e.CostMc), ("@Byok", e.Byok ? 1 : 0), ("@Status", e.Status), ("@EndUser", e.EndUser), ("@LatencyMs", e.LatencyMs),
-            ("@CreatedAt", now.ToUnixTimeMilliseconds()), ("@Upstream", e.UpstreamCostMicroUsd));
+            ("@CreatedAt", now.ToUnixTimeMilliseconds()), ("@Upstream", e.UpstreamCostMicroUsd)]);
     }
 
     /// <summary>
@@ -69,9 +72,10 @@ public sealed class UsageStore(Database db, TimeProvider time)
         }, ct);
     }
 
-    /// <summary>Requests, images and credits per UTC day, model, provider, tier and BYOK since <paramref name="since"/>.</summary>
+    /// <summary>Requests, images and credits per UTC day, model, provider, tier and BYOK from <paramref name="since"/> (to before <paramref name="until"/>).</summary>
     // NULLS FIRST: SQLite sorts NULL first by default and PostgreSQL last; both dialects must give the same order.
-    public Task<IReadOnlyList<UsageAggregate>> AggregateAsync(DateTimeOffset since, string? accountId, CancellationToken ct = default) =>
+    public Task<IReadOnlyList<UsageAggregate>> AggregateAsync(DateTimeOffset since, string? accountId, CancellationToken ct = default,
+        DateTimeOffset? until = null) =>
         db.ReadAsync(async c => (IReadOnlyList<UsageAggregate>)(await c.QueryAsync<AggregateRow>(
             $"""
             SELECT created_at / 86400000 AS DayNumber, model AS Model, provider AS Provider, tier AS Tier, byok AS Byok,
@@ -79,10 +83,10 @@ public sealed class UsageStore(Database db, TimeProvider time)
                    COUNT(upstream_cost_musd) AS PricedRequests, CAST(COALESCE(SUM(upstream_cost_musd), 0) AS BIGINT) AS UpstreamMicroUsd,
                    CAST(COALESCE(SUM(CASE WHEN upstream_cost_musd IS NULL THEN 0 ELSE cost_mc END), 0) AS BIGINT) AS PricedCostMc
             FROM usage_events
-            WHERE created_at >= @since {(accountId is null ? "" : "AND account_id = @accountId")}
+            WHERE created_at >= @since {(until is null ? "" : "AND created_at < @until")} {(accountId is null ? "" : "AND account_id = @accountId")}
             GROUP BY created_at / 86400000, model, provider, tier, byok
             ORDER BY 1, 2, 3 NULLS FIRST, 4, 5
-            """, new { since = since.ToUnixTimeMilliseconds(), accountId }))
+            """, new { since = since.ToUnixTimeMilliseconds(), until = until?.ToUnixTimeMilliseconds(), accountId }))
             .Select(r => new UsageAggregate(DateOnly.FromDateTime(DateTime.UnixEpoch.AddDays(r.DayNumber)), r.Model, r.Provider, r.Tier,
                 r.Byok != 0, r.Requests, r.Images, new Billing.Millicredits(r.CostMc), r.PricedRequests, r.UpstreamMicroUsd, r.PricedCostMc)).ToArray(), ct);
 
