@@ -189,6 +189,7 @@ public static class Extensions
             llm.MapByokApi();
             llm.MapUsageApi();
         }
+        app.MapMeApi();
         app.MapKeysApi();
         app.MapAdminApi();
         app.MapProvidersApi();

@@ -44,6 +44,7 @@ namespace ImageGateway.Http;
 [JsonSerializable(typeof(ImageGateway.Byok.ByokDeleted))]
 [JsonSerializable(typeof(ImageGateway.Byok.ByokTestResult))]
 [JsonSerializable(typeof(ImageGateway.Hosting.ReadinessReport))]
+[JsonSerializable(typeof(MeResponse))]
 public sealed partial class GatewayJsonContext : JsonSerializerContext;
 
 public static class GatewayJson
