@@ -195,6 +195,7 @@ public static class Extensions
             llm.MapUsageApi();
             llm.MapDailyUsageApi();
         }
+        app.MapMeApi();
         app.MapKeysApi();
         app.MapLimitsApi();
         History.HistoryApi.MapHistoryApi(app);

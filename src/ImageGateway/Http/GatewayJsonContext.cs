@@ -50,6 +50,7 @@ namespace ImageGateway.Http;
 [JsonSerializable(typeof(ImageGateway.History.HistoryItem))]
 [JsonSerializable(typeof(ImageGateway.History.HistoryRequest))]
 [JsonSerializable(typeof(ImageGateway.History.HistoryDeleted))]
+[JsonSerializable(typeof(MeResponse))]
 public sealed partial class GatewayJsonContext : JsonSerializerContext;
 
 public static class GatewayJson

@@ -78,7 +78,7 @@ export function adminPage(main, app) {
       h('td', { class: 'num user-balance' }, credits(u.credits_remaining)),
       h('td', { class: 'num muted' }, u.reserved ? credits(u.reserved) : '—'),
       h('td', {}, day(u.created_at)),
-      h('td', { class: 'num' }, h('div', { class: 'actions', style: 'justify-content:flex-end' }, grant, change)));
+      h('td', { class: 'num' }, h('div', { class: 'actions actions-end' }, grant, change)));
   }
 
   async function adjustCredits(u) {

@@ -7,7 +7,7 @@ import { byokPage } from './byok.js';
 import { adminPage } from './admin.js';
 
 const pages = { generate: generatePage, credits: creditsPage, keys: keysPage, byok: byokPage, admin: adminPage };
-const state = { isAdmin: false, account: null, cleanup: null };
+const state = { isAdmin: false, account: null, me: null, cleanup: null };
 
 const $ = (id) => document.getElementById(id);
 
@@ -15,6 +15,8 @@ const $ = (id) => document.getElementById(id);
 export const app = {
   get isAdmin() { return state.isAdmin; },
   get account() { return state.account; },
+  /** { user_id, name, tier, is_admin } of the signed-in key, from /api/v1/me. */
+  get me() { return state.me; },
   async refreshAccount() {
     try {
       state.account = await api(llm('/credits'));
@@ -32,19 +34,17 @@ export const app = {
 function renderAccount() {
   $('balance-pill').textContent = state.account ? `${fmt(state.account.credits_remaining)} credits` : '—';
   $('tier-pill').textContent = state.account ? state.account.tier.replace('_', ' ') : '';
+  $('account-name').textContent = state.me ? state.me.name || state.me.user_id : '';
+  $('account-name').title = state.me ? `Signed in as ${state.me.name || state.me.user_id} (${state.me.user_id})` : '';
 }
 
 async function signIn(key) {
-  // The credits call proves the key and fetches the header figures in one step.
-  state.account = await api(llm('/credits'), { key });
+  // /me proves the key and says who it acts for (and whether it is an admin's) without probing an admin route.
+  const [me, account] = await Promise.all([api('/api/v1/me', { key }), api(llm('/credits'), { key })]);
+  state.me = me;
+  state.account = account;
+  state.isAdmin = me.is_admin === true;
   session.key = key;
-  // Admin keys are told apart the only way the public API allows: by asking an admin endpoint.
-  try {
-    await api('/api/v1/admin/providers', { key });
-    state.isAdmin = true;
-  } catch {
-    state.isAdmin = false;
-  }
   $('nav-admin').hidden = !state.isAdmin;
   renderAccount();
   $('signin').hidden = true;
@@ -56,6 +56,7 @@ async function signIn(key) {
 function signOut(message) {
   session.key = null;
   state.account = null;
+  state.me = null;
   state.isAdmin = false;
   if (state.cleanup) { state.cleanup(); state.cleanup = null; }
   $('main').replaceChildren();
@@ -82,7 +83,8 @@ function route() {
   main.dataset.page = name;
   document.title = `${document.querySelector(`.sidebar nav a[data-page="${name}"]`).textContent.trim()} · ImageGateway`;
   state.cleanup = pages[name](main, app) || null;
-  main.focus({ preventScroll: true });
+  // Focus goes to the new page's heading, so a screen reader announces where it landed.
+  (main.querySelector('h1') || main).focus({ preventScroll: true });
 }
 
 $('signin-form').addEventListener('submit', async (event) => {

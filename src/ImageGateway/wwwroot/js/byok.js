@@ -8,6 +8,8 @@ const providers = [
 ];
 
 export function byokPage(main) {
+  // The last message of each card, kept across reloads so one result stays until the next action replaces it.
+  const notes = new Map();
   const grid = h('div', { class: 'providers' }, h('p', { class: 'muted' }, 'Loading…'));
   main.append(pageHead('Your provider keys', 'Bring your own provider key: requests it can serve are billed by the provider, not in credits. Keys are encrypted at rest and never shown again.'), grid);
 
@@ -25,7 +27,9 @@ export function byokPage(main) {
   }
 
   function card(p, stored) {
-    const note = h('div', { 'aria-live': 'polite' });
+    const note = h('div', { 'aria-live': 'polite', 'data-testid': `byok-${p.id}-note` });
+    const say = (message) => { notes.set(p.id, message); note.replaceChildren(...(message ? [message] : [])); };
+    if (notes.get(p.id)) note.replaceChildren(notes.get(p.id));
     const section = h('section', { class: 'card provider', 'data-provider': p.id, 'aria-labelledby': `byok-${p.id}-title` });
     const title = h('h2', { id: `byok-${p.id}-title` }, p.name,
       stored ? h('span', { class: `badge ${stored.enabled ? 'badge-ok' : 'badge-muted'}` }, stored.enabled ? 'In use' : 'Disabled') : h('span', { class: 'badge badge-muted' }, 'Not set'));
@@ -35,14 +39,15 @@ export function byokPage(main) {
       h('div', { class: 'field' }, h('label', { for: input.id }, stored ? 'Replace with a new key' : 'API key'), input), save);
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      if (!input.value.trim()) { note.replaceChildren(alertBox('bad', null, 'Paste the key first.')); input.focus(); return; }
+      if (!input.value.trim()) { say(alertBox('bad', null, 'Paste the key first.')); input.focus(); return; }
       busy(save, async () => {
         try {
           await api(llm('/byok/keys'), { method: 'POST', body: { provider: p.id, api_key: input.value.trim() } });
           input.value = '';
+          say(null);
           toast(`${p.name} key saved`);
           load();
-        } catch (err) { note.replaceChildren(alertBox('bad', 'The key was not saved', errorText(err))); }
+        } catch (err) { say(alertBox('bad', 'The key was not saved', errorText(err))); }
       });
     });
 
@@ -54,17 +59,25 @@ export function byokPage(main) {
         try {
           await api(llm(`/byok/keys/${p.id}/toggle`), { method: 'POST', body: { enabled: toggle.checked } });
           toast(toggle.checked ? `${p.name} key enabled` : `${p.name} key disabled`);
+          say(null);
           load();
-        } catch (err) { toggle.checked = !toggle.checked; toggle.disabled = false; note.replaceChildren(alertBox('bad', null, errorText(err))); }
+        } catch (err) { toggle.checked = !toggle.checked; toggle.disabled = false; say(alertBox('bad', null, errorText(err))); }
       });
       const test = h('button', { type: 'button', class: 'btn btn-ghost btn-sm' }, 'Test');
       test.addEventListener('click', () => busy(test, async () => {
-        note.replaceChildren(h('p', { class: 'muted small' }, `Asking ${p.name}…`));
+        say(h('p', { class: 'muted small' }, `Asking ${p.name}…`));
         try {
           const r = await api(llm(`/byok/keys/${p.id}/test`), { method: 'POST' });
-          note.replaceChildren(alertBox(r.ok ? 'ok' : 'bad', r.ok ? 'The key works' : 'The key was refused', r.message));
+          // One verdict: the upstream's own words under a title that cannot contradict them. A key the
+          // upstream accepted but the check could not prove is "not verified", not "refused".
+          const accepted = r.status >= 200 && r.status < 300;
+          say(r.ok ? alertBox('ok', 'The key works', r.message)
+            : accepted ? alertBox('warn', 'The key could not be verified', r.message)
+              : alertBox('bad', 'The key was refused', r.message));
+          // The test may have switched the key off: show the state it left, with the verdict kept.
+          if (!r.ok) load();
         } catch (err) {
-          note.replaceChildren(alertBox(err.status === 429 ? 'warn' : 'bad', 'Test failed', errorText(err)));
+          say(alertBox(err.status === 429 ? 'warn' : 'bad', 'The test did not run', errorText(err)));
         }
       }));
       const remove = h('button', { type: 'button', class: 'btn btn-danger btn-sm' }, 'Delete');
@@ -73,8 +86,9 @@ export function byokPage(main) {
         try {
           await api(llm(`/byok/keys/${p.id}`), { method: 'DELETE' });
           toast(`${p.name} key deleted`);
+          say(null);
           load();
-        } catch (err) { note.replaceChildren(alertBox('bad', null, errorText(err))); }
+        } catch (err) { say(alertBox('bad', null, errorText(err))); }
       });
       section.append(
         h('div', { class: 'field' }, h('label', {}, 'Stored key'), h('code', { class: 'masked', 'data-testid': `byok-${p.id}-masked` }, stored.masked_key),

@@ -23,10 +23,17 @@ export function creditsPage(main, app) {
     const used = cap ? Math.min(100, (c.monthly_spent / cap) * 100) : 0;
     stats.replaceChildren(
       stat('Balance', h('span', { id: 'credits-balance' }, credits(c.credits_remaining)), `${credits(c.available)} available · ${credits(c.reserved)} held`),
-      stat('Tier', h('span', { id: 'credits-tier', style: 'text-transform:capitalize' }, c.tier.replace('_', ' ')), 'Sets your price multiplier and limits'),
+      stat('Tier', h('span', { id: 'credits-tier', class: 'capitalize' }, c.tier.replace('_', ' ')), 'Sets your price multiplier and limits'),
       stat('Spent this month', h('span', { id: 'credits-spent' }, credits(c.monthly_spent)),
-        cap ? h('div', {}, `of ${credits(cap)} monthly cap`, h('div', { class: `meter${used >= 100 ? ' full' : used >= 80 ? ' high' : ''}`, role: 'meter', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': Math.round(used), 'aria-label': 'Monthly cap used' }, h('span', { style: `width:${used}%` })))
+        cap ? h('div', {}, `of ${credits(cap)} monthly cap`, h('div', { class: `meter${used >= 100 ? ' full' : used >= 80 ? ' high' : ''}`, role: 'meter', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': Math.round(used), 'aria-label': 'Monthly cap used' }, meterFill(used)))
           : 'No monthly cap on your plan'));
+  }
+
+  // The width is set through the CSSOM: the console's CSP refuses style attributes.
+  function meterFill(percent) {
+    const fill = h('span');
+    fill.style.width = `${percent}%`;
+    return fill;
   }
 
   function stat(label, value, sub) {
@@ -44,7 +51,7 @@ export function creditsPage(main, app) {
   }
 
   function renderHistory(page) {
-    const sizeSelect = h('select', { id: 'history-size', 'aria-label': 'Rows per page', style: 'width:auto' },
+    const sizeSelect = h('select', { id: 'history-size', 'aria-label': 'Rows per page', class: 'fit' },
       ...[10, 25, 50, 100].map((v) => h('option', { value: v, selected: v === pageSize }, `${v} per page`)));
     sizeSelect.addEventListener('change', () => { pageSize = Number(sizeSelect.value); offset = 0; loadHistory(); });
     const head = h('div', { class: 'card-head' }, h('h2', { id: 'history-title' }, 'History'), sizeSelect);
@@ -119,8 +126,8 @@ export function creditsPage(main, app) {
     const totalCredits = days.reduce((s, d) => s + d.credits, 0);
     const totalImages = days.reduce((s, d) => s + d.images, 0);
     const head = h('div', { class: 'card-head' }, h('h2', { id: 'chart-title' }, 'Last 30 days'),
-      h('div', { class: 'legend' }, h('span', {}, h('i', { style: 'background:var(--accent)' }), `${credits(totalCredits)} credits`),
-        h('span', {}, h('i', { style: 'background:#35b6a2' }), `${totalImages} images`)));
+      h('div', { class: 'legend' }, h('span', {}, h('i', { class: 'swatch-credits' }), `${credits(totalCredits)} credits`),
+        h('span', {}, h('i', { class: 'swatch-images' }), `${totalImages} images`)));
     if (!totalImages && !totalCredits) {
       chartCard.replaceChildren(head, empty('chart', 'No usage in the last 30 days', 'Generate an image and your daily usage shows up here.'));
       return;

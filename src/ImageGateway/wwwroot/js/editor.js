@@ -1,5 +1,5 @@
 import { apiResponse, llm } from './api.js';
-import { h, field, alertBox, errorText } from './ui.js';
+import { h, field, alertBox, errorText, hasAlpha } from './ui.js';
 
 /**
  * The image editor: the picture on a canvas, a brush that paints the mask over it, a prompt and a
@@ -61,6 +61,7 @@ export function openEditor({ result, models, canStream, partials, opener, explai
       picture.width = overlay.width = bitmap.width;
       picture.height = overlay.height = bitmap.height;
       picture.getContext('2d').drawImage(bitmap, 0, 0);
+      stage.classList.toggle('alpha', hasAlpha(picture));
       frame.style.aspectRatio = `${bitmap.width} / ${bitmap.height}`;
       frame.style.width = `min(100%, ${(68 * bitmap.width / bitmap.height).toFixed(2)}vh)`;
       // A brush a sixteenth of the image's long side is a useful start at any size.

@@ -1,7 +1,7 @@
 import { api, apiResponse, llm, streamError, ApiError } from './api.js';
 import { readEvents } from './sse.js';
 import { openEditor } from './editor.js';
-import { h, alertBox, empty, pageHead, field, credits, duration, errorText } from './ui.js';
+import { h, alertBox, empty, pageHead, field, credits, duration, errorText, hasAlpha, qualityLabel } from './ui.js';
 
 // Kept across page switches within the tab so going to Credits and back keeps the gallery.
 const kept = { results: [], form: null };
@@ -47,7 +47,7 @@ export function generatePage(main, app) {
 
   const form = h('form', { class: 'card', id: 'generate-form', novalidate: true },
     field('prompt', 'Prompt', prompt),
-    h('div', { class: 'hint', style: 'margin:-10px 0 14px;display:flex;justify-content:space-between' }, h('span', {}, 'Ctrl + Enter generates'), promptCount),
+    h('div', { class: 'hint prompt-hint' }, h('span', {}, 'Ctrl + Enter generates'), promptCount),
     field('model', 'Model', model),
     h('div', { class: 'row' }, field('size', 'Size', size), qualityField),
     h('div', { class: 'row' }, styleField, field('n', 'Images', n)),
@@ -71,7 +71,7 @@ export function generatePage(main, app) {
     const m = current();
     if (!m) return;
     fill(size, m.sizes, keep.size || (m.sizes.includes('1024x1024') ? '1024x1024' : m.sizes[0]), (v) => v.replace('x', ' × '));
-    fill(quality, m.qualities, keep.quality || m.default_quality, (v) => v[0].toUpperCase() + v.slice(1));
+    fill(quality, m.qualities, keep.quality || m.default_quality, qualityLabel);
     qualityField.hidden = m.qualities.length === 0;
     style.replaceChildren(h('option', { value: '' }, 'Default'), ...m.styles.map((s) => h('option', { value: s }, s[0].toUpperCase() + s.slice(1))));
     if (keep.style && m.styles.includes(keep.style)) style.value = keep.style;
@@ -87,8 +87,16 @@ export function generatePage(main, app) {
     promptCount.textContent = m ? `${prompt.value.length} / ${m.max_prompt_length}` : '';
   }
 
+  /** Why the image count is not one the model takes (0 included: the gateway refuses it too), or null. */
+  function countProblem() {
+    const m = current();
+    const max = m ? m.max_n : 10;
+    const value = n.value.trim() === '' ? NaN : Number(n.value);
+    return Number.isInteger(value) && value >= 1 && value <= max ? null : `Choose between 1 and ${max} image${max > 1 ? 's' : ''}.`;
+  }
+
   function body() {
-    const b = { prompt: prompt.value.trim(), model: model.value, n: Number(n.value) || 1, size: size.value };
+    const b = { prompt: prompt.value.trim(), model: model.value, n: Number(n.value), size: size.value };
     if (!qualityField.hidden && quality.value) b.quality = quality.value;
     if (!styleField.hidden && style.value) b.style = style.value;
     return b;
@@ -97,6 +105,13 @@ export function generatePage(main, app) {
   function scheduleEstimate() {
     kept.form = { ...body(), prompt: prompt.value };
     clearTimeout(estimateTimer);
+    // An error about the previous form goes as soon as the form changes.
+    if (estimateBox.querySelector('[data-testid=estimate-error]')) {
+      estimate = null;
+      estimateBox.replaceChildren(h('span', { class: 'muted' }, 'Calculating the price…'));
+      updateButton();
+    }
+    if (countProblem()) { runEstimate(); return; }
     estimateBox.dataset.pending = 'true';
     estimateTimer = setTimeout(runEstimate, 200);
   }
@@ -105,6 +120,18 @@ export function generatePage(main, app) {
     estimateTimer = null;
     const seq = ++estimateSeq;
     estimateBox.dataset.pending = 'true';
+    const problem = countProblem();
+    if (problem) {
+      n.setAttribute('aria-invalid', 'true');
+      estimate = null;
+      estimateBox.replaceChildren(h('span', { class: 'short', 'data-testid': 'estimate-error', id: 'n-error' }, problem));
+      n.setAttribute('aria-describedby', 'n-error');
+      updateButton();
+      settled();
+      return;
+    }
+    n.removeAttribute('aria-describedby');
+    n.removeAttribute('aria-invalid');
     const b = body();
     // The price does not depend on the words, so an empty prompt still gets a quote.
     if (!b.prompt) b.prompt = 'price check';
@@ -180,6 +207,13 @@ export function generatePage(main, app) {
     event.preventDefault();
     if (running) return;
     const b = body();
+    const problem = countProblem();
+    if (problem) {
+      status.replaceChildren(alertBox('bad', null, problem));
+      n.setAttribute('aria-invalid', 'true');
+      n.focus();
+      return;
+    }
     if (!b.prompt) {
       status.replaceChildren(alertBox('bad', null, 'Describe the image you want first.'));
       prompt.setAttribute('aria-invalid', 'true');
@@ -211,7 +245,7 @@ export function generatePage(main, app) {
     const elapsed = h('span', { id: 'elapsed', class: 'mono' }, '0.0 s');
     const what = info.edit ? `Editing the image with ${info.model}… ` : `Generating ${info.n} image${info.n > 1 ? 's' : ''} with ${info.model}… `;
     status.replaceChildren(h('div', { class: 'progress', role: 'status', id: 'progress' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }),
-      h('div', { style: 'flex:1' }, h('div', {}, what, elapsed), h('div', { class: 'bar' }))));
+      h('div', { class: 'grow' }, h('div', {}, what, elapsed), h('div', { class: 'bar' }))));
     const seconds = () => ((performance.now() - info.started) / 1000).toFixed(1);
     const tick = setInterval(() => { elapsed.textContent = `${seconds()} s`; }, 100);
     timers.add(tick);
@@ -313,8 +347,12 @@ export function generatePage(main, app) {
       const download = h('a', { class: 'btn btn-ghost btn-sm', href: r.url, download: name }, 'Download');
       const editButton = h('button', { type: 'button', class: 'btn btn-ghost btn-sm', 'data-testid': 'edit', disabled: running || !editable }, 'Edit');
       editButton.addEventListener('click', () => edit(r, editButton));
+      const frame = h('div', { class: `frame${r.background === 'transparent' ? ' alpha' : ''}` });
+      const img = h('img', { src: r.url, alt: r.revised_prompt || r.prompt, loading: 'lazy' });
+      if (r.background !== 'transparent') img.addEventListener('load', () => frame.classList.toggle('alpha', hasAlpha(img)), { once: true });
+      frame.append(img);
       return h('article', { class: 'shot' },
-        h('div', { class: 'frame' }, h('img', { src: r.url, alt: r.revised_prompt || r.prompt, loading: 'lazy' })),
+        frame,
         h('div', { class: 'body' },
           h('p', { class: 'prompt', title: r.revised_prompt || r.prompt }, r.edit ? h('span', { class: 'badge' }, 'Edit') : null, ' ', r.revised_prompt || r.prompt),
           h('div', { class: 'meta' }, h('span', {}, `${r.meta.model_used} · ${r.meta.size.replace('x', '×')}`), h('span', {}, r.meta.using_byok ? 'your key' : `${credits(r.meta.cost_incurred / r.meta.images_generated)} cr`)),

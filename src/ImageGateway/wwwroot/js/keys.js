@@ -21,6 +21,7 @@ export function keysPage(main, app) {
       if (expires.value) body.expires_in_days = Number(expires.value);
       try {
         const k = await api('/api/v1/keys', { method: 'POST', body });
+        created.dataset.keyId = k.id;
         created.replaceChildren(alertBox('ok', 'Copy your new key now',
           'This is the only time the full key is shown. Store it somewhere safe.', secretBox(k.key, 'the new API key')));
         name.value = '';
@@ -55,18 +56,20 @@ export function keysPage(main, app) {
         revoke?.addEventListener('click', async () => {
           const ok = await confirmDialog('Revoke this key?',
             h('p', {}, 'Apps using ', h('code', {}, `${bare}…`), ' will stop working immediately. This cannot be undone.',
-              current ? h('strong', { style: 'display:block;margin-top:8px' }, 'This is the key you are signed in with: you will be signed out.') : null),
+              current ? h('strong', { class: 'note-line' }, 'This is the key you are signed in with: you will be signed out.') : null),
             'Revoke key', true);
           if (!ok) return;
           try {
             await api(`/api/v1/keys/${encodeURIComponent(k.id)}`, { method: 'DELETE' });
             toast('Key revoked');
+            // A revoked key's secret is of no use to anyone: it leaves the screen with the key.
+            if (created.dataset.keyId === k.id) { created.replaceChildren(); delete created.dataset.keyId; }
             if (current) { app.signOut('You revoked the key you were signed in with.'); return; }
             load();
           } catch (err) { toast(errorText(err), true); }
         });
         return h('tr', { 'data-key-id': k.id },
-          h('td', {}, k.name || h('span', { class: 'muted' }, 'Unnamed'), current ? h('span', { class: 'badge', style: 'margin-left:6px' }, 'this session') : null),
+          h('td', {}, k.name || h('span', { class: 'muted' }, 'Unnamed'), current ? h('span', { class: 'badge badge-after' }, 'this session') : null),
           h('td', {}, h('code', { class: 'key-prefix' }, `${bare}…`)),
           h('td', {}, k.scope),
           h('td', {}, day(k.created_at)),

@@ -90,7 +90,7 @@ export async function copy(text, button) {
     await navigator.clipboard.writeText(text);
   } catch {
     // Clipboard API needs a secure context; fall back to a selection copy on plain http.
-    const area = h('textarea', { style: 'position:fixed;opacity:0' });
+    const area = h('textarea', { class: 'offscreen', 'aria-hidden': 'true', tabindex: -1 });
     area.value = text;
     document.body.append(area);
     area.select();
@@ -104,6 +104,27 @@ export async function copy(text, button) {
   }
 }
 
+/**
+ * Whether an image (img, bitmap or canvas) has a pixel that is not fully opaque. Only such an image
+ * gets the transparency checkerboard behind it. One that cannot be read (another origin) counts as opaque.
+ */
+export function hasAlpha(image) {
+  try {
+    const width = Math.min(512, image.naturalWidth || image.width), height = Math.min(512, image.naturalHeight || image.height);
+    if (!width || !height) return false;
+    const canvas = h('canvas', { width, height });
+    const g = canvas.getContext('2d', { willReadFrequently: true });
+    g.drawImage(image, 0, 0, width, height);
+    const data = g.getImageData(0, 0, width, height).data;
+    for (let i = 3; i < data.length; i += 4) if (data[i] < 255) return true;
+  } catch { /* tainted canvas: nothing to read */ }
+  return false;
+}
+
+const qualityNames = { hd: 'HD', standard: 'Standard', low: 'Low', medium: 'Medium', high: 'High', auto: 'Auto' };
+/** A quality as people write it: "HD", not "Hd". */
+export const qualityLabel = (q) => qualityNames[q] || (q ? q[0].toUpperCase() + q.slice(1) : '');
+
 export function secretBox(value, label) {
   const btn = h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': `Copy ${label}` }, 'Copy');
   btn.addEventListener('click', () => copy(value, btn));
@@ -111,7 +132,7 @@ export function secretBox(value, label) {
 }
 
 export function pageHead(title, text, ...extra) {
-  return h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, title), text ? h('p', {}, text) : null), ...extra);
+  return h('div', { class: 'page-head' }, h('div', {}, h('h1', { tabindex: -1 }, title), text ? h('p', {}, text) : null), ...extra);
 }
 
 export function field(id, label, control, hint) {
