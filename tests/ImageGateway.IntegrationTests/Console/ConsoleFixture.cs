@@ -46,14 +46,18 @@ public sealed class ConsoleFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>A fresh browser context (own sessionStorage) with a page on the console.</summary>
-    public async Task<IPage> OpenConsoleAsync()
+    /// <summary>The two screens of issue 26's trial: a laptop and a phone.</summary>
+    public static readonly ViewportSize Desktop = new() { Width = 1440, Height = 900 };
+    public static readonly ViewportSize Phone = new() { Width = 390, Height = 844 };
+
+    /// <summary>A fresh browser context (own sessionStorage) with a page on the console, at <see cref="Desktop"/> unless told.</summary>
+    public async Task<IPage> OpenConsoleAsync(ViewportSize? viewport = null)
     {
         var browser = await BrowserAsync();
         var context = await browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = Gateway.BaseUrl.ToString().TrimEnd('/'),
-            ViewportSize = new ViewportSize { Width = 1360, Height = 900 },
+            ViewportSize = viewport ?? Desktop,
             AcceptDownloads = true,
         });
         context.SetDefaultTimeout(15_000);
@@ -62,14 +66,18 @@ public sealed class ConsoleFixture : IAsyncLifetime
         return page;
     }
 
-    public async Task<IPage> SignInAsync(string key)
+    public async Task<IPage> SignInAsync(string key, ViewportSize? viewport = null)
     {
-        var page = await OpenConsoleAsync();
+        var page = await OpenConsoleAsync(viewport);
         await page.GetByLabel("API key").FillAsync(key);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await page.Locator("#shell").WaitForAsync();
         return page;
     }
+
+    /// <summary>True when nothing on the page is wider than the viewport (no sideways scroll).</summary>
+    public static Task<bool> FitsAsync(IPage page) =>
+        page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth");
 
     public static async Task ScreenshotAsync(IPage page, string name)
     {

@@ -48,7 +48,7 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<Console
         await Expect(page.Locator("#generate-btn")).ToBeVisibleAsync();
         Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways at 390 px");
         await ConsoleFixture.ScreenshotAsync(page, "generate-mobile");
-        await page.SetViewportSizeAsync(1360, 900);
+        await page.SetViewportSizeAsync(ConsoleFixture.Desktop.Width, ConsoleFixture.Desktop.Height);
 
         // A reload keeps the tab signed in; sign-out forgets the key.
         await page.ReloadAsync();
