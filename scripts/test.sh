@@ -131,6 +131,13 @@ for project in tests/ImageGateway.Tests tests/ImageGateway.IntegrationTests; do
   dotnet test "$project" -c Release --no-build --nologo || status=1
 done
 
+# The console tests' screenshots (every page, desktop and phone) are the run's artifacts.
+SHOTS=tests/ImageGateway.IntegrationTests/bin/Release/net10.0/screenshots
+if [ -d "$SHOTS" ]; then
+  rm -rf artifacts/screenshots && mkdir -p artifacts && cp -r "$SHOTS" artifacts/screenshots
+  say "$(find artifacts/screenshots -name '*.png' | wc -l) console screenshots in artifacts/screenshots"
+fi
+
 # A tiny run of the benchmark (bench/ImageGateway.Bench, see BENCHMARKS.md) so it cannot rot:
 # every scenario once, about a second each; any failed request fails the run. Figures from a
 # smoke run mean nothing. Portkey is left out (it needs an npm download of its own).
