@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 
 namespace ImageGateway.Providers;
 
@@ -41,14 +42,14 @@ public sealed class BodyBuffers : IDisposable
     /// </summary>
     public async ValueTask<byte[]> RentAsync(int length)
     {
-        if (_budget is not null) await _budget.TakeAsync(_share, length, _requestAborted);
+        if (_budget is not null) await _budget.TakeAsync(_share, PooledLength(length), _requestAborted);
         return Keep(length);
     }
 
     /// <summary>The same without waiting: for a request that already holds its answer (the budget is overdrawn if need be).</summary>
     public byte[] Rent(int length)
     {
-        _budget?.Overdraw(_share, length);
+        _budget?.Overdraw(_share, PooledLength(length));
         return Keep(length);
     }
 
@@ -70,15 +71,22 @@ public sealed class BodyBuffers : IDisposable
     }
 
     /// <summary>Returns one array before the scope ends (a smaller one that a growing body has outgrown).</summary>
-    public void Return(byte[] array, int length)
+    public void Return(byte[] array)
     {
         lock (_rented)
         {
             if (_disposed || !_rented.Remove(array)) return;
         }
         ArrayPool<byte>.Shared.Return(array);
-        _budget?.GiveBack(_share, length);
+        _budget?.GiveBack(_share, array.Length);
     }
+
+    /// <summary>
+    /// The length of the array the shared pool hands out for <paramref name="length"/> bytes: its
+    /// buckets are powers of two, so a 2.6 MB answer gets a 4 MB array, and the budget counts that
+    /// (counting the 2.6 MB let 512 MiB of budget hold some 800 MB of arrays).
+    /// </summary>
+    public static long PooledLength(int length) => length <= 16 ? 16 : (long)BitOperations.RoundUpToPowerOf2((uint)length);
 
     public int Rented
     {

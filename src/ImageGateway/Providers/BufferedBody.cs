@@ -76,7 +76,7 @@ public sealed class BufferedBody : HttpContent
     {
         var scope = BodyBuffers.Current;
         var array = GC.AllocateUninitializedArray<byte>(16 * 1024);
-        var capacity = array.Length; // a pooled array may be larger; only this much of it is used (and counted)
+        var capacity = array.Length; // a pooled array may be larger than asked for; all of it is used (and counted)
         var pooled = false;
         var length = 0;
         while (true)
@@ -88,7 +88,7 @@ public sealed class BufferedBody : HttpContent
                 var pool = scope is not null && size >= PooledFrom;
                 var grown = pool ? await scope!.RentAsync(size) : GC.AllocateUninitializedArray<byte>(size);
                 array.AsSpan(0, length).CopyTo(grown);
-                if (pooled) scope!.Return(array, capacity);
+                if (pooled) scope!.Return(array);
                 (array, capacity, pooled) = (grown, size, pool);
             }
             var read = await stream.ReadAsync(array.AsMemory(length, capacity - length), ct);

@@ -123,14 +123,29 @@ public sealed class BodyBudgetTests
     {
         var budget = new BodyBudget(300_000);
         var scope = BodyBuffers.Begin(budget);
-        await scope.RentAsync(200_000);
+        var first = await scope.RentAsync(200_000);
         scope.Rent(200_000); // an overdraft: this request already holds its answer
-        Assert.Equal(400_000, budget.InUse);
+        // The pool's arrays are 256 KiB for 200,000 bytes, and that is what the budget counts.
+        Assert.Equal(262_144, first.Length);
+        Assert.Equal(2 * 262_144, budget.InUse);
 
         scope.Dispose();
 
         Assert.Equal(0, budget.InUse);
         scope.Rent(100_000); // outlived its request: an array of its own, and the budget untouched
         Assert.Equal(0, budget.InUse);
+    }
+
+    [Theory]
+    [InlineData(1, 16)]
+    [InlineData(65_536, 65_536)]
+    [InlineData(65_537, 131_072)]
+    [InlineData(2_641_446, 4_194_304)]
+    public void The_budget_counts_the_length_of_the_array_the_pool_hands_out(int asked, long counted)
+    {
+        Assert.Equal(counted, BodyBuffers.PooledLength(asked));
+        var array = System.Buffers.ArrayPool<byte>.Shared.Rent(asked);
+        Assert.Equal(counted, array.Length);
+        System.Buffers.ArrayPool<byte>.Shared.Return(array);
     }
 }
