@@ -58,9 +58,11 @@ public sealed class RealisticRun
         Directory.CreateDirectory(work);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcess.KillAll();
         var total = Stopwatch.StartNew();
+        var keepLogs = true;
         try
         {
             var rows = await MeasureAsync(options, work);
+            keepLogs = false;
             var report = Report(options, rows, total.Elapsed);
             Console.WriteLine(report);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.OutFile))!);
@@ -82,6 +84,26 @@ public sealed class RealisticRun
         finally
         {
             ChildProcess.KillAll();
+            CleanUp(work, keepLogs);
+        }
+    }
+
+    /// <summary>
+    /// A run stores some 10 GB of images (every url answer's file): they go when it ends. After a
+    /// failure the logs stay, for the message that points to them.
+    /// </summary>
+    private static void CleanUp(string work, bool keepLogs)
+    {
+        try
+        {
+            if (!keepLogs) Directory.Delete(work, recursive: true);
+            else
+                foreach (var file in Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".log", StringComparison.Ordinal)))
+                    File.Delete(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"could not remove {work}: {e.Message}");
         }
     }
 

@@ -29,9 +29,11 @@ public sealed class GatewayOptions
 
     /// <summary>
     /// Bytes of upstream image answers held in memory at once, over all requests (0 = no limit). An
-    /// answer that does not fit waits for earlier ones to be written; it does not fail.
+    /// answer that does not fit waits for earlier ones to be written; it does not fail. 256 MiB (64
+    /// answers of 2–4 MB): at 1,000 connections it served more than 512 MiB did, in half the memory
+    /// (BENCHMARKS.md, optimisation R-4).
     /// </summary>
-    public long BodyBudgetBytes { get; set; } = 512L * 1024 * 1024;
+    public long BodyBudgetBytes { get; set; } = 256L * 1024 * 1024;
 
     public BootstrapOptions Bootstrap { get; set; } = new();
     public CorsOptions Cors { get; set; } = new();
