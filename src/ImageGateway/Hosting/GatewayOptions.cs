@@ -31,7 +31,7 @@ public sealed class GatewayOptions
     /// Bytes of upstream image answers held in memory at once, over all requests (0 = no limit). An
     /// answer that does not fit waits for earlier ones to be written; it does not fail. 256 MiB (64
     /// answers of 2–4 MB): at 1,000 connections it served more than 512 MiB did, in half the memory
-    /// (BENCHMARKS.md, optimisation R-4).
+    /// (BENCHMARKS.md, optimisation I5).
     /// </summary>
     public long BodyBudgetBytes { get; set; } = 256L * 1024 * 1024;
 
