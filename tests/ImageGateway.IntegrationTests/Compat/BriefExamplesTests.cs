@@ -69,7 +69,7 @@ public sealed class BriefExamplesTests(CompatGateway fixture) : IClassFixture<Co
         { "bad_size", 400, "invalid_value", "Size '999x999' is not available" },
         { "bad_key", 401, "invalid_api_key", "Invalid API key" },
         { "no_credits", 402, "insufficient_credits", "Insufficient credits. Balance: 10.50, Estimated cost: 48.00 credits" },
-        { "no_provider", 503, "no_provider", "No provider is configured for model 'stable-diffusion-xl'" },
+        { "no_provider", 503, "no_provider", "stable-diffusion-xl is not available here right now" },
     };
 
     [SkippableTheory]
