@@ -44,7 +44,7 @@ public static class AdminApi
 
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/api/v1/admin").RequireGatewayKey(KeyScope.Admin).WithTags("Admin");
+        var admin = app.MapGroup("/api/v1/admin").RequireGatewayKey(KeyScope.Admin).WithTags(ApiDocs.Tags.Admin);
         admin.MapPost("/users", CreateUserAsync).Accepts<CreateUserRequest>("application/json").ProducesErrors(400);
         admin.MapGet("/users", ListUsersAsync).ProducesErrors(400);
         admin.MapGet("/users/{id}", GetUserAsync).ProducesErrors(404);

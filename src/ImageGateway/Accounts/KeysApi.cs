@@ -21,7 +21,7 @@ public static class KeysApi
 
     public static IEndpointRouteBuilder MapKeysApi(this IEndpointRouteBuilder app)
     {
-        var keys = app.MapGroup("/api/v1/keys").RequireGatewayKey().WithTags("Keys");
+        var keys = app.MapGroup("/api/v1/keys").RequireGatewayKey().WithTags(ApiDocs.Tags.Keys);
         keys.MapPost("/", CreateAsync).ProducesErrors(400, 403);
         keys.MapGet("/", ListAsync);
         keys.MapDelete("/{id}", RevokeAsync).ProducesErrors(404);

@@ -11,10 +11,12 @@ public static class MeApi
     public static IEndpointRouteBuilder MapMeApi(this IEndpointRouteBuilder app)
     {
         // Any valid key may ask, so the console never has to probe an admin route (and log a 403) to find out.
-        app.MapGet("/api/v1/me", GetAsync).RequireGatewayKey();
+        app.MapGet("/api/v1/me", GetAsync).RequireGatewayKey().WithTags(ApiDocs.Tags.Keys);
         return app;
     }
 
+    /// <summary>Who is this key</summary>
+    /// <remarks>The account the presented key acts for: its id, name and tier, and whether the key is an admin key.</remarks>
     public static async Task<JsonOk<MeResponse>> GetAsync(Caller caller, AccountStore store, CancellationToken ct)
     {
         var account = await store.GetAccountAsync(caller.AccountId, ct);

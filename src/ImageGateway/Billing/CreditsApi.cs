@@ -37,8 +37,8 @@ public static class CreditsApi
 
     public static IEndpointRouteBuilder MapCreditsApi(this IEndpointRouteBuilder group)
     {
-        group.MapGet("/credits", GetCreditsAsync).RequireGatewayKey().WithTags("Credits");
-        group.MapGet("/credits/history", GetHistoryAsync).RequireGatewayKey().WithTags("Credits").ProducesErrors(400);
+        group.MapGet("/credits", GetCreditsAsync).RequireGatewayKey().WithTags(ApiDocs.Tags.Money);
+        group.MapGet("/credits/history", GetHistoryAsync).RequireGatewayKey().WithTags(ApiDocs.Tags.Money).ProducesErrors(400);
         return group;
     }
 

@@ -46,7 +46,7 @@ public static partial class ByokApi
 
     public static IEndpointRouteBuilder MapByokApi(this IEndpointRouteBuilder group)
     {
-        var byok = group.MapGroup("/byok/keys").RequireGatewayKey().WithTags("BYOK");
+        var byok = group.MapGroup("/byok/keys").RequireGatewayKey().WithTags(ApiDocs.Tags.Byok);
         byok.MapPost("/", UpsertAsync).ProducesErrors(400);
         byok.MapGet("/", ListAsync);
         byok.MapDelete("/{provider}", DeleteAsync).ProducesErrors(404);

@@ -42,9 +42,9 @@ public static class CatalogApi
 {
     public static IEndpointRouteBuilder MapCatalogApi(this IEndpointRouteBuilder group)
     {
-        group.MapGet("/image/models", GetImageModelsAsync).RequireGatewayKey().WithTags("Models");
-        group.MapGet("/models", GetModels).RequireGatewayKey().WithTags("Models");
-        group.MapGet("/models/{id}", GetModel).RequireGatewayKey().WithTags("Models").ProducesErrors(404);
+        group.MapGet("/image/models", GetImageModelsAsync).RequireGatewayKey().WithTags(ApiDocs.Tags.Models);
+        group.MapGet("/models", GetModels).RequireGatewayKey().WithTags(ApiDocs.Tags.Models);
+        group.MapGet("/models/{id}", GetModel).RequireGatewayKey().WithTags(ApiDocs.Tags.Models).ProducesErrors(404);
         return group;
     }
 

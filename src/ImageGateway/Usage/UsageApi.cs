@@ -34,13 +34,13 @@ public static class UsageApi
 
     public static IEndpointRouteBuilder MapUsageApi(this IEndpointRouteBuilder group)
     {
-        group.MapGet("/usage", GetOwnAsync).RequireGatewayKey().WithTags("Usage").ProducesErrors(400);
+        group.MapGet("/usage", GetOwnAsync).RequireGatewayKey().WithTags(ApiDocs.Tags.Money).ProducesErrors(400);
         return group;
     }
 
     public static IEndpointRouteBuilder MapAdminUsageApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/admin/usage", GetAnyAsync).RequireGatewayKey(KeyScope.Admin).WithTags("Admin").ProducesErrors(400);
+        app.MapGet("/api/v1/admin/usage", GetAnyAsync).RequireGatewayKey(KeyScope.Admin).WithTags(ApiDocs.Tags.Admin).ProducesErrors(400);
         return app;
     }
 
