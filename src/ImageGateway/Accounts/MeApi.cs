@@ -4,6 +4,10 @@ using ImageGateway.Http;
 namespace ImageGateway.Accounts;
 
 /// <summary>Who the presented key acts for: what the console shows in its header and whether it offers the admin page.</summary>
+/// <param name="UserId">The account id.</param>
+/// <param name="Name">The account's display name.</param>
+/// <param name="Tier">Its pricing tier.</param>
+/// <param name="IsAdmin">Whether the presented key is an admin key.</param>
 public sealed record MeResponse(string UserId, string Name, string Tier, bool IsAdmin);
 
 public static class MeApi

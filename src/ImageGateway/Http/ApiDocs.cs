@@ -74,6 +74,18 @@ public static class ApiDocs
             HoistNullableDescriptions(document);
             return Task.CompletedTask;
         });
+        options.AddSchemaTransformer((schema, context, _) =>
+        {
+            // b64_json is written by Base64ImageConverter as one base64 string, not as the object the type is.
+            if (context.JsonTypeInfo.Type == typeof(Providers.GeneratedImage))
+            {
+                schema.Type = JsonSchemaType.String;
+                schema.Properties?.Clear();
+                schema.Required?.Clear();
+                schema.Description = "The image file, base64-encoded (no data: prefix).";
+            }
+            return Task.CompletedTask;
+        });
         options.AddOperationTransformer((operation, context, _) =>
         {
             if (context.Description.ActionDescriptor.EndpointMetadata.OfType<RequireKeyMetadata>().Any())
