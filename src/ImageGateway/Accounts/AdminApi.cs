@@ -6,35 +6,81 @@ using ImageGateway.RateLimits;
 
 namespace ImageGateway.Accounts;
 
+/// <param name="Name">The account's display name (required, at most 200 characters).</param>
+/// <param name="Tier">The pricing tier; default <c>free</c>.</param>
+/// <param name="Credits">Credits to grant at creation; default 0.</param>
 public sealed record CreateUserRequest(string? Name = null, string? Tier = null, decimal? Credits = null);
 
+/// <param name="Tier">The new pricing tier (one of the configured tiers).</param>
 public sealed record UpdateUserRequest(string? Tier = null);
 
+/// <param name="Amount">Credits to add (positive, a grant) or take away (negative, an adjustment); not 0.</param>
+/// <param name="Reason">Why, kept on the ledger entry (at most 500 characters).</param>
 public sealed record CreditAdjustmentRequest(decimal? Amount = null, string? Reason = null);
 
+/// <param name="Id">The new account's id.</param>
+/// <param name="Name">Its display name.</param>
+/// <param name="Tier">Its pricing tier.</param>
+/// <param name="CreditsRemaining">Its balance after the initial grant.</param>
+/// <param name="ApiKey">Its first user key, in full: shown in this answer only.</param>
 public sealed record CreatedUserResponse(string Id, string Name, string Tier, Millicredits CreditsRemaining, string ApiKey);
 
 /// <param name="Suspended">Whether the account is suspended (its keys are refused with 403 account_suspended).</param>
+/// <param name="Id">The account id.</param>
+/// <param name="Name">Display name.</param>
+/// <param name="Tier">Pricing tier.</param>
+/// <param name="CreditsRemaining">Balance.</param>
+/// <param name="Reserved">Credits held by running requests.</param>
+/// <param name="CreatedAt">When it was created (unix seconds).</param>
 public sealed record UserDto(string Id, string Name, string Tier, Millicredits CreditsRemaining, Millicredits Reserved, long CreatedAt, bool Suspended);
 
 /// <summary>One user for the operator's console: the account, balance, keys, limits and latest ledger entries.</summary>
 /// <param name="SuspendedAt">When it was suspended (unix seconds); null when active.</param>
 /// <param name="Limits">Its limits and what it has used of them, as the user sees them at <c>GET /api/v1/limits</c>.</param>
 /// <param name="RecentTransactions">The newest ledger entries (at most 20); the rest via the usage and history views.</param>
+/// <param name="Id">The account id.</param>
+/// <param name="Name">Display name.</param>
+/// <param name="Tier">Pricing tier.</param>
+/// <param name="CreditsRemaining">Balance.</param>
+/// <param name="Reserved">Credits held by running requests.</param>
+/// <param name="CreatedAt">When it was created (unix seconds).</param>
+/// <param name="Keys">Its gateway keys (prefixes only), revoked and expired ones included.</param>
+/// <param name="Suspended">Whether the account is suspended (its keys are refused with 403 account_suspended).</param>
 public sealed record UserDetailResponse(string Id, string Name, string Tier, Millicredits CreditsRemaining, Millicredits Reserved,
     long CreatedAt, IReadOnlyList<ApiKeyDto> Keys, bool Suspended, long? SuspendedAt, LimitsStatus Limits,
     IReadOnlyList<TransactionDto> RecentTransactions);
 
 /// <param name="Total">How many users match the search (all users without <c>q</c>).</param>
+/// <param name="Data">This page of users.</param>
+/// <param name="Limit">Page size asked for.</param>
+/// <param name="Offset">Users skipped before this page.</param>
+/// <param name="Q">The search text (name or id), as given; null without one.</param>
 public sealed record UserListResponse(IReadOnlyList<UserDto> Data, int Limit, int Offset, long Total, string? Q);
 
+/// <param name="UserId">The account id.</param>
+/// <param name="CreditsRemaining">Its balance after the change.</param>
+/// <param name="Reserved">Credits held by its running requests.</param>
 public sealed record CreditAdjustmentResponse(string UserId, Millicredits CreditsRemaining, Millicredits Reserved);
 
 /// <summary>Per-user limits; a null field means "the tier's". A monthly_cap of 0 means no cap.</summary>
+/// <param name="PerMinute">Requests a minute; null keeps the tier's.</param>
+/// <param name="PerHour">Requests an hour; null keeps the tier's.</param>
+/// <param name="PerDay">Requests a day; null keeps the tier's.</param>
+/// <param name="PerMonth">Requests a calendar month (UTC); null keeps the tier's.</param>
+/// <param name="MonthlyCap">Credits the account may spend a calendar month; 0 means no cap, null the tier's.</param>
 public sealed record LimitsRequest(int? PerMinute = null, int? PerHour = null, int? PerDay = null, int? PerMonth = null, decimal? MonthlyCap = null);
 
+/// <param name="PerMinute">Requests a minute in force.</param>
+/// <param name="PerHour">Requests an hour in force.</param>
+/// <param name="PerDay">Requests a day in force.</param>
+/// <param name="PerMonth">Requests a calendar month (UTC) in force.</param>
+/// <param name="MonthlyCap">Credits a calendar month in force; null when uncapped.</param>
 public sealed record LimitsDto(int PerMinute, int PerHour, int PerDay, int PerMonth, Millicredits? MonthlyCap);
 
+/// <param name="UserId">The account id.</param>
+/// <param name="Tier">Its pricing tier.</param>
+/// <param name="Overrides">The account's own values; null fields follow the tier.</param>
+/// <param name="Effective">What applies: the overrides over the tier's values.</param>
 public sealed record LimitsResponse(string UserId, string Tier, LimitsRequest Overrides, LimitsDto Effective);
 
 /// <summary>Operator endpoints (admin-scope key): users, tiers, credit grants, keys.</summary>
@@ -44,7 +90,7 @@ public static class AdminApi
 
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/api/v1/admin").RequireGatewayKey(KeyScope.Admin).WithTags("Admin");
+        var admin = app.MapGroup("/api/v1/admin").RequireGatewayKey(KeyScope.Admin).WithTags(ApiDocs.Tags.Admin);
         admin.MapPost("/users", CreateUserAsync).Accepts<CreateUserRequest>("application/json").ProducesErrors(400);
         admin.MapGet("/users", ListUsersAsync).ProducesErrors(400);
         admin.MapGet("/users/{id}", GetUserAsync).ProducesErrors(404);

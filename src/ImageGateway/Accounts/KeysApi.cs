@@ -3,16 +3,37 @@ using ImageGateway.Http;
 
 namespace ImageGateway.Accounts;
 
+/// <param name="Name">A label for the key (at most 100 characters).</param>
+/// <param name="Scope"><c>user</c> (default) or <c>admin</c>; only an admin key may create an admin key.</param>
+/// <param name="ExpiresInDays">Days until the key stops working, 1-3650; without it the key does not expire.</param>
 public sealed record CreateKeyRequest(string? Name = null, string? Scope = null, int? ExpiresInDays = null);
 
 /// <summary>A key as listed: never the key itself, only its display prefix.</summary>
+/// <param name="Id">The key's id (for revoking it).</param>
+/// <param name="Prefix">The first characters of the key, to recognise it by.</param>
+/// <param name="Name">Its label; null without one.</param>
+/// <param name="Scope"><c>user</c> or <c>admin</c>.</param>
+/// <param name="CreatedAt">When it was created (unix seconds).</param>
+/// <param name="ExpiresAt">When it stops working (unix seconds); null when it does not expire.</param>
+/// <param name="RevokedAt">When it was revoked (unix seconds); null while not revoked.</param>
+/// <param name="Active">Whether it works now: neither revoked nor expired.</param>
 public sealed record ApiKeyDto(string Id, string Prefix, string? Name, string Scope, long CreatedAt, long? ExpiresAt, long? RevokedAt, bool Active);
 
 /// <summary>A newly issued key: the only response that ever carries the full key.</summary>
+/// <param name="Id">The key's id (for revoking it).</param>
+/// <param name="Prefix">The first characters of the key, to recognise it by.</param>
+/// <param name="Name">Its label; null without one.</param>
+/// <param name="Scope"><c>user</c> or <c>admin</c>.</param>
+/// <param name="CreatedAt">When it was created (unix seconds).</param>
+/// <param name="ExpiresAt">When it stops working (unix seconds); null when it does not expire.</param>
+/// <param name="Key">The full key, to send as <c>Authorization: Bearer</c>: shown in this answer only.</param>
 public sealed record CreatedKeyDto(string Id, string Key, string Prefix, string? Name, string Scope, long CreatedAt, long? ExpiresAt);
 
+/// <param name="Data">Your keys, revoked and expired ones included.</param>
 public sealed record KeyListResponse(IReadOnlyList<ApiKeyDto> Data);
 
+/// <param name="Id">The revoked key's id.</param>
+/// <param name="Revoked">Always true.</param>
 public sealed record RevokedKeyResponse(string Id, bool Revoked);
 
 public static class KeysApi
@@ -21,7 +42,7 @@ public static class KeysApi
 
     public static IEndpointRouteBuilder MapKeysApi(this IEndpointRouteBuilder app)
     {
-        var keys = app.MapGroup("/api/v1/keys").RequireGatewayKey().WithTags("Keys");
+        var keys = app.MapGroup("/api/v1/keys").RequireGatewayKey().WithTags(ApiDocs.Tags.Keys);
         keys.MapPost("/", CreateAsync).ProducesErrors(400, 403);
         keys.MapGet("/", ListAsync);
         keys.MapDelete("/{id}", RevokeAsync).ProducesErrors(404);

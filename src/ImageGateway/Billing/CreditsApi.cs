@@ -5,6 +5,13 @@ using ImageGateway.Http;
 
 namespace ImageGateway.Billing;
 
+/// <param name="UserId">Your account id.</param>
+/// <param name="CreditsRemaining">Your balance.</param>
+/// <param name="Reserved">Credits held by your running requests.</param>
+/// <param name="Available">Balance minus holds: what a new request may use.</param>
+/// <param name="Tier">Your tier.</param>
+/// <param name="MonthlyCap">Credits you may spend a calendar month (UTC); null when uncapped.</param>
+/// <param name="MonthlySpent">Credits spent this calendar month.</param>
 public sealed record CreditsResponse(
     string UserId,
     Millicredits CreditsRemaining,
@@ -14,6 +21,14 @@ public sealed record CreditsResponse(
     Millicredits? MonthlyCap,
     Millicredits MonthlySpent);
 
+/// <param name="Id">The ledger entry id.</param>
+/// <param name="Type"><c>grant</c>, <c>purchase</c>, <c>adjustment</c>, <c>reserve</c>, <c>settle</c>, <c>release</c>, <c>expire_hold</c> or <c>write_off</c>.</param>
+/// <param name="Amount">The change to the balance (negative for a charge).</param>
+/// <param name="Hold">The change to the credits held.</param>
+/// <param name="BalanceAfter">The balance after this entry.</param>
+/// <param name="ReservationId">The hold it belongs to; null for grants and adjustments.</param>
+/// <param name="Description">What it was for; null without one.</param>
+/// <param name="CreatedAt">When it was written (unix seconds).</param>
 public sealed record TransactionDto(
     string Id,
     string Type,
@@ -29,6 +44,10 @@ public sealed record TransactionDto(
     public Millicredits? WrittenOff { get; init; }
 }
 
+/// <param name="Transactions">This page of entries, newest first.</param>
+/// <param name="Total">Entries in all.</param>
+/// <param name="Limit">Page size asked for.</param>
+/// <param name="Offset">Entries skipped before this page.</param>
 public sealed record TransactionsResponse(IReadOnlyList<TransactionDto> Transactions, long Total, int Limit, int Offset);
 
 public static class CreditsApi
@@ -37,8 +56,8 @@ public static class CreditsApi
 
     public static IEndpointRouteBuilder MapCreditsApi(this IEndpointRouteBuilder group)
     {
-        group.MapGet("/credits", GetCreditsAsync).RequireGatewayKey().WithTags("Credits");
-        group.MapGet("/credits/history", GetHistoryAsync).RequireGatewayKey().WithTags("Credits").ProducesErrors(400);
+        group.MapGet("/credits", GetCreditsAsync).RequireGatewayKey().WithTags(ApiDocs.Tags.Money);
+        group.MapGet("/credits/history", GetHistoryAsync).RequireGatewayKey().WithTags(ApiDocs.Tags.Money).ProducesErrors(400);
         return group;
     }
 

@@ -8,16 +8,33 @@ using ImageGateway.Providers;
 
 namespace ImageGateway.Byok;
 
+/// <param name="Provider">The upstream: <c>openai</c>, <c>openrouter</c>, <c>stability</c>, <c>google</c>, <c>bfl</c>, <c>replicate</c> or <c>azure</c>.</param>
+/// <param name="ApiKey">The provider key; stored encrypted and never shown again.</param>
+/// <param name="Metadata">A JSON object of your own (at most 2048 bytes), e.g. an Azure endpoint and deployment.</param>
 public sealed record ByokKeyRequest(string? Provider = null, string? ApiKey = null, JsonElement? Metadata = null);
 
+/// <param name="Enabled">Whether requests may use the key.</param>
 public sealed record ByokToggleRequest(bool? Enabled = null);
 
+/// <param name="Id">The stored key's id.</param>
+/// <param name="Provider">The upstream it is for.</param>
+/// <param name="MaskedKey">The key with all but a few characters hidden.</param>
+/// <param name="Enabled">Whether requests use it.</param>
+/// <param name="Metadata">The JSON object stored with it; null without one.</param>
+/// <param name="CreatedAt">When it was stored (unix seconds).</param>
+/// <param name="UpdatedAt">When it was last replaced or toggled (unix seconds).</param>
 public sealed record ByokKeyDto(string Id, string Provider, string MaskedKey, bool Enabled, JsonElement? Metadata, long CreatedAt, long UpdatedAt);
 
+/// <param name="Data">Your provider keys, one per provider.</param>
 public sealed record ByokKeyList(IReadOnlyList<ByokKeyDto> Data);
 
+/// <param name="Provider">The provider whose key was removed.</param>
+/// <param name="Deleted">Always true.</param>
 public sealed record ByokDeleted(string Provider, bool Deleted);
 
+/// <param name="Ok">Whether the provider accepted the key.</param>
+/// <param name="Status">The provider's HTTP status (0 when it could not be reached).</param>
+/// <param name="Message">What the provider said, shortened.</param>
 public sealed record ByokTestResult(bool Ok, int Status, string Message);
 
 /// <summary>Bring-your-own provider keys (DESIGN §5). No response ever carries a key, only its mask.</summary>
@@ -46,7 +63,7 @@ public static partial class ByokApi
 
     public static IEndpointRouteBuilder MapByokApi(this IEndpointRouteBuilder group)
     {
-        var byok = group.MapGroup("/byok/keys").RequireGatewayKey().WithTags("BYOK");
+        var byok = group.MapGroup("/byok/keys").RequireGatewayKey().WithTags(ApiDocs.Tags.Byok);
         byok.MapPost("/", UpsertAsync).ProducesErrors(400);
         byok.MapGet("/", ListAsync);
         byok.MapDelete("/{provider}", DeleteAsync).ProducesErrors(404);

@@ -16,6 +16,34 @@ namespace ImageGateway.Catalog;
 /// this caller can use it, their own key counting (then <see cref="ByokProvider"/> names it, and
 /// generating with it charges nothing).
 /// </summary>
+/// <param name="Id">The model id to send as <c>model</c>.</param>
+/// <param name="Sizes">Sizes it accepts.</param>
+/// <param name="Qualities">Qualities it accepts.</param>
+/// <param name="DefaultQuality">The quality used when none is given.</param>
+/// <param name="Styles">Styles it accepts; empty when it takes none.</param>
+/// <param name="MaxN">Most images one request may ask for.</param>
+/// <param name="MaxPromptLength">Longest prompt it accepts, in characters.</param>
+/// <param name="BasePrices">Credits per image by quality, then size, before the tier's markup.</param>
+/// <param name="YourPrices">Credits per image by quality, then size, at your tier.</param>
+/// <param name="Tier">Your tier.</param>
+/// <param name="Multiplier">Your tier's markup on base prices.</param>
+/// <param name="Available">Whether the platform serves the model (a configured provider).</param>
+/// <param name="Providers">The platform's providers that serve it, in the order they are tried.</param>
+/// <param name="Pricing"><c>per_image</c> or <c>per_token</c>.</param>
+/// <param name="Rates">Base credits per million tokens, for per-token models.</param>
+/// <param name="YourRates">Your credits per million tokens, for per-token models.</param>
+/// <param name="YourMaxPrices">For per-token models: credits one image holds while it runs, by quality, then size.</param>
+/// <param name="Family">The model family (e.g. <c>gpt-image</c>); absent for standalone models.</param>
+/// <param name="OutputFormats">Values of <c>output_format</c> it takes; empty when fixed.</param>
+/// <param name="Backgrounds">Values of <c>background</c> it takes.</param>
+/// <param name="Moderations">Values of <c>moderation</c> it takes.</param>
+/// <param name="CustomSizes">The rules for a size of your own, when it takes one.</param>
+/// <param name="ServedBy">For a retired model: the model that now makes its images.</param>
+/// <param name="Edits">Whether it edits images (<c>/images/edits</c>).</param>
+/// <param name="Variations">Whether it makes variations (<c>/images/variations</c>).</param>
+/// <param name="Streaming">Whether it streams partial images (<c>stream: true</c>).</param>
+/// <param name="Usable">Whether you can use it now, your own provider keys counting.</param>
+/// <param name="ByokProvider">The provider of your own key it would use (then it costs no credits); null without one.</param>
 public sealed record ModelInfo(
     string Id, IReadOnlyList<string> Sizes, IReadOnlyList<string> Qualities, string DefaultQuality, IReadOnlyList<string> Styles,
     int MaxN, int MaxPromptLength,
@@ -32,19 +60,27 @@ public sealed record ModelInfo(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ServedBy,
     bool Edits, bool Variations, bool Streaming, bool Usable, string? ByokProvider);
 
+/// <param name="Object">Always <c>list</c>.</param>
+/// <param name="Data">Every model of the catalogue.</param>
 public sealed record ModelCatalogResponse(string Object, IReadOnlyList<ModelInfo> Data);
 
+/// <param name="Id">The model id.</param>
+/// <param name="Object">Always <c>model</c>.</param>
+/// <param name="Created">A fixed timestamp (unix seconds), as OpenAI's list has one.</param>
+/// <param name="OwnedBy">Who makes the model (e.g. <c>openai</c>).</param>
 public sealed record OpenAiModel(string Id, string Object, long Created, string OwnedBy);
 
+/// <param name="Object">Always <c>list</c>.</param>
+/// <param name="Data">The models, in OpenAI's shape.</param>
 public sealed record OpenAiModelList(string Object, IReadOnlyList<OpenAiModel> Data);
 
 public static class CatalogApi
 {
     public static IEndpointRouteBuilder MapCatalogApi(this IEndpointRouteBuilder group)
     {
-        group.MapGet("/image/models", GetImageModelsAsync).RequireGatewayKey().WithTags("Models");
-        group.MapGet("/models", GetModels).RequireGatewayKey().WithTags("Models");
-        group.MapGet("/models/{id}", GetModel).RequireGatewayKey().WithTags("Models").ProducesErrors(404);
+        group.MapGet("/image/models", GetImageModelsAsync).RequireGatewayKey().WithTags(ApiDocs.Tags.Models);
+        group.MapGet("/models", GetModels).RequireGatewayKey().WithTags(ApiDocs.Tags.Models);
+        group.MapGet("/models/{id}", GetModel).RequireGatewayKey().WithTags(ApiDocs.Tags.Models).ProducesErrors(404);
         return group;
     }
 

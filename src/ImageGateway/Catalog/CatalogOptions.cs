@@ -58,9 +58,13 @@ public sealed class ModelOptions
 
 public sealed class CustomSizeOptions
 {
+    /// <summary>Each side must be a multiple of this many pixels.</summary>
     public int MultipleOf { get; set; } = 16;
+    /// <summary>Longest side allowed, in pixels.</summary>
     public int MaxEdge { get; set; } = 3840;
+    /// <summary>Most pixels (width times height) allowed.</summary>
     public long MaxPixels { get; set; } = 3840L * 2160;
+    /// <summary>Fewest pixels (width times height) allowed.</summary>
     public long MinPixels { get; set; }
     /// <summary>The long side over the short side, at most.</summary>
     public decimal MaxAspectRatio { get; set; } = 3;

@@ -67,4 +67,7 @@ public sealed record TokenPrice(
 }
 
 /// <summary>Credits per million tokens, as <c>/image/models</c> and <c>/image/estimate</c> show them.</summary>
+/// <param name="TextInput">Credits per million prompt text tokens.</param>
+/// <param name="ImageInput">Credits per million input image tokens (edits).</param>
+/// <param name="ImageOutput">Credits per million output image tokens.</param>
 public sealed record TokenRates(Millicredits TextInput, Millicredits ImageInput, Millicredits ImageOutput);

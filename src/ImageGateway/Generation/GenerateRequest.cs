@@ -202,6 +202,19 @@ public static class GenerateRequestReader
 /// <see cref="GenerateRequestReader"/>). Defaults depend on the model: GPT-image models take size
 /// <c>auto</c> and answer <c>b64_json</c>; the others 1024x1024 and <c>url</c>.
 /// </summary>
+/// <param name="Prompt">What to draw (required; each model has its longest length).</param>
+/// <param name="Model">The model id (see <c>/image/models</c>); default <c>dall-e-3</c>.</param>
+/// <param name="N">How many images, 1 to the model's <c>max_n</c>; default 1.</param>
+/// <param name="Size">WIDTHxHEIGHT from the model's sizes (or a custom size where allowed), or <c>auto</c> for GPT-image models.</param>
+/// <param name="Quality">One of the model's qualities; default its <c>default_quality</c>.</param>
+/// <param name="Style">One of the model's styles (e.g. <c>vivid</c>, <c>natural</c>).</param>
+/// <param name="ResponseFormat"><c>url</c> (a signed URL on this gateway) or <c>b64_json</c> (the image inline).</param>
+/// <param name="User">Your own end-user id, passed on to the upstream for abuse tracking.</param>
+/// <param name="Seed">A seed, for the models that take one.</param>
+/// <param name="OutputFormat">GPT-image models: <c>png</c>, <c>jpeg</c> or <c>webp</c>.</param>
+/// <param name="OutputCompression">GPT-image models, jpeg and webp: 0-100.</param>
+/// <param name="Background">GPT-image models: <c>transparent</c>, <c>opaque</c> or <c>auto</c>.</param>
+/// <param name="Moderation">GPT-image models: <c>auto</c> or <c>low</c>.</param>
 public sealed record GenerateRequestBody(
     string Prompt,
     string? Model = GenerationSpec.DefaultModel,

@@ -15,15 +15,15 @@ public static class GenerationApi
     {
         // The brief documents the singular path; every OpenAI SDK calls the plural one.
         foreach (var path in new[] { "/image/generations", "/images/generations" })
-            group.MapPost(path, GenerateAsync).Accepts<GenerateRequestBody>("application/json").RequireGatewayKey().WithTags("Images")
+            group.MapPost(path, GenerateAsync).Accepts<GenerateRequestBody>("application/json").RequireGatewayKey().WithTags(ApiDocs.Tags.Images)
                 .ProducesErrors(400, 402, 409, 413, 415, 422, 429, 502, 503, 504);
         foreach (var path in new[] { "/image/edits", "/images/edits" })
-            group.MapPost(path, EditAsync).Accepts<GenerateRequestBody>("multipart/form-data", "application/json").RequireGatewayKey().WithTags("Images")
+            group.MapPost(path, EditAsync).Accepts<GenerateRequestBody>("multipart/form-data", "application/json").RequireGatewayKey().WithTags(ApiDocs.Tags.Images)
                 .ProducesErrors(400, 402, 409, 413, 415, 422, 429, 502, 503, 504);
         foreach (var path in new[] { "/image/variations", "/images/variations" })
-            group.MapPost(path, VariationAsync).Accepts<GenerateRequestBody>("multipart/form-data").RequireGatewayKey().WithTags("Images")
+            group.MapPost(path, VariationAsync).Accepts<GenerateRequestBody>("multipart/form-data").RequireGatewayKey().WithTags(ApiDocs.Tags.Images)
                 .ProducesErrors(400, 402, 409, 413, 415, 422, 429, 502, 503, 504);
-        group.MapPost("/image/estimate", EstimateAsync).Accepts<GenerateRequestBody>("application/json").RequireGatewayKey().WithTags("Images")
+        group.MapPost("/image/estimate", EstimateAsync).Accepts<GenerateRequestBody>("application/json").RequireGatewayKey().WithTags(ApiDocs.Tags.Images)
             .ProducesErrors(400, 413, 415, 422);
         return group;
     }

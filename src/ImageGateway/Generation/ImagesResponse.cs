@@ -10,15 +10,23 @@ namespace ImageGateway.Generation;
 /// what was produced and the token usage, as OpenAI's <c>ImagesResponse</c> (DESIGN §12.3); the
 /// other models leave those out.
 /// </summary>
+/// <param name="Created">When the images were made (unix seconds).</param>
+/// <param name="Data">The images, one entry each.</param>
+/// <param name="Metadata">What the gateway did: provider, model, cost, balance, tier.</param>
 public sealed record ImagesResponse(
     long Created,
     IReadOnlyList<ImageDatum> Data,
     [property: JsonPropertyName("_metadata"), JsonPropertyOrder(1)] GenerationMetadata Metadata)
 {
+    /// <summary>GPT-image models: the background produced.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Background { get; init; }
+    /// <summary>GPT-image models: the file format produced.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? OutputFormat { get; init; }
+    /// <summary>GPT-image models: the size produced.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Size { get; init; }
+    /// <summary>GPT-image models: the quality produced.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Quality { get; init; }
+    /// <summary>GPT-image models: the tokens the request took.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ImagesUsage? Usage { get; init; }
 
     /// <summary>
@@ -41,12 +49,21 @@ public sealed record ImagesResponse(
 }
 
 /// <summary>OpenAI's <c>usage</c> of a GPT-image answer, as the upstream reported it.</summary>
+/// <param name="InputTokens">Prompt and input image tokens.</param>
+/// <param name="InputTokensDetails">Input tokens by kind.</param>
+/// <param name="OutputTokens">Tokens of the images made.</param>
+/// <param name="TotalTokens">Input plus output tokens.</param>
 public sealed record ImagesUsage(long InputTokens, ImagesUsage.InputDetails InputTokensDetails, long OutputTokens, long TotalTokens)
 {
+    /// <summary>Output tokens by kind, when the upstream split them.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public OutputDetails? OutputTokensDetails { get; init; }
 
+    /// <param name="TextTokens">Prompt text tokens.</param>
+    /// <param name="ImageTokens">Input image tokens (edits).</param>
     public sealed record InputDetails(long TextTokens, long ImageTokens);
 
+    /// <param name="ImageTokens">Image tokens produced.</param>
+    /// <param name="TextTokens">Text tokens produced.</param>
     public sealed record OutputDetails(long ImageTokens, long TextTokens);
 
     public static ImagesUsage From(TokenUsage usage) => new(usage.Input, new InputDetails(usage.InputText, usage.InputImage), usage.Output, usage.Total)
@@ -56,11 +73,27 @@ public sealed record ImagesUsage(long InputTokens, ImagesUsage.InputDetails Inpu
 }
 
 /// <summary><c>b64_json</c> is written from the image's base64 as is (plain base64, no data: prefix).</summary>
+/// <param name="Url">A signed URL of the stored image (<c>response_format: url</c>); valid until <c>_metadata.expires_at</c>.</param>
+/// <param name="B64Json">The image as base64 (<c>response_format: b64_json</c>).</param>
+/// <param name="RevisedPrompt">The prompt the upstream actually used, when it rewrote it.</param>
 public sealed record ImageDatum(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Url,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), JsonConverter(typeof(Base64ImageConverter))] GeneratedImage? B64Json,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? RevisedPrompt);
 
+/// <param name="ProviderUsed">The provider that made the images.</param>
+/// <param name="ModelUsed">The model that made them.</param>
+/// <param name="CostIncurred">Credits charged for this request (0 with your own key).</param>
+/// <param name="CreditsRemaining">Your balance after the charge.</param>
+/// <param name="TransactionId">The ledger entry of the charge; null when nothing was charged.</param>
+/// <param name="UserTier">Your tier.</param>
+/// <param name="UsingByok">Whether your own provider key was used.</param>
+/// <param name="ByokProvider">The provider of that key; null without one.</param>
+/// <param name="ImagesGenerated">Images made.</param>
+/// <param name="Size">The size made.</param>
+/// <param name="Quality">The quality made.</param>
+/// <param name="ExpiresAt">When the stored images' URLs stop working (unix seconds); null for b64_json answers.</param>
+/// <param name="ByokFallback">True when your own key failed and the platform's provider made the images (charged).</param>
 public sealed record GenerationMetadata(
     string ProviderUsed,
     string ModelUsed,

@@ -21,13 +21,14 @@ public static class HistoryApi
 
     public static IEndpointRouteBuilder MapHistoryApi(this IEndpointRouteBuilder app)
     {
-        var history = app.MapGroup("/api/v1/history").RequireGatewayKey();
+        var history = app.MapGroup("/api/v1/history").RequireGatewayKey().WithTags(ApiDocs.Tags.History);
         history.MapGet("/", ListAsync).ProducesErrors(400);
         history.MapGet("/{id}", GetAsync).ProducesErrors(404);
         history.MapDelete("/{id}", DeleteAsync).ProducesErrors(404);
         history.MapDelete("/", DeleteAllAsync);
         // The activity list is the same record; the alias is for readers who look for it by that name.
-        app.MapGet("/api/v1/activity", ListAsync).RequireGatewayKey().ProducesErrors(400);
+        app.MapGet("/api/v1/activity", ListAsync).RequireGatewayKey().WithTags(ApiDocs.Tags.History).ProducesErrors(400)
+            .WithSummary("List your activity").WithDescription("The same list as `GET /api/v1/history`, under the name the console's activity page uses.");
         return app;
     }
 
@@ -36,6 +37,16 @@ public static class HistoryApi
         public string Origin => SignedUrls.Origin(Request, Gateway.Value.PublicBaseUrl);
     }
 
+    /// <summary>List your history</summary>
+    /// <remarks>
+    /// Your requests, newest first, every outcome with its error. Paged by <c>limit</c> (1-100) and the
+    /// <c>next_cursor</c> of the previous page; filtered by text in the prompt (<c>q</c>), <c>model</c> and <c>status</c>.
+    /// </remarks>
+    /// <param name="limit">Entries per page, 1-100 (default 20).</param>
+    /// <param name="cursor">The <c>next_cursor</c> of the previous page; leave out for the first.</param>
+    /// <param name="q">Only entries whose prompt contains this text (at most 200 characters).</param>
+    /// <param name="model">Only entries for this model id.</param>
+    /// <param name="status"><c>succeeded</c>, <c>failed</c> or <c>refused</c>.</param>
     public static async Task<Results<JsonOk<HistoryPage>, ApiError>> ListAsync(Caller caller, HistoryStore store, [AsParameters] Links links,
         CancellationToken ct, int? limit = null, string? cursor = null, string? q = null, string? model = null, string? status = null)
     {
@@ -55,6 +66,9 @@ public static class HistoryApi
         return ApiResults.Ok(new HistoryPage(rows.Select(r => Item(r, links)).ToArray(), next, more), GatewayJson.Context.HistoryPage);
     }
 
+    /// <summary>Get a history entry</summary>
+    /// <remarks>One of your entries with the exact parameters to run it again (<c>request</c>); another account's id is a 404.</remarks>
+    /// <param name="id">The entry's id, as the list gives it.</param>
     public static async Task<Results<JsonOk<HistoryItem>, ApiError>> GetAsync(string id, Caller caller, HistoryStore store, [AsParameters] Links links,
         CancellationToken ct)
     {
@@ -63,12 +77,16 @@ public static class HistoryApi
         return ApiResults.Ok(Item(row, links) with { Request = row.RequestParameters() }, GatewayJson.Context.HistoryItem);
     }
 
+    /// <summary>Delete a history entry</summary>
+    /// <remarks>Removes the entry (its stored images expire on their own); what it was charged stays in the ledger.</remarks>
+    /// <param name="id">The entry's id.</param>
     public static async Task<Results<JsonOk<HistoryDeleted>, ApiError>> DeleteAsync(string id, Caller caller, HistoryStore store, CancellationToken ct) =>
         await store.DeleteAsync(caller.AccountId, id, ct)
             ? ApiResults.Ok(new HistoryDeleted(1), GatewayJson.Context.HistoryDeleted)
             : NotFound();
 
-    /// <summary>The caller's whole history; their ledger and usage (what they were charged) stay.</summary>
+    /// <summary>Delete your whole history</summary>
+    /// <remarks>Every entry of yours, with how many went in <c>deleted</c>; your ledger and usage (what you were charged) stay.</remarks>
     public static async Task<JsonOk<HistoryDeleted>> DeleteAllAsync(Caller caller, HistoryStore store, CancellationToken ct) =>
         ApiResults.Ok(new HistoryDeleted(await store.DeleteAllAsync(caller.AccountId, ct)), GatewayJson.Context.HistoryDeleted);
 

@@ -36,6 +36,22 @@ public sealed record HistoryEntry(
 /// generate body: posted back to the same endpoint, they ask for the same thing again. An edit's
 /// and a variation's input images are not kept.
 /// </summary>
+/// <param name="Model">The model.</param>
+/// <param name="Prompt">The prompt; absent when none was kept.</param>
+/// <param name="N">Images asked for.</param>
+/// <param name="Size">The size.</param>
+/// <param name="Quality">The quality.</param>
+/// <param name="ResponseFormat"><c>url</c> or <c>b64_json</c>.</param>
+/// <param name="Style">The style, when given.</param>
+/// <param name="Seed">The seed, when given.</param>
+/// <param name="User">The end-user id, when given.</param>
+/// <param name="OutputFormat">The output format, when given.</param>
+/// <param name="OutputCompression">The output compression, when given.</param>
+/// <param name="Background">The background, when given.</param>
+/// <param name="Moderation">The moderation level, when given.</param>
+/// <param name="Stream">Whether partial images were streamed.</param>
+/// <param name="PartialImages">Partial images asked for, when streamed.</param>
+/// <param name="InputFidelity">An edit's input fidelity, when given.</param>
 public sealed record HistoryRequest(
     string Model,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Prompt,
@@ -55,9 +71,14 @@ public sealed record HistoryRequest(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? InputFidelity = null);
 
 /// <summary>An entry's error: the HTTP status, code and message the caller was answered with.</summary>
+/// <param name="Status">The HTTP status answered.</param>
+/// <param name="Code">The error code (e.g. <c>insufficient_credits</c>); null without one.</param>
+/// <param name="Message">The error message answered.</param>
 public sealed record HistoryError(int Status, string? Code, string Message);
 
 /// <summary>A stored image while its URL lives; the URL is signed for the image's original expiry.</summary>
+/// <param name="Url">A signed URL of the image.</param>
+/// <param name="ExpiresAt">When the URL and the image expire (unix seconds).</param>
 public sealed record HistoryImage(string Url, long ExpiresAt);
 
 /// <summary>
@@ -65,6 +86,24 @@ public sealed record HistoryImage(string Url, long ExpiresAt);
 /// <see cref="Images"/>), <c>expired</c>, <c>not_stored</c> (a b64_json answer: the images were
 /// only in the response) or <c>none</c> (no image was made).
 /// </summary>
+/// <param name="Id">The entry id.</param>
+/// <param name="CreatedAt">When the request came (unix seconds).</param>
+/// <param name="Operation"><c>generate</c>, <c>edit</c> or <c>variation</c>.</param>
+/// <param name="Model">The model asked for.</param>
+/// <param name="Prompt">The prompt; null when none was kept.</param>
+/// <param name="Size">The size.</param>
+/// <param name="Quality">The quality.</param>
+/// <param name="N">Images asked for.</param>
+/// <param name="Seed">The seed; null without one.</param>
+/// <param name="Status"><c>succeeded</c>, <c>failed</c> or <c>refused</c>.</param>
+/// <param name="Error">What was answered when it did not succeed; null when it did.</param>
+/// <param name="Credits">Credits charged.</param>
+/// <param name="Provider">The provider that answered; null when none was asked.</param>
+/// <param name="Byok">Whether your own provider key was used.</param>
+/// <param name="ImageCount">Images made.</param>
+/// <param name="ImagesState"><c>available</c>, <c>expired</c>, <c>not_stored</c> (b64_json) or <c>none</c>.</param>
+/// <param name="ImagesExpireAt">When the stored images expire (unix seconds); null when none were stored.</param>
+/// <param name="Images">The stored images whose URLs still work.</param>
 public sealed record HistoryItem(
     string Id,
     long CreatedAt,
@@ -90,6 +129,10 @@ public sealed record HistoryItem(
     public HistoryRequest? Request { get; init; }
 }
 
+/// <param name="Data">This page of entries, newest first.</param>
+/// <param name="NextCursor">Pass as <c>cursor</c> for the next page; null on the last.</param>
+/// <param name="HasMore">Whether there is a next page.</param>
 public sealed record HistoryPage(IReadOnlyList<HistoryItem> Data, string? NextCursor, bool HasMore);
 
+/// <param name="Deleted">How many entries were deleted.</param>
 public sealed record HistoryDeleted(long Deleted);

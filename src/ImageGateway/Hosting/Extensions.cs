@@ -202,7 +202,7 @@ public static class Extensions
         app.MapAdminApi();
         app.MapProvidersApi();
         app.MapAdminUsageApi();
-        app.MapGet("/healthz", () => TypedResults.Text("ok")).WithTags("Readiness")
+        app.MapGet("/healthz", () => TypedResults.Text("ok")).WithTags(ApiDocs.Tags.Health)
             .WithSummary("Liveness").WithDescription("No key. Answers `ok` while the process runs; `/readyz` checks its dependencies.");
         app.MapGatewayTelemetry();
         app.MapReadiness();

@@ -44,7 +44,6 @@ public static class Readiness
         services.Configure<OpenApiOptions>("v1", o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Paths["/readyz"] = Documented(document);
-            (document.Tags ??= new HashSet<OpenApiTag>()).Add(new OpenApiTag { Name = "Readiness" });
             return Task.CompletedTask;
         }));
         return services;
@@ -76,7 +75,7 @@ public static class Readiness
         {
             [HttpMethod.Get] = new OpenApiOperation
             {
-                Tags = new HashSet<OpenApiTagReference> { new("Readiness", document) },
+                Tags = new HashSet<OpenApiTagReference> { new(Http.ApiDocs.Tags.Health, document) },
                 Summary = "Readiness",
                 Description = "No key. Checks the database, the rate-limit store and the image store; 503 when one fails.",
                 Responses = new OpenApiResponses

@@ -56,8 +56,14 @@ public sealed class ApiError(int status, string type, string? code, string messa
     public static ApiError Internal(string message) => new(500, "api_error", "internal_error", message);
 }
 
+/// <param name="Error">The error, in OpenAI's shape.</param>
+/// <param name="Detail">The message again, for clients that read <c>detail</c>.</param>
 public sealed record ErrorBody(ErrorDetail Error, string Detail);
 
+/// <param name="Message">What went wrong and what to do, for a person.</param>
+/// <param name="Type">OpenAI's error type (e.g. <c>invalid_request_error</c>, <c>insufficient_quota</c>).</param>
+/// <param name="Param">The request field at fault; null when none.</param>
+/// <param name="Code">A stable code to branch on (e.g. <c>insufficient_credits</c>); null when none.</param>
 public sealed record ErrorDetail(
     string Message,
     string Type,

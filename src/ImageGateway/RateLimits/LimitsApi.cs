@@ -56,7 +56,7 @@ public static class LimitsApi
 {
     public static IEndpointRouteBuilder MapLimitsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/limits", GetLimitsAsync).RequireGatewayKey().WithTags("Limits");
+        app.MapGet("/api/v1/limits", GetLimitsAsync).RequireGatewayKey().WithTags(ApiDocs.Tags.Limits);
         return app;
     }
 

@@ -8,7 +8,7 @@ public static class FilesApi
     public static IEndpointRouteBuilder MapFilesApi(this IEndpointRouteBuilder group)
     {
         // No API key: the signature is the credential, so the URL works in an <img> tag.
-        group.MapGet("/image/files/{file}", GetFileAsync).WithTags("Images").Produces(200, contentType: "image/png").ProducesErrors(403, 404, 410);
+        group.MapGet("/image/files/{file}", GetFileAsync).WithTags(ApiDocs.Tags.Files).Produces(200, contentType: "image/png").ProducesErrors(403, 404, 410);
         return group;
     }
 

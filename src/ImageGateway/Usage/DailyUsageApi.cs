@@ -22,10 +22,18 @@ public static class DailyUsageApi
 
     public static IEndpointRouteBuilder MapDailyUsageApi(this IEndpointRouteBuilder group)
     {
-        group.MapGet("/usage/daily", GetDailyAsync).RequireGatewayKey().Produces(200, contentType: "text/csv").ProducesErrors(400);
+        group.MapGet("/usage/daily", GetDailyAsync).RequireGatewayKey().WithTags(ApiDocs.Tags.Money).Produces(200, contentType: "text/csv").ProducesErrors(400);
         return group;
     }
 
+    /// <summary>Get your spend per day</summary>
+    /// <remarks>
+    /// Requests, images and credits per UTC day and model between <c>from</c> and <c>to</c> (both included,
+    /// at most the usage window), as JSON or, with <c>format=csv</c> or <c>Accept: text/csv</c>, a CSV download.
+    /// </remarks>
+    /// <param name="from">First day, YYYY-MM-DD (UTC); default 29 days before today.</param>
+    /// <param name="to">Last day, YYYY-MM-DD (UTC); default today.</param>
+    /// <param name="format"><c>json</c> or <c>csv</c>; without it the Accept header decides.</param>
     public static async Task<Results<JsonOk<DailyUsageResponse>, FileContentHttpResult, ApiError>> GetDailyAsync(Caller caller, UsageStore usage,
         TimeProvider time, HttpRequest request, CancellationToken ct, string? from = null, string? to = null, string? format = null)
     {

@@ -5,12 +5,32 @@ using ImageGateway.Http;
 
 namespace ImageGateway.Usage;
 
+/// <param name="Day">The UTC day, YYYY-MM-DD.</param>
+/// <param name="Model">The model.</param>
+/// <param name="Provider">The provider; null when none answered.</param>
+/// <param name="Tier">The tier at the time.</param>
+/// <param name="Byok">Whether these requests used the caller's own key.</param>
+/// <param name="Requests">Requests.</param>
+/// <param name="Images">Images made.</param>
+/// <param name="Credits">Credits charged.</param>
 public sealed record UsageRowDto(string Day, string Model, string? Provider, string Tier, bool Byok, long Requests, long Images, Millicredits Credits);
 
+/// <param name="Requests">Requests.</param>
+/// <param name="Images">Images made.</param>
+/// <param name="Credits">Credits charged.</param>
 public sealed record UsageSplit(long Requests, long Images, Millicredits Credits);
 
+/// <param name="Requests">Requests, all rows.</param>
+/// <param name="Images">Images made, all rows.</param>
+/// <param name="Credits">Credits charged, all rows.</param>
+/// <param name="Platform">The totals on the platform's providers.</param>
+/// <param name="Byok">The totals on the callers' own keys.</param>
 public sealed record UsageTotals(long Requests, long Images, Millicredits Credits, UsageSplit Platform, UsageSplit Byok);
 
+/// <param name="Days">The window, in days back from today.</param>
+/// <param name="UserId">The account asked about; null for all accounts (admin).</param>
+/// <param name="Data">One row per day, model, provider, tier and BYOK.</param>
+/// <param name="Totals">Sums over the rows.</param>
 public sealed record UsageResponse(int Days, string? UserId, IReadOnlyList<UsageRowDto> Data, UsageTotals Totals)
 {
     /// <summary>Per model, where upstream costs are known (admin view only): revenue, upstream cost and margin in US dollars.</summary>
@@ -22,6 +42,11 @@ public sealed record UsageResponse(int Days, string? UserId, IReadOnlyList<Usage
 /// Over the <see cref="PricedRequests"/> whose upstream reported a cost: what the callers paid
 /// (credits at <c>Gateway:Billing:UsdPerCredit</c>), what the upstream cost, and the difference.
 /// </summary>
+/// <param name="Model">The model.</param>
+/// <param name="PricedRequests">Requests whose upstream reported a cost.</param>
+/// <param name="RevenueUsd">What the callers paid for them, in US dollars.</param>
+/// <param name="UpstreamCostUsd">What the upstream charged, in US dollars.</param>
+/// <param name="MarginUsd">Revenue minus upstream cost.</param>
 public sealed record ModelMargin(string Model, long PricedRequests, decimal RevenueUsd, decimal UpstreamCostUsd, decimal MarginUsd);
 
 /// <summary>
@@ -34,13 +59,13 @@ public static class UsageApi
 
     public static IEndpointRouteBuilder MapUsageApi(this IEndpointRouteBuilder group)
     {
-        group.MapGet("/usage", GetOwnAsync).RequireGatewayKey().WithTags("Usage").ProducesErrors(400);
+        group.MapGet("/usage", GetOwnAsync).RequireGatewayKey().WithTags(ApiDocs.Tags.Money).ProducesErrors(400);
         return group;
     }
 
     public static IEndpointRouteBuilder MapAdminUsageApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/admin/usage", GetAnyAsync).RequireGatewayKey(KeyScope.Admin).WithTags("Admin").ProducesErrors(400);
+        app.MapGet("/api/v1/admin/usage", GetAnyAsync).RequireGatewayKey(KeyScope.Admin).WithTags(ApiDocs.Tags.Admin).ProducesErrors(400);
         return app;
     }
 
