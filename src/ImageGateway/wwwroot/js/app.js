@@ -1,12 +1,23 @@
 import { api, llm, session, ApiError } from './api.js';
 import { credits as fmt, errorText } from './ui.js';
 import { generatePage } from './generate.js';
-import { creditsPage } from './credits.js';
+import { historyPage } from './history.js';
+import { usagePage } from './usage.js';
+import { ledgerPage } from './credits.js';
 import { keysPage } from './keys.js';
 import { byokPage } from './byok.js';
 import { adminPage } from './admin.js';
+import { platformPage } from './platform.js';
+import { providersPage } from './providers.js';
 
-const pages = { generate: generatePage, credits: creditsPage, keys: keysPage, byok: byokPage, admin: adminPage };
+const pages = {
+  generate: generatePage, history: historyPage, usage: usagePage, ledger: ledgerPage, keys: keysPage, byok: byokPage,
+  admin: adminPage, platform: platformPage, providers: providersPage,
+};
+/** Pages only an admin key may open; their sidebar links are hidden for everyone else. */
+const adminPages = new Set(['admin', 'platform', 'providers']);
+/** Old addresses that still land somewhere sensible. */
+const aliases = { credits: 'usage' };
 const state = { isAdmin: false, account: null, me: null, cleanup: null };
 
 const $ = (id) => document.getElementById(id);
@@ -45,7 +56,7 @@ async function signIn(key) {
   state.account = account;
   state.isAdmin = me.is_admin === true;
   session.key = key;
-  $('nav-admin').hidden = !state.isAdmin;
+  document.querySelectorAll('.sidebar [data-admin]').forEach((el) => { el.hidden = !state.isAdmin; });
   renderAccount();
   $('signin').hidden = true;
   $('shell').hidden = false;
@@ -69,22 +80,31 @@ function signOut(message) {
   $('signin-key').focus();
 }
 
+/**
+ * `#/name` opens a page; anything after the name (`#/history/h_123`, `#/admin/users/u_1`) is handed
+ * to it as its `path`, so a detail view has an address of its own that survives a reload.
+ */
 function route() {
   if (!session.key || $('shell').hidden) return;
-  let name = (location.hash.match(/^#\/(\w+)/) || [])[1] || 'generate';
-  if (!pages[name] || (name === 'admin' && !state.isAdmin)) name = 'generate';
-  document.querySelectorAll('.sidebar nav a').forEach((a) => {
-    if (a.dataset.page === name) a.setAttribute('aria-current', 'page');
+  const [, hashName, rest] = location.hash.match(/^#\/(\w+)\/?(.*)$/) || [];
+  let name = aliases[hashName] || hashName || 'generate';
+  let path = rest ? decodeURIComponent(rest) : '';
+  if (!pages[name] || (adminPages.has(name) && !state.isAdmin)) { name = 'generate'; path = ''; }
+  // A page without a link of its own (the ledger, a detail view) lights up the link it belongs to.
+  const lit = { ledger: 'usage' }[name] || name;
+  document.querySelectorAll('.sidebar nav a[data-page]').forEach((a) => {
+    if (a.dataset.page === lit) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   });
   if (state.cleanup) { state.cleanup(); state.cleanup = null; }
   const main = $('main');
   main.replaceChildren();
   main.dataset.page = name;
-  document.title = `${document.querySelector(`.sidebar nav a[data-page="${name}"]`).textContent.trim()} · ImageGateway`;
-  state.cleanup = pages[name](main, app) || null;
+  state.cleanup = pages[name](main, app, path) || null;
+  const heading = main.querySelector('h1');
+  document.title = `${heading ? heading.textContent.trim() : 'Console'} · ImageGateway`;
   // Focus goes to the new page's heading, so a screen reader announces where it landed.
-  (main.querySelector('h1') || main).focus({ preventScroll: true });
+  (heading || main).focus({ preventScroll: true });
 }
 
 $('signin-form').addEventListener('submit', async (event) => {

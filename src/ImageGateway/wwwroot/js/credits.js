@@ -7,7 +7,8 @@ const kinds = {
   release: ['Released', 'badge-muted'], expire_hold: ['Hold expired', 'badge-warn'],
 };
 
-export function creditsPage(main, app) {
+/** The ledger: every grant, hold, charge and release, one click from the usage page. */
+export function ledgerPage(main, app) {
   const stats = h('div', { class: 'stats' });
   const chartCard = h('section', { class: 'card', 'aria-labelledby': 'chart-title' });
   const historyCard = h('section', { class: 'card', 'aria-labelledby': 'history-title' });

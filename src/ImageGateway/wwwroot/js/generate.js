@@ -6,6 +6,14 @@ import { h, alertBox, empty, pageHead, field, credits, duration, errorText, hasA
 // Kept across page switches within the tab so going to Credits and back keeps the gallery.
 const kept = { results: [], form: null };
 
+/**
+ * How another page (the history's "re-run" and "edit") opens this one: set `form` to
+ * { prompt, model, n, size, quality, style } to fill the form (nothing is sent: the price shows
+ * first), or `edit` to { url, prompt, meta: { model_used } } to open that image in the editor,
+ * then go to #/generate. Each is used once.
+ */
+export const handoff = { form: null, edit: null };
+
 /** Previews asked for when streaming (OpenAI allows 0–3). */
 const PARTIALS = 2;
 
@@ -170,7 +178,7 @@ export function generatePage(main, app) {
       h('div', { class: 'line' }, h('span', {}, perToken ? 'Balance after, at worst' : 'Balance after'),
         h('span', { id: 'estimate-after', class: e.sufficient ? '' : 'short' }, e.sufficient ? `${credits(after)} credits` : `${credits(e.available)} available`)),
       e.sufficient ? null : h('div', { class: 'short small', id: 'estimate-short' },
-        `Not enough credits: this needs ${credits(e.max_cost - e.available)} more. `, h('a', { href: '#/credits' }, 'See your credits')),
+        `Not enough credits: this needs ${credits(e.max_cost - e.available)} more. `, h('a', { href: '#/usage' }, 'See your credits')),
       unavailable ? h('div', { class: 'short small' }, 'No provider is configured for this model right now.') : null].filter(Boolean));
     updateButton();
   }
@@ -188,7 +196,7 @@ export function generatePage(main, app) {
     const retry = err.retryAfter ? ` You can try again in ${duration(err.retryAfter)} (at ${new Date(Date.now() + err.retryAfter * 1000).toLocaleTimeString()}).` : '';
     switch (err.status) {
       case 402:
-        return alertBox('bad', 'Not enough credits', `${err.message}. Nothing was charged. `, h('a', { href: '#/credits' }, 'Review your credits and usage'));
+        return alertBox('bad', 'Not enough credits', `${err.message}. Nothing was charged. `, h('a', { href: '#/usage' }, 'Review your credits and usage'));
       case 429:
         return err.code === 'monthly_cap_exceeded'
           ? alertBox('warn', 'Monthly spending cap reached', `${err.message}${retry}`)
@@ -404,7 +412,9 @@ export function generatePage(main, app) {
       form.replaceChildren(empty('image', 'No models available', 'Ask your operator to configure a model.'));
       return;
     }
-    const saved = kept.form;
+    const saved = handoff.form ? { ...handoff.form } : kept.form;
+    if (handoff.form) kept.form = saved;
+    handoff.form = null;
     model.replaceChildren(...models.map((m) => h('option', { value: m.id }, m.available ? m.id : `${m.id} (unavailable)`)));
     const preferred = saved && models.some((m) => m.id === saved.model) ? saved.model
       : (models.find((m) => m.available) || models[0]).id;
@@ -412,6 +422,12 @@ export function generatePage(main, app) {
     applyModel(saved || {});
     if (saved) { prompt.value = saved.prompt || ''; n.value = saved.n || 1; updateCount(); }
     runEstimate();
+    if (handoff.edit) {
+      const source = handoff.edit;
+      handoff.edit = null;
+      if (models.some(canEdit)) edit(source, submit);
+      else status.replaceChildren(alertBox('bad', null, 'No model here can edit images right now.'));
+    }
   }).catch((err) => {
     form.replaceChildren(alertBox('bad', 'Could not load the models', errorText(err)));
   });
