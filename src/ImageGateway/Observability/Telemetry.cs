@@ -49,7 +49,7 @@ public static class Telemetry
         // The document only changes with the code, and building it takes a few hundred milliseconds.
         app.MapOpenApi("/openapi/{documentName}.json").CacheOutput(p => p.Expire(TimeSpan.FromHours(24)));
         // Everything from this origin: Scalar's bundled script (not its CDN) and the system fonts (not Google's).
-        app.MapScalarApiReference("/docs", o => o.WithOpenApiRoutePattern("/openapi/{documentName}.json").DisableDefaultFonts()
+        app.MapScalarApiReference("/docs", o => o.WithTitle("ImageGateway API reference").WithOpenApiRoutePattern("/openapi/{documentName}.json").DisableDefaultFonts()
             .AddPreferredSecuritySchemes("bearer"));
         return app;
     }

@@ -4,7 +4,9 @@ using Microsoft.Playwright;
 namespace ImageGateway.IntegrationTests.Console;
 
 /// <summary>
-/// One gateway process and one headless Debian Chromium for the console tests. The browser is
+/// One gateway process, with the <c>openai</c> provider on a local <see cref="FakeOpenAi"/> (so
+/// gpt-image-2 and the retired names it serves are usable, and stable-diffusion-xl has no provider),
+/// and one headless Debian Chromium for the console tests. The browser is
 /// launched on first use, inside a test, so a missing Chromium skips (or, in CI, fails) the tests
 /// rather than breaking the fixture. Playwright never downloads a browser here.
 /// </summary>
@@ -14,14 +16,24 @@ public sealed class ConsoleFixture : IAsyncLifetime
     private IPlaywright? _playwright;
     private IBrowser? _browser;
 
+    public const string UpstreamKey = "sk-platform-console-fake-key";
+
     public GatewayProcess Gateway { get; private set; } = null!;
+    public FakeOpenAi Upstream { get; private set; } = null!;
 
     public static string ScreenshotFolder { get; } = Path.Combine(AppContext.BaseDirectory, "screenshots");
 
     public async Task InitializeAsync()
     {
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
-        Gateway = await GatewayProcess.StartAsync();
+        Upstream = await FakeOpenAi.StartAsync();
+        Gateway = await GatewayProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Gateway__Providers__openai__BaseUrl"] = Upstream.BaseUrl.ToString(),
+            ["Gateway__Providers__openai__ApiKey"] = UpstreamKey,
+            // The fake is not api.openai.com, where BYOK is allowed by default.
+            ["Gateway__Providers__openai__AllowByok"] = "true",
+        });
     }
 
     public async Task<IBrowser> BrowserAsync()
@@ -90,5 +102,6 @@ public sealed class ConsoleFixture : IAsyncLifetime
         if (_browser is not null) await _browser.CloseAsync();
         _playwright?.Dispose();
         await Gateway.DisposeAsync();
+        await Upstream.DisposeAsync();
     }
 }

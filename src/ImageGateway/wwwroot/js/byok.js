@@ -2,10 +2,13 @@ import { api, llm } from './api.js';
 import { h, alertBox, pageHead, confirmDialog, toast, when, errorText, busy } from './ui.js';
 
 const providers = [
-  { id: 'openai', name: 'OpenAI', hint: 'Starts with sk-', models: 'dall-e-2, dall-e-3, gpt-image-1' },
+  { id: 'openai', name: 'OpenAI', hint: 'Starts with sk-', models: 'gpt-image-2 (and the retired DALL·E and gpt-image-1 names it now serves)' },
   { id: 'openrouter', name: 'OpenRouter', hint: 'Starts with sk-or-', models: 'Every model routed through OpenRouter' },
   { id: 'stability', name: 'Stability AI', hint: 'Starts with sk-', models: 'stable-diffusion-xl, stable-diffusion-3' },
 ];
+
+/** A provider id as people read it: "OpenAI" for openai. */
+export const providerName = (id) => (providers.find((p) => p.id === id) || {}).name || (id ? id[0].toUpperCase() + id.slice(1) : 'own');
 
 export function byokPage(main) {
   // The last message of each card, kept across reloads so one result stays until the next action replaces it.

@@ -1,10 +1,12 @@
 import { api, apiResponse, llm, streamError, ApiError } from './api.js';
 import { readEvents } from './sse.js';
+import { providerName } from './byok.js';
 import { openEditor } from './editor.js';
-import { h, alertBox, empty, pageHead, field, credits, duration, errorText, hasAlpha, qualityLabel } from './ui.js';
+import { renderResults, tickCountdowns, liveCards as showLive, recentResults } from './gallery.js';
+import { h, alertBox, empty, pageHead, field, credits, duration, errorText, qualityLabel } from './ui.js';
 
 // Kept across page switches within the tab so going to Credits and back keeps the gallery.
-const kept = { results: [], form: null };
+const kept = { results: [], form: null, loaded: false };
 
 /**
  * How another page (the history's "re-run" and "edit") opens this one: set `form` to
@@ -29,6 +31,9 @@ export function canEdit(m) {
   return typeof m.edits === 'boolean' ? m.edits : m.id === 'builtin-preview' || m.family === 'gpt-image';
 }
 
+/** Whether the caller can use a model now: the platform serves it or their own key does. */
+const usable = (m) => (typeof m.usable === 'boolean' ? m.usable : m.available);
+
 const dataUrl = (e) => `data:image/${e.output_format || 'png'};base64,${e.b64_json}`;
 
 export function generatePage(main, app) {
@@ -37,6 +42,8 @@ export function generatePage(main, app) {
   let estimateSeq = 0;
   let estimateTimer = null;
   let running = false;
+  /** Until when (ms) a 429 keeps Generate disabled: the window the limit counts must free first. */
+  let blockedUntil = 0;
   const timers = new Set();
 
   const prompt = h('textarea', { name: 'prompt', rows: 4, placeholder: 'A lighthouse on a cliff at dawn, watercolor', required: true });
@@ -169,6 +176,16 @@ export function generatePage(main, app) {
     const perToken = e.pricing === 'per_token';
     const after = e.available - e.max_cost;
     const unavailable = !e.provider_available;
+    if (e.using_byok) {
+      // The caller's own key serves it: nothing is held or charged, whatever the balance.
+      estimateBox.replaceChildren(
+        h('div', { class: 'line total' }, h('span', { id: 'estimate-byok' }, `Your ${providerName(e.byok_provider)} key`),
+          h('span', { id: 'estimate-cost', 'data-value': 0 }, '0 credits')),
+        h('div', { class: 'muted small', id: 'estimate-note' },
+          `Billed by ${providerName(e.byok_provider)} to your own key. On the platform's providers it would cost ${credits(e.platform_cost)} credits.`));
+      updateButton();
+      return;
+    }
     estimateBox.replaceChildren(...[
       h('div', { class: 'line' }, h('span', {}, `${e.n} × ${perToken ? 'about ' : ''}${credits(e.unit_cost)} credits`), h('span', { class: 'muted' }, `${e.tier.replace('_', ' ')} tier`)),
       h('div', { class: 'line total' }, h('span', {}, perToken ? 'About' : 'Estimated cost'),
@@ -179,13 +196,15 @@ export function generatePage(main, app) {
         h('span', { id: 'estimate-after', class: e.sufficient ? '' : 'short' }, e.sufficient ? `${credits(after)} credits` : `${credits(e.available)} available`)),
       e.sufficient ? null : h('div', { class: 'short small', id: 'estimate-short' },
         `Not enough credits: this needs ${credits(e.max_cost - e.available)} more. `, h('a', { href: '#/usage' }, 'See your credits')),
-      unavailable ? h('div', { class: 'short small' }, 'No provider is configured for this model right now.') : null].filter(Boolean));
+      unavailable ? h('div', { class: 'short small', id: 'estimate-unavailable' }, `${e.model || model.value} is not available here right now.`) : null].filter(Boolean));
     updateButton();
   }
 
   function updateButton() {
-    submit.disabled = running || !estimate || !estimate.sufficient;
-    submit.textContent = running ? 'Generating…' : estimate && estimate.n > 1 ? `Generate ${estimate.n} images` : 'Generate';
+    const wait = Math.ceil((blockedUntil - Date.now()) / 1000);
+    submit.disabled = running || wait > 0 || !estimate || !estimate.sufficient || !estimate.provider_available;
+    submit.textContent = running ? 'Generating…' : wait > 0 ? `Try again in ${duration(wait)}`
+      : estimate && estimate.n > 1 ? `Generate ${estimate.n} images` : 'Generate';
     const editable = models.some(canEdit);
     gallery.querySelectorAll('[data-testid=edit]').forEach((b) => {
       b.disabled = running || !editable || b.closest('.shot').querySelector('.expiry.expired') !== null;
@@ -200,7 +219,7 @@ export function generatePage(main, app) {
       case 429:
         return err.code === 'monthly_cap_exceeded'
           ? alertBox('warn', 'Monthly spending cap reached', `${err.message}${retry}`)
-          : alertBox('warn', 'Slow down: rate limit reached', `You have made too many requests for your plan.${retry}`);
+          : alertBox('warn', 'Slow down: rate limit reached', `${err.message.replace(/ Retry after \d+ s\.$/, '')}. Your plan counts images, not requests.${retry}`);
       case 400:
         if (err.code === 'content_policy_violation') return alertBox('bad', 'The prompt was refused', `${err.message} Try rewording it.`);
         return alertBox('bad', 'Please check the request', err.message);
@@ -272,6 +291,7 @@ export function generatePage(main, app) {
     } catch (err) {
       if (live) live.remove();
       status.replaceChildren(explain(err));
+      if (err.status === 429 && err.retryAfter) holdFor(err.retryAfter);
       return err;
     } finally {
       clearInterval(tick);
@@ -303,36 +323,19 @@ export function generatePage(main, app) {
     return { images, meta };
   }
 
-  /** Cards at the top of the gallery that show a stream's previews, then its images, until the gallery is redrawn. */
+  /** Keeps Generate disabled, counting down, until a rate-limit window frees. */
+  function holdFor(seconds) {
+    blockedUntil = Date.now() + seconds * 1000;
+    const tick = setInterval(() => {
+      updateButton();
+      if (Date.now() >= blockedUntil) { clearInterval(tick); timers.delete(tick); }
+    }, 1000);
+    timers.add(tick);
+    updateButton();
+  }
+
   function liveCards(info) {
-    const cards = Array.from({ length: info.n }, (_, i) => {
-      const frame = h('div', { class: 'frame' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }));
-      const state = h('span', { class: 'live-state' }, 'Waiting for a preview…');
-      const card = h('article', { class: 'shot pending', id: `live-${i}`, 'data-testid': 'live', 'aria-busy': 'true' },
-        frame, h('div', { class: 'body' }, h('p', { class: 'prompt' }, info.prompt), h('div', { class: 'meta' }, state)));
-      return { card, frame, state };
-    });
-    if (!kept.results.length) gallery.replaceChildren();
-    gallery.className = 'gallery';
-    gallery.prepend(...cards.map((c) => c.card));
-    let next = 0;
-    return {
-      partial(e) {
-        const c = cards[next];
-        if (!c) return;
-        const index = Number(e.partial_image_index) || 0;
-        c.frame.replaceChildren(h('img', { src: dataUrl(e), alt: `Preview ${index + 1}: ${info.prompt}`, 'data-testid': 'partial', 'data-index': index }));
-        c.state.textContent = `Preview ${index + 1} of ${PARTIALS}…`;
-      },
-      complete(e) {
-        const c = cards[next++];
-        if (!c) return;
-        c.frame.replaceChildren(h('img', { src: e.url || dataUrl(e), alt: info.prompt, 'data-testid': 'final' }));
-        c.state.textContent = 'Finished';
-        c.card.removeAttribute('aria-busy');
-      },
-      remove() { cards.forEach((c) => c.card.remove()); if (!kept.results.length) renderGallery(); },
-    };
+    return showLive(gallery, info, { partials: PARTIALS, empty: !kept.results.length, dataUrl, onRemove: () => { if (!kept.results.length) renderGallery(); } });
   }
 
   function edit(result, opener) {
@@ -340,62 +343,9 @@ export function generatePage(main, app) {
   }
 
   function renderGallery() {
-    if (!kept.results.length) {
-      gallery.replaceChildren(h('div', { class: 'card' }, empty('image', 'No images yet', 'Write a prompt and press Generate. Your results appear here.')));
-      return;
-    }
-    // A redraw replaces the buttons; focus that was in the gallery goes to the newest result's Edit.
-    const hadFocus = gallery.contains(document.activeElement);
-    gallery.className = 'gallery';
-    const editable = models.some(canEdit);
-    gallery.replaceChildren(...kept.results.map((r) => {
-      const expires = r.meta.expires_at;
-      const countdown = h('span', { class: 'expiry', 'data-expires': expires || '' });
-      const name = `${r.meta.model_used}-${r.meta.transaction_id || 'image'}-${r.index + 1}.png`;
-      const download = h('a', { class: 'btn btn-ghost btn-sm', href: r.url, download: name }, 'Download');
-      const editButton = h('button', { type: 'button', class: 'btn btn-ghost btn-sm', 'data-testid': 'edit', disabled: running || !editable }, 'Edit');
-      editButton.addEventListener('click', () => edit(r, editButton));
-      const frame = h('div', { class: `frame${r.background === 'transparent' ? ' alpha' : ''}` });
-      const img = h('img', { src: r.url, alt: r.revised_prompt || r.prompt, loading: 'lazy' });
-      if (r.background !== 'transparent') img.addEventListener('load', () => frame.classList.toggle('alpha', hasAlpha(img)), { once: true });
-      frame.append(img);
-      return h('article', { class: 'shot' },
-        frame,
-        h('div', { class: 'body' },
-          h('p', { class: 'prompt', title: r.revised_prompt || r.prompt }, r.edit ? h('span', { class: 'badge' }, 'Edit') : null, ' ', r.revised_prompt || r.prompt),
-          h('div', { class: 'meta' }, h('span', {}, `${r.meta.model_used} · ${r.meta.size.replace('x', '×')}`), h('span', {}, r.meta.using_byok ? 'your key' : `${credits(r.meta.cost_incurred / r.meta.images_generated)} cr`)),
-          h('div', { class: 'meta' }, h('div', { class: 'actions' }, download, editButton), countdown)));
-    }));
-    tickCountdowns();
-    if (hadFocus) gallery.querySelector('[data-testid=edit]')?.focus();
+    renderResults(gallery, kept.results, { running, editable: models.some(canEdit), onEdit: edit });
   }
-
-  function tickCountdowns() {
-    const now = Date.now() / 1000;
-    gallery.querySelectorAll('.expiry').forEach((el) => {
-      const at = Number(el.dataset.expires);
-      if (!at) { el.textContent = ''; return; }
-      const left = at - now;
-      const shot = el.closest('.shot');
-      if (left <= 0) {
-        el.textContent = 'Link expired';
-        el.classList.add('expired');
-        const a = shot.querySelector('a[download]');
-        if (a) { a.removeAttribute('href'); a.setAttribute('aria-disabled', 'true'); }
-        const e = shot.querySelector('[data-testid=edit]');
-        if (e) e.disabled = true;
-      } else {
-        el.textContent = `Link expires in ${clock(left)}`;
-        el.title = `The download link expires at ${new Date(at * 1000).toLocaleTimeString()}`;
-      }
-    });
-  }
-  const clock = (seconds) => {
-    const s = Math.floor(seconds), hrs = Math.floor(s / 3600), min = Math.floor((s % 3600) / 60), sec = s % 60;
-    const mmss = `${String(min).padStart(2, '0')}:${String(sec).padStart(2, '0')}`;
-    return hrs ? `${hrs}:${mmss}` : mmss;
-  };
-  const countdownTimer = setInterval(tickCountdowns, 1000);
+  const countdownTimer = setInterval(() => tickCountdowns(gallery), 1000);
   timers.add(countdownTimer);
 
   model.addEventListener('change', () => { applyModel({ size: size.value, quality: quality.value, style: style.value }); scheduleEstimate(); });
@@ -406,6 +356,15 @@ export function generatePage(main, app) {
   form.addEventListener('submit', generate);
 
   renderGallery();
+  // The gallery of a new tab starts from the caller's history, so a reload keeps the images.
+  if (!kept.loaded) {
+    kept.loaded = true;
+    recentResults().then((recent) => {
+      if (kept.results.length || !recent.length || !gallery.isConnected) return;
+      kept.results.push(...recent);
+      renderGallery();
+    });
+  }
   api(llm('/image/models')).then((res) => {
     models = res.data;
     if (!models.length) {
@@ -415,9 +374,11 @@ export function generatePage(main, app) {
     const saved = handoff.form ? { ...handoff.form } : kept.form;
     if (handoff.form) kept.form = saved;
     handoff.form = null;
-    model.replaceChildren(...models.map((m) => h('option', { value: m.id }, m.available ? m.id : `${m.id} (unavailable)`)));
-    const preferred = saved && models.some((m) => m.id === saved.model) ? saved.model
-      : (models.find((m) => m.available) || models[0]).id;
+    // A model nobody can serve for this caller is listed (so its absence is explained) but cannot be picked.
+    model.replaceChildren(...models.map((m) => h('option', { value: m.id, disabled: !usable(m) },
+      !usable(m) ? `${m.id} (not available here)` : m.byok_provider ? `${m.id} · your ${providerName(m.byok_provider)} key` : m.id)));
+    const preferred = saved && models.some((m) => m.id === saved.model && usable(m)) ? saved.model
+      : (models.find(usable) || models[0]).id;
     model.value = preferred;
     applyModel(saved || {});
     if (saved) { prompt.value = saved.prompt || ''; n.value = saved.n || 1; updateCount(); }
