@@ -196,7 +196,7 @@ export function generatePage(main, app) {
         h('span', { id: 'estimate-after', class: e.sufficient ? '' : 'short' }, e.sufficient ? `${credits(after)} credits` : `${credits(e.available)} available`)),
       e.sufficient ? null : h('div', { class: 'short small', id: 'estimate-short' },
         `Not enough credits: this needs ${credits(e.max_cost - e.available)} more. `, h('a', { href: '#/usage' }, 'See your credits')),
-      unavailable ? h('div', { class: 'short small', id: 'estimate-unavailable' }, `${e.model || model.value} is not available here right now.`) : null].filter(Boolean));
+      unavailable ? h('div', { class: 'short small', id: 'estimate-unavailable' }, `${model.value} is not available here right now.`) : null].filter(Boolean));
     updateButton();
   }
 
