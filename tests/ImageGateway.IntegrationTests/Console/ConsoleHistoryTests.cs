@@ -218,6 +218,42 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
         Assert.Single(others);
         Assert.Equal("Someone else's cat", others[0].GetProperty("prompt").GetString());
         errors.AssertNone();
+
+        // A deleted entry's address says it is gone rather than breaking.
+        await page.GotoAsync($"/#/history/{id}");
+        await Expect(page.Locator("#history-detail .empty")).ToContainTextAsync("No such entry");
+    }
+
+    [SkippableFact]
+    public async Task Where_prompts_are_not_kept_the_page_says_so_and_rerun_fills_the_other_fields()
+    {
+        await using var gateway = await GatewayProcess.StartAsync(new Dictionary<string, string> { ["Gateway__History__KeepPrompts"] = "false" });
+        var (_, key) = await gateway.CreateUserAsync("managed", 100m);
+        using (var client = gateway.Client(key)) await GenerateAsync(client, "A prompt the deployment must not keep");
+        var browser = await fixture.BrowserAsync();
+        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = gateway.BaseUrl.ToString().TrimEnd('/'), ViewportSize = ConsoleFixture.Desktop,
+        });
+        var page = await context.NewPageAsync();
+        var errors = ConsoleErrors.Watch(page);
+        await page.GotoAsync("/");
+        await page.GetByLabel("API key").FillAsync(key);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.Locator("#shell").WaitForAsync();
+        await page.GotoAsync("/#/history");
+
+        await Expect(Cards(page)).ToHaveCountAsync(1);
+        await Expect(Cards(page).First.Locator(".prompt")).ToHaveTextAsync("Prompt not kept");
+        await Cards(page).First.Locator("a.history-link").ClickAsync();
+        await Expect(page.Locator("#history-prompt")).ToHaveTextAsync("Prompt not kept");
+        await Expect(page.Locator("#history-params")).Not.ToContainTextAsync("must not keep");
+        await page.Locator("#history-rerun").ClickAsync();
+        await Expect(page.Locator("main")).ToHaveAttributeAsync("data-page", "generate");
+        await Expect(page.Locator("#generate-form select[name=size]")).ToHaveValueAsync("256x256");
+        await Expect(page.Locator("#generate-form select[name=model]")).ToHaveValueAsync("builtin-preview");
+        await Expect(page.Locator("#generate-form textarea[name=prompt]")).ToHaveValueAsync("");
+        errors.AssertNone();
     }
 
     [SkippableTheory]
