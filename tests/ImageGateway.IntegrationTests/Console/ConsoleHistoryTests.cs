@@ -97,6 +97,7 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
         await page.Locator("#history-more").ClickAsync();
         await Expect(Cards(page)).ToHaveCountAsync(29);
         await Expect(page.Locator("#history-more")).ToBeHiddenAsync();
+        await Expect(Cards(page).Nth(24).Locator("a.history-link")).ToBeFocusedAsync();   // focus goes to the first new card
         await Expect(Cards(page).Last.Locator(".prompt")).ToHaveTextAsync(new Regex("red fox"));
         var ids = await Cards(page).EvaluateAllAsync<string[]>("cs => cs.map(c => c.dataset.id)");
         Assert.Equal(29, ids.Distinct().Count());
@@ -296,6 +297,9 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
             Assert.All(boxes, b => Assert.Equal(boxes[0].Height, b.Height, 0.5));
         }
         Assert.True(await ConsoleFixture.FitsAsync(page));
+        await ConsoleFixture.ScreenshotAsync(page, $"history-cards-{screen}");
+        await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Dark });
+        await ConsoleFixture.ScreenshotAsync(page, $"history-cards-dark-{screen}");
     }
 
     /// <summary>A builtin-preview 256×256 image through the API; returns its history id.</summary>

@@ -36,10 +36,10 @@ function picture(frame, src, alt) {
  * `#/history/{id}` shows one with its exact parameters, its images and re-run / edit / delete.
  */
 export function historyPage(main, app, path) {
-  const life = { alive: true, timers: [] };
+  const life = { alive: true, stop: null };
   if (path) detailView(main, app, path, life);
   else listView(main, app, life);
-  return () => { life.alive = false; life.timers.forEach(clearTimeout); };
+  return () => { life.alive = false; if (life.stop) life.stop(); };
 }
 
 function listView(main, app, life) {
@@ -79,7 +79,10 @@ function listView(main, app, life) {
       if (!life.alive || mine !== seq) return;
       cursor = page.next_cursor;
       if (reset) grid.replaceChildren();
-      grid.append(...page.data.map(card));
+      const cards = page.data.map(card);
+      grid.append(...cards);
+      // After Load more, focus goes to the first new card rather than to a button that may have gone.
+      if (!reset && cards.length) cards[0].querySelector('a.history-link').focus();
       shown += page.data.length;
       more.hidden = !page.has_more;
       summary.textContent = shown ? `${shown} ${shown === 1 ? 'entry' : 'entries'} shown${page.has_more ? ', more below' : ''}` : '';
@@ -118,7 +121,8 @@ function listView(main, app, life) {
 
   let searchTimer = null;
   const reload = () => { clearTimeout(searchTimer); load(true); };
-  q.addEventListener('input', () => { clearTimeout(searchTimer); searchTimer = setTimeout(reload, SEARCH_DELAY); life.timers.push(searchTimer); });
+  q.addEventListener('input', () => { clearTimeout(searchTimer); searchTimer = setTimeout(reload, SEARCH_DELAY); });
+  life.stop = () => clearTimeout(searchTimer);
   model.addEventListener('change', reload);
   status.addEventListener('change', reload);
   filters.addEventListener('submit', (event) => { event.preventDefault(); reload(); });
@@ -134,6 +138,7 @@ function listView(main, app, life) {
       q.value = ''; model.value = ''; status.value = '';
     } catch (err) { toast(errorText(err), true); }
     await load(true);
+    if (deleteAll.disabled) main.querySelector('h1').focus();
   });
 
   api(llm('/image/models')).then((res) => {
