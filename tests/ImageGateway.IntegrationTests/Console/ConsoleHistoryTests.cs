@@ -268,6 +268,10 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
             await GenerateAsync(client, "A very long prompt about a quiet harbour town at night, lanterns on the water, fishing boats, gulls asleep on the masts, "
                 + "rain on the cobbles and a single lit window above the bakery where someone is already kneading tomorrow's bread");
             await GenerateAsync(client, "A medium prompt: mountains at sunrise");
+            // A b64_json answer's images were only in the response: its card says so instead of a picture.
+            var b64 = await client.PostAsJsonAsync("/api/v1/llm/images/generations",
+                new { prompt = "Sent inline only", model = "builtin-preview", size = "256x256", response_format = "b64_json" });
+            Assert.Equal(HttpStatusCode.OK, b64.StatusCode);
             await SetCreditsToZeroAsync(userId, await Gateway.CreditsAsync(key));
             Assert.Equal(HttpStatusCode.PaymentRequired,
                 (await client.PostAsJsonAsync("/api/v1/llm/images/generations", new { prompt = "Refused", model = "builtin-preview", size = "256x256" })).StatusCode);
@@ -275,21 +279,23 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
         var viewport = Viewport(screen);
         var page = await fixture.SignInAsync(key, viewport);
         await page.GotoAsync("/#/history");
-        await Expect(Cards(page)).ToHaveCountAsync(4);
+        await Expect(Cards(page)).ToHaveCountAsync(5);
+        await Expect(Cards(page).Nth(1).GetByTestId("missing")).ToHaveTextAsync("Not stored (b64_json)");
+        await Expect(Cards(page).Nth(0).GetByTestId("missing")).ToHaveTextAsync("No image");
         // The thumbnails load lazily: bring each into view (on a phone they are one below the other).
-        for (var i = 0; i < 4; i++) await Cards(page).Nth(i).ScrollIntoViewIfNeededAsync();
+        for (var i = 0; i < 5; i++) await Cards(page).Nth(i).ScrollIntoViewIfNeededAsync();
         await page.WaitForFunctionAsync("() => [...document.querySelectorAll('#history-list img')].length === 3 && [...document.querySelectorAll('#history-list img')].every(i => i.complete && i.naturalWidth > 0)");
         // The load handlers that decide the checkerboard run after `complete`: give them a moment.
         await page.WaitForTimeoutAsync(300);
         await Expect(page.Locator("#history-list .frame.alpha")).ToHaveCountAsync(0);
 
         var boxes = new List<LocatorBoundingBoxResult>();
-        for (var i = 0; i < 4; i++) boxes.Add((await Cards(page).Nth(i).BoundingBoxAsync())!);
+        for (var i = 0; i < 5; i++) boxes.Add((await Cards(page).Nth(i).BoundingBoxAsync())!);
         if (screen == "desktop")
         {
             var row = boxes.Where(b => Math.Abs(b.Y - boxes[0].Y) < 1).ToList();
             Assert.Equal(4, row.Count);                                        // one row of four on a laptop
-            Assert.All(row, b => Assert.Equal(row[0].Height, b.Height, 0.5));
+            Assert.All(boxes, b => Assert.Equal(row[0].Height, b.Height, 0.5));   // and the next row's match
         }
         else
         {
