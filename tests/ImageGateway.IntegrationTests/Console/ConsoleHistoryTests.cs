@@ -308,6 +308,32 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
         await ConsoleFixture.ScreenshotAsync(page, $"history-cards-dark-{screen}");
     }
 
+    [SkippableFact]
+    public async Task Only_an_image_with_transparent_pixels_gets_the_checkerboard()
+    {
+        var (_, key) = await Gateway.CreateUserAsync("managed", 100m);
+        string opaque, transparent;
+        using (var client = Gateway.Client(key))
+        {
+            opaque = await GenerateAsync(client, "Opaque shapes");
+            var response = await client.PostAsJsonAsync("/api/v1/llm/images/generations",
+                new { prompt = "Shapes on nothing", model = "builtin-preview", size = "256x256", background = "transparent", output_format = "png" });
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            transparent = (await ListAsync(client, 1))[0].GetProperty("id").GetString()!;
+        }
+        var page = await fixture.SignInAsync(key);
+        await page.GotoAsync("/#/history");
+        await Expect(Cards(page)).ToHaveCountAsync(2);
+        await Expect(page.Locator($"#history-list .history-card[data-id='{transparent}'] .frame.alpha")).ToHaveCountAsync(1);
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('#history-list img')].every(i => i.complete && i.naturalWidth > 0)");
+        await page.WaitForTimeoutAsync(300);
+        await Expect(page.Locator($"#history-list .history-card[data-id='{opaque}'] .frame.alpha")).ToHaveCountAsync(0);
+
+        await page.GotoAsync($"/#/history/{transparent}");
+        await Expect(page.Locator("#history-params dd[data-param='Background']")).ToHaveTextAsync("transparent");
+        await Expect(page.Locator(".history-images .frame.alpha")).ToHaveCountAsync(1);
+    }
+
     /// <summary>A builtin-preview 256×256 image through the API; returns its history id.</summary>
     private static async Task<string> GenerateAsync(HttpClient client, string prompt, long? seed = null)
     {
