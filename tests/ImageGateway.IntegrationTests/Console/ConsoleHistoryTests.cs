@@ -30,11 +30,9 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
     public async Task History_survives_a_reload_and_fits_the_screen(string screen)
     {
         var (_, key) = await Gateway.CreateUserAsync("managed", 100m);
-        using (var client = Gateway.Client(key))
-        {
-            await GenerateAsync(client, "A red fox in the snow");
-            await GenerateAsync(client, "A blue whale under the sea");
-        }
+        using var client = Gateway.Client(key);
+        await GenerateAsync(client, "A red fox in the snow");
+        await GenerateAsync(client, "A blue whale under the sea");
         var page = await fixture.SignInAsync(key, Viewport(screen));
         var errors = ConsoleErrors.Watch(page);
         await page.GetByRole(AriaRole.Link, new() { Name = "History", Exact = true }).ClickAsync();
@@ -50,7 +48,7 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
         // The detail view has an address of its own and fits too.
         await Cards(page).First.Locator("a.history-link").ClickAsync();
         await Expect(page.Locator("#history-params")).ToContainTextAsync("A blue whale under the sea");
-        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('.history-images img')].every(i => i.complete && i.naturalWidth > 0)");
+        await ImagesLoadedAsync(page, ".history-images img");
         Assert.True(await ConsoleFixture.FitsAsync(page), $"the history detail scrolls sideways at {screen}");
         await ConsoleFixture.ScreenshotAsync(page, $"page-history-detail-{screen}");
         errors.AssertNone();
@@ -62,13 +60,9 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
         // Newest first, each with its picture, model, size, quality as people write it, cost and status.
         await Expect(Cards(page).Nth(0).Locator(".prompt")).ToHaveTextAsync(new Regex("blue whale"));
         await Expect(Cards(page).Nth(1).Locator(".prompt")).ToHaveTextAsync(new Regex("red fox"));
-        var first = Cards(page).First;
-        await Expect(first).ToContainTextAsync("builtin-preview");
-        await Expect(first).ToContainTextAsync("256×256 · Standard");
-        await Expect(first).ToContainTextAsync("1.20 cr");
-        await Expect(first.GetByTestId("status")).ToHaveTextAsync("Succeeded");
+        await Expect(Cards(page).First).ToContainTextAsync(new Regex("builtin-preview.*Succeeded.*256×256 · Standard.*1\\.20 cr"));
         await Expect(page.Locator("#history-list .history-card img")).ToHaveCountAsync(2);
-        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('#history-list img')].every(i => i.complete && i.naturalWidth === 256)");
+        await ImagesLoadedAsync(page, "#history-list img");
         await Expect(page.Locator("#history-more")).ToBeHiddenAsync();
     }
 
@@ -76,16 +70,11 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
     public async Task Search_status_and_model_filters_narrow_the_list_and_load_more_pages_by_cursor()
     {
         var (userId, key) = await UnlimitedUserAsync(100m);
-        using (var client = Gateway.Client(key))
-        {
-            await GenerateAsync(client, "A red fox in the snow");
-            await GenerateAsync(client, "A blue whale under the sea");
-            for (var i = 0; i < 26; i++) await GenerateAsync(client, $"Filler picture number {i}");
-            // With no credits left the next request is refused before any provider: recorded as refused.
-            await SetCreditsToZeroAsync(userId, await Gateway.CreditsAsync(key));
-            var refused = await client.PostAsJsonAsync("/api/v1/llm/images/generations", new { prompt = "A green frog on a leaf", model = "builtin-preview", size = "256x256" });
-            Assert.Equal(HttpStatusCode.PaymentRequired, refused.StatusCode);
-        }
+        using var client = Gateway.Client(key);
+        await GenerateAsync(client, "A red fox in the snow");
+        await GenerateAsync(client, "A blue whale under the sea");
+        for (var i = 0; i < 26; i++) await GenerateAsync(client, $"Filler picture number {i}");
+        await RefusedAsync(userId, key, client, "A green frog on a leaf");
         var page = await fixture.SignInAsync(key);
         var errors = ConsoleErrors.Watch(page);
         await page.GotoAsync("/#/history");
@@ -113,19 +102,13 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
         await page.GetByLabel("Status").SelectOptionAsync("refused");
         await Expect(Cards(page)).ToHaveCountAsync(1);
         var refusedCard = Cards(page).First;
-        await Expect(refusedCard.Locator(".prompt")).ToHaveTextAsync(new Regex("green frog"));
-        await Expect(refusedCard.GetByTestId("status")).ToHaveTextAsync("Refused");
-        await Expect(refusedCard.GetByTestId("missing")).ToHaveTextAsync("No image");
-        await Expect(refusedCard).ToContainTextAsync("0.00 cr");
+        await Expect(refusedCard).ToHaveTextAsync(new Regex(@"^No image.*green frog.*Refused.*0\.00 cr"));
         await Expect(refusedCard.Locator("img")).ToHaveCountAsync(0);
-
         // Its detail says why.
         await refusedCard.Locator("a.history-link").ClickAsync();
-        await Expect(page.Locator("main .alert")).ToContainTextAsync("HTTP 402");
-        await Expect(page.Locator("main .alert")).ToContainTextAsync("insufficient_credits");
+        await Expect(page.Locator("main .alert")).ToContainTextAsync("Refused: HTTP 402 · insufficient_credits");
         await page.Locator("#history-back").ClickAsync();
         await Expect(Cards(page)).ToHaveCountAsync(24);
-
         // The model filter: everything is builtin-preview, nothing is dall-e-3.
         await page.GetByLabel("Model").SelectOptionAsync("dall-e-3");
         await Expect(page.Locator("#history-list .empty")).ToContainTextAsync("Nothing matches");
@@ -149,7 +132,7 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
         var (_, otherKey) = await Gateway.CreateUserAsync("managed", 100m);
         using var client = Gateway.Client(key);
         using var other = Gateway.Client(otherKey);
-        var id = await GenerateAsync(client, "A lighthouse at dusk", seed: 42);
+        var id = await GenerateAsync(client, "A lighthouse at dusk", new { seed = 42 });
         await GenerateAsync(other, "Someone else's cat");
         var page = await fixture.SignInAsync(key);
         var errors = ConsoleErrors.Watch(page);
@@ -157,21 +140,11 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
         await Cards(page).First.Locator("a.history-link").ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex($"#/history/{Regex.Escape(id)}$"));
 
-        var param = (string name) => page.Locator($"#history-params dd[data-param='{name}']");
-        await Expect(param("Prompt")).ToHaveTextAsync("A lighthouse at dusk");
-        await Expect(param("Model")).ToHaveTextAsync("builtin-preview");
-        await Expect(param("Size")).ToHaveTextAsync("256×256");
-        await Expect(param("Quality")).ToHaveTextAsync("Standard");
-        await Expect(param("Seed")).ToHaveTextAsync("42");
-        await Expect(param("Images")).ToHaveTextAsync("1");
-        await Expect(param("Response format")).ToHaveTextAsync("url");
-        await Expect(param("Cost")).ToHaveTextAsync("1.20 credits");
-        await Expect(param("Provider")).ToHaveTextAsync("builtin");
-        await Expect(param("Your key (BYOK)")).ToHaveTextAsync("no");
-        await Expect(param("Status")).ToHaveTextAsync("Succeeded");
+        foreach (var (name, value) in new[] { ("Prompt", "A lighthouse at dusk"), ("Model", "builtin-preview"), ("Size", "256×256"), ("Quality", "Standard"),
+            ("Seed", "42"), ("Images", "1"), ("Response format", "url"), ("Cost", "1.20 credits"), ("Provider", "builtin"), ("Your key (BYOK)", "no"), ("Status", "Succeeded") })
+            await Expect(page.Locator($"#history-params dd[data-param='{name}']")).ToHaveTextAsync(value);
         await Expect(page.GetByTestId("expiry")).ToHaveTextAsync(new Regex("^Link expires "));
-        var download = page.Locator(".history-images a[download]");
-        Assert.StartsWith("http", await download.GetAttributeAsync("href"));
+        Assert.StartsWith("http", await page.Locator(".history-images a[download]").GetAttributeAsync("href"));
 
         // Re-run fills the generate form and shows the price; nothing is sent or charged.
         var balance = await Gateway.CreditsAsync(key);
@@ -183,7 +156,6 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
         await Expect(page.Locator("#estimate-cost")).ToHaveAttributeAsync("data-value", "1.2");
         Assert.Equal(balance, await Gateway.CreditsAsync(key));
         Assert.Single(await ListAsync(client));
-
         // Edit opens the generate page's editor on the stored image.
         await page.GotoAsync($"/#/history/{id}");
         await page.Locator(".history-images").GetByRole(AriaRole.Button, new() { Name = "Edit" }).ClickAsync();
@@ -215,11 +187,8 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
         await Expect(page.Locator(".toast")).ToContainTextAsync("Deleted 2 entries");
         await Expect(page.Locator("#history-list .empty")).ToContainTextAsync("No history yet");
         Assert.Empty(await ListAsync(client));
-        var others = await ListAsync(other);
-        Assert.Single(others);
-        Assert.Equal("Someone else's cat", others[0].GetProperty("prompt").GetString());
+        Assert.Equal("Someone else's cat", Assert.Single(await ListAsync(other)).GetProperty("prompt").GetString());
         errors.AssertNone();
-
         // A deleted entry's address says it is gone rather than breaking.
         await page.GotoAsync($"/#/history/{id}");
         await Expect(page.Locator("#history-detail .empty")).ToContainTextAsync("No such entry");
@@ -231,17 +200,10 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
         await using var gateway = await GatewayProcess.StartAsync(new Dictionary<string, string> { ["Gateway__History__KeepPrompts"] = "false" });
         var (_, key) = await gateway.CreateUserAsync("managed", 100m);
         using (var client = gateway.Client(key)) await GenerateAsync(client, "A prompt the deployment must not keep");
-        var browser = await fixture.BrowserAsync();
-        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions
-        {
-            BaseURL = gateway.BaseUrl.ToString().TrimEnd('/'), ViewportSize = ConsoleFixture.Desktop,
-        });
+        await using var context = await (await fixture.BrowserAsync()).NewContextAsync(new() { BaseURL = gateway.BaseUrl.ToString().TrimEnd('/') });
+        await context.AddInitScriptAsync($"sessionStorage.setItem('igw.console.key', '{key}')");   // signed in, as after a reload
         var page = await context.NewPageAsync();
         var errors = ConsoleErrors.Watch(page);
-        await page.GotoAsync("/");
-        await page.GetByLabel("API key").FillAsync(key);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.Locator("#shell").WaitForAsync();
         await page.GotoAsync("/#/history");
 
         await Expect(Cards(page)).ToHaveCountAsync(1);
@@ -259,91 +221,61 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
 
     [SkippableTheory]
     [MemberData(nameof(Screens))]
-    public async Task Cards_are_equal_in_height_and_opaque_images_get_no_checkerboard(string screen)
+    public async Task Cards_are_equal_in_height_and_only_transparent_images_get_the_checkerboard(string screen)
     {
         var (userId, key) = await Gateway.CreateUserAsync("managed", 100m);
-        using (var client = Gateway.Client(key))
-        {
-            await GenerateAsync(client, "Fox");
-            await GenerateAsync(client, "A very long prompt about a quiet harbour town at night, lanterns on the water, fishing boats, gulls asleep on the masts, "
-                + "rain on the cobbles and a single lit window above the bakery where someone is already kneading tomorrow's bread");
-            await GenerateAsync(client, "A medium prompt: mountains at sunrise");
-            // A b64_json answer's images were only in the response: its card says so instead of a picture.
-            var b64 = await client.PostAsJsonAsync("/api/v1/llm/images/generations",
-                new { prompt = "Sent inline only", model = "builtin-preview", size = "256x256", response_format = "b64_json" });
-            Assert.Equal(HttpStatusCode.OK, b64.StatusCode);
-            await SetCreditsToZeroAsync(userId, await Gateway.CreditsAsync(key));
-            Assert.Equal(HttpStatusCode.PaymentRequired,
-                (await client.PostAsJsonAsync("/api/v1/llm/images/generations", new { prompt = "Refused", model = "builtin-preview", size = "256x256" })).StatusCode);
-        }
+        using var client = Gateway.Client(key);
+        await GenerateAsync(client, "Fox");
+        await GenerateAsync(client, "A very long prompt about a quiet harbour town at night, lanterns on the water, fishing boats, gulls asleep on the masts, "
+            + "rain on the cobbles and a single lit window above the bakery where someone is already kneading tomorrow's bread");
+        await GenerateAsync(client, "A medium prompt: mountains at sunrise");
+        var transparent = await GenerateAsync(client, "Shapes on nothing", new { background = "transparent", output_format = "png" });
+        // A b64_json answer's images were only in the response: its card says so instead of a picture.
+        await GenerateAsync(client, "Sent inline only", new { response_format = "b64_json" });
+        await RefusedAsync(userId, key, client, "Refused");
         var viewport = Viewport(screen);
         var page = await fixture.SignInAsync(key, viewport);
         await page.GotoAsync("/#/history");
-        await Expect(Cards(page)).ToHaveCountAsync(5);
-        await Expect(Cards(page).Nth(1).GetByTestId("missing")).ToHaveTextAsync("Not stored (b64_json)");
-        await Expect(Cards(page).Nth(0).GetByTestId("missing")).ToHaveTextAsync("No image");
+        await Expect(Cards(page)).ToHaveCountAsync(6);
+        await Expect(Cards(page).GetByTestId("missing")).ToHaveTextAsync(["No image", "Not stored (b64_json)"]);
         // The thumbnails load lazily: bring each into view (on a phone they are one below the other).
-        for (var i = 0; i < 5; i++) await Cards(page).Nth(i).ScrollIntoViewIfNeededAsync();
-        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('#history-list img')].length === 3 && [...document.querySelectorAll('#history-list img')].every(i => i.complete && i.naturalWidth > 0)");
-        // The load handlers that decide the checkerboard run after `complete`: give them a moment.
-        await page.WaitForTimeoutAsync(300);
-        await Expect(page.Locator("#history-list .frame.alpha")).ToHaveCountAsync(0);
+        for (var i = 0; i < 6; i++) await Cards(page).Nth(i).ScrollIntoViewIfNeededAsync();
+        await Expect(page.Locator("#history-list img")).ToHaveCountAsync(4);
+        await ImagesLoadedAsync(page, "#history-list img");
+        // Only builtin-preview's transparent image has transparent pixels; the opaque ones get no checkerboard.
+        await Expect(page.Locator($"#history-list .history-card[data-id='{transparent}'] .frame.alpha")).ToHaveCountAsync(1);
+        await page.WaitForTimeoutAsync(300);                                   // the load handlers run after `complete`
+        await Expect(page.Locator("#history-list .frame.alpha")).ToHaveCountAsync(1);
 
         var boxes = new List<LocatorBoundingBoxResult>();
-        for (var i = 0; i < 5; i++) boxes.Add((await Cards(page).Nth(i).BoundingBoxAsync())!);
-        if (screen == "desktop")
-        {
-            var row = boxes.Where(b => Math.Abs(b.Y - boxes[0].Y) < 1).ToList();
-            Assert.Equal(4, row.Count);                                        // one row of four on a laptop
-            Assert.All(boxes, b => Assert.Equal(row[0].Height, b.Height, 0.5));   // and the next row's match
-        }
-        else
-        {
-            Assert.All(boxes, b => Assert.True(b.X >= 0 && b.X + b.Width <= viewport.Width, $"a card spills out: {b.X}+{b.Width}"));
-            Assert.All(boxes, b => Assert.Equal(boxes[0].Height, b.Height, 0.5));
-        }
+        for (var i = 0; i < 6; i++) boxes.Add((await Cards(page).Nth(i).BoundingBoxAsync())!);
+        // Every card as tall as the first: a row of four on a laptop (and the next row's), one column on a phone.
+        if (screen == "desktop") Assert.Equal(4, boxes.Count(b => Math.Abs(b.Y - boxes[0].Y) < 1));
+        Assert.All(boxes, b => Assert.Equal(boxes[0].Height, b.Height, 0.5));
+        Assert.All(boxes, b => Assert.True(b.X >= 0 && b.X + b.Width <= viewport.Width, $"a card spills out: {b.X}+{b.Width}"));
         Assert.True(await ConsoleFixture.FitsAsync(page));
         await ConsoleFixture.ScreenshotAsync(page, $"history-cards-{screen}");
         await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Dark });
         await ConsoleFixture.ScreenshotAsync(page, $"history-cards-dark-{screen}");
     }
 
-    [SkippableFact]
-    public async Task Only_an_image_with_transparent_pixels_gets_the_checkerboard()
+    /// <summary>A builtin-preview 256×256 request through the API (more fields in <paramref name="extra"/>); returns its history id.</summary>
+    private static async Task<string> GenerateAsync(HttpClient client, string prompt, object? extra = null, HttpStatusCode expect = HttpStatusCode.OK)
     {
-        var (_, key) = await Gateway.CreateUserAsync("managed", 100m);
-        string opaque, transparent;
-        using (var client = Gateway.Client(key))
-        {
-            opaque = await GenerateAsync(client, "Opaque shapes");
-            var response = await client.PostAsJsonAsync("/api/v1/llm/images/generations",
-                new { prompt = "Shapes on nothing", model = "builtin-preview", size = "256x256", background = "transparent", output_format = "png" });
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            transparent = (await ListAsync(client, 1))[0].GetProperty("id").GetString()!;
-        }
-        var page = await fixture.SignInAsync(key);
-        await page.GotoAsync("/#/history");
-        await Expect(Cards(page)).ToHaveCountAsync(2);
-        await Expect(page.Locator($"#history-list .history-card[data-id='{transparent}'] .frame.alpha")).ToHaveCountAsync(1);
-        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('#history-list img')].every(i => i.complete && i.naturalWidth > 0)");
-        await page.WaitForTimeoutAsync(300);
-        await Expect(page.Locator($"#history-list .history-card[data-id='{opaque}'] .frame.alpha")).ToHaveCountAsync(0);
-
-        await page.GotoAsync($"/#/history/{transparent}");
-        await Expect(page.Locator("#history-params dd[data-param='Background']")).ToHaveTextAsync("transparent");
-        await Expect(page.Locator(".history-images .frame.alpha")).ToHaveCountAsync(1);
+        var body = new Dictionary<string, object> { ["prompt"] = prompt, ["model"] = "builtin-preview", ["size"] = "256x256" };
+        foreach (var p in extra?.GetType().GetProperties() ?? []) body[p.Name] = p.GetValue(extra)!;
+        var response = await client.PostAsJsonAsync("/api/v1/llm/images/generations", body);
+        Assert.True(response.StatusCode == expect, $"generate: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        return (await ListAsync(client, 1))[0].GetProperty("id").GetString()!;
     }
 
-    /// <summary>A builtin-preview 256×256 image through the API; returns its history id.</summary>
-    private static async Task<string> GenerateAsync(HttpClient client, string prompt, long? seed = null)
+    /// <summary>With no credits left a request is refused before any provider is asked, and recorded as refused.</summary>
+    private async Task<string> RefusedAsync(string userId, string key, HttpClient client, string prompt)
     {
-        object body = seed is null
-            ? new { prompt, model = "builtin-preview", size = "256x256" }
-            : new { prompt, model = "builtin-preview", size = "256x256", seed };
-        var response = await client.PostAsJsonAsync("/api/v1/llm/images/generations", body);
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"generate: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        var list = await ListAsync(client, 1);
-        return list[0].GetProperty("id").GetString()!;
+        using var admin = Gateway.Client(GatewayProcess.AdminKey);
+        var response = await admin.PostAsJsonAsync($"/api/v1/admin/users/{userId}/credits", new { amount = -await Gateway.CreditsAsync(key), reason = "test" });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await GenerateAsync(client, prompt, expect: HttpStatusCode.PaymentRequired);
     }
 
     private static async Task<JsonElement[]> ListAsync(HttpClient client, int limit = 100)
@@ -351,6 +283,9 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
         using var json = JsonDocument.Parse(await client.GetStringAsync($"/api/v1/history?limit={limit}"));
         return json.RootElement.GetProperty("data").EnumerateArray().Select(e => e.Clone()).ToArray();
     }
+
+    private static Task ImagesLoadedAsync(IPage page, string images) => page.WaitForFunctionAsync(
+        "s => [...document.querySelectorAll(s)].every(i => i.complete && i.naturalWidth > 0)", images);
 
     /// <summary>A managed user whose rate limits are lifted, so a test can make a few dozen requests at once.</summary>
     private async Task<(string UserId, string Key)> UnlimitedUserAsync(decimal credits)
@@ -360,12 +295,5 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
         var response = await admin.PutAsJsonAsync($"/api/v1/admin/users/{userId}/limits", new { per_minute = 0, per_hour = 0, per_day = 0, per_month = 0 });
         Assert.True(response.IsSuccessStatusCode, $"set limits: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         return (userId, key);
-    }
-
-    private async Task SetCreditsToZeroAsync(string userId, decimal balance)
-    {
-        using var admin = Gateway.Client(GatewayProcess.AdminKey);
-        var response = await admin.PostAsJsonAsync($"/api/v1/admin/users/{userId}/credits", new { amount = -balance, reason = "test" });
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 }
