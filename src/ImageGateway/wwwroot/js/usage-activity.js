@@ -50,7 +50,7 @@ export function activityCard() {
     tbody = h('tbody', {}, page.data.map(row));
     more = h('div', { class: 'pager' });
     body.replaceChildren(h('div', { class: 'table-wrap' }, h('table', { id: 'activity-table' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Time'), h('th', {}, 'What'), h('th', {}, 'Status'), h('th', { class: 'num' }, 'Credits'))),
+      h('thead', {}, h('tr', {}, h('th', {}, 'Time'), h('th', {}, 'What'), h('th', { class: 'usage-status' }, 'Status'), h('th', { class: 'num' }, 'Credits'))),
       tbody)), more);
     renderMore(page);
   }
@@ -78,11 +78,12 @@ export function activityCard() {
     const cost = item.byok ? h('span', { class: 'muted' }, 'your key') : credits(item.credits);
     return h('tr', { 'data-status': item.status, 'data-id': item.id },
       h('td', { class: 'usage-time' }, h('a', { href: `#/history/${encodeURIComponent(item.id)}`, title: 'Open in history' }, when(item.created_at))),
-      h('td', { class: 'usage-what' }, h('div', {}, what),
+      // On a phone the status column is hidden and the badge shows here instead.
+      h('td', { class: 'usage-what' }, h('div', {}, h('span', { class: `badge ${cls} usage-status-inline` }, label), what),
         item.prompt ? h('div', { class: 'small muted usage-prompt' }, item.prompt) : null,
         item.error ? h('div', { class: 'usage-error small' }, item.error.message || `HTTP ${item.error.status}`,
           item.error.code ? h('code', { class: 'badge-after' }, item.error.code) : null) : null),
-      h('td', {}, h('span', { class: `badge ${cls}` }, label)),
+      h('td', { class: 'usage-status' }, h('span', { class: `badge ${cls}` }, label)),
       h('td', { class: 'num' }, cost));
   }
 

@@ -28,8 +28,9 @@ export function legend(models) {
  * Credits per day, one bar per day stacked by model (in the order of `models`). Each segment
  * carries its day, model and value, so a test (or a screen reader's title) can read it.
  */
-export function stackedChart(days, rows, models) {
-  const W = 640, H = 200, left = 44, bottom = 22, top = 8;
+export function stackedChart(days, rows, models, width = 640) {
+  // Drawn at the width it is shown at, so its labels stay readable on a phone and it stays low on a laptop.
+  const W = Math.round(Math.max(300, Math.min(1000, width))), H = W < 500 ? 170 : 210, left = 40, bottom = 22, top = 8;
   const byDay = new Map(days.map((d) => [d, new Map()]));
   for (const r of rows) byDay.get(r.date)?.set(r.model, (byDay.get(r.date).get(r.model) || 0) + r.credits);
   const totals = days.map((d) => [...byDay.get(d).values()].reduce((s, v) => s + v, 0));
@@ -42,7 +43,7 @@ export function stackedChart(days, rows, models) {
     el.append(svg('line', { x1: left, x2: W, y1: y(v), y2: y(v), class: 'axis', 'stroke-dasharray': frac ? '3 3' : null }),
       svg('text', { x: left - 6, y: y(v) + 3, 'text-anchor': 'end', class: 'tick' }, trim(v)));
   }
-  const every = Math.max(1, Math.ceil(days.length / 6));
+  const every = Math.max(1, Math.ceil(days.length / (W < 500 ? 4 : 7)));
   days.forEach((d, i) => {
     let base = 0;
     models.forEach((m, mi) => {

@@ -73,7 +73,7 @@ export function spendCard() {
     const rows = newestFirst.map((r) => h('tr', { 'data-date': r.date, 'data-model': r.model },
       h('td', { class: 'nowrap' }, dayLabel(r.date)),
       h('td', {}, h('i', { class: `usage-dot ${colour.get(r.model)}`, 'aria-hidden': 'true' }), r.model),
-      h('td', { class: 'num' }, r.requests),
+      h('td', { class: 'num usage-requests' }, r.requests),
       h('td', { class: 'num' }, r.images),
       h('td', { class: 'num' }, credits(r.credits))));
     body.replaceChildren(
@@ -82,13 +82,13 @@ export function spendCard() {
         h('span', {}, h('strong', { id: 'spend-total-images' }, data.total_images), ` image${data.total_images === 1 ? '' : 's'}`),
         h('span', {}, h('strong', {}, totalRequests), ` request${totalRequests === 1 ? '' : 's'}`)),
       legend(models),
-      stackedChart(daysBetween(data.from, data.to), data.days, models),
+      stackedChart(daysBetween(data.from, data.to), data.days, models, body.clientWidth || 640),
       h('div', { class: 'table-wrap' }, h('table', { id: 'spend-table' },
         h('caption', { class: 'offscreen' }, `Spend per day and model, ${dayLabel(data.from)} to ${dayLabel(data.to)}`),
-        h('thead', {}, h('tr', {}, h('th', {}, 'Day'), h('th', {}, 'Model'), h('th', { class: 'num' }, 'Requests'),
+        h('thead', {}, h('tr', {}, h('th', {}, 'Day'), h('th', {}, 'Model'), h('th', { class: 'num usage-requests' }, 'Requests'),
           h('th', { class: 'num' }, 'Images'), h('th', { class: 'num' }, 'Credits'))),
         h('tbody', {}, rows),
-        h('tfoot', {}, h('tr', {}, h('th', { scope: 'row', colspan: 2 }, 'Total'), h('td', { class: 'num' }, totalRequests),
+        h('tfoot', {}, h('tr', {}, h('th', { scope: 'row', colspan: 2 }, 'Total'), h('td', { class: 'num usage-requests' }, totalRequests),
           h('td', { class: 'num', id: 'spend-table-images' }, data.total_images), h('td', { class: 'num', id: 'spend-table-credits' }, credits(data.total_credits)))))));
   }
 

@@ -65,7 +65,7 @@ async function loadLimits(card) {
     return;
   }
   head.append(h('div', { class: 'usage-tags' },
-    h('span', { class: 'badge capitalize', id: 'limits-tier' }, `${l.tier.replace('_', ' ')} tier`),
+    h('span', { class: 'badge', id: 'limits-tier' }, h('span', { class: 'capitalize' }, l.tier.replace('_', ' ')), ' tier'),
     h('span', { class: 'badge badge-muted', id: 'limits-multiplier', title: 'Base prices are multiplied by this' }, `×${l.multiplier} price`),
     l.customized ? h('span', { class: 'badge badge-warn' }, 'Set for your account') : null));
   const rows = l.windows.map((w) => {
