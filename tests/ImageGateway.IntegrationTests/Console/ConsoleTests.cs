@@ -176,6 +176,10 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<Console
         await page.GetByLabel("Prompt").FillAsync("A red bicycle");
         await page.GetByLabel("Model").SelectOptionAsync("builtin-preview");
         await Expect(page.Locator("[data-testid=estimate]:not([data-pending])")).ToBeVisibleAsync();
+        // An estimate still due (the model list's, then the change's after its 200 ms debounce) would see the
+        // balance gone and disable the button: let the last one run and settle before taking the credits.
+        await page.WaitForTimeoutAsync(400);
+        await Expect(page.Locator("[data-testid=estimate]:not([data-pending])")).ToBeVisibleAsync();
         await Expect(page.Locator("#generate-btn")).ToBeEnabledAsync();
 
         // The balance is taken away after the estimate: the request itself meets the 402.
