@@ -144,6 +144,9 @@ public sealed class ConsoleUsageTests(ConsoleFixture fixture) : IClassFixture<Co
         var colours = await page.Locator("#spend-chart rect").EvaluateAllAsync<string[]>("rs => rs.map(r => r.dataset.model + '=' + r.getAttribute('class'))");
         Assert.Equal(2, colours.Distinct().Count());
 
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        await ConsoleFixture.ScreenshotAsync(page, "usage-spend-desktop");
+
         // The failed request is in the activity with the upstream's message, and cost nothing.
         var failed = page.Locator("#activity-table tbody tr[data-status=failed]");
         await Expect(failed).ToHaveCountAsync(1);
