@@ -146,6 +146,9 @@ public sealed class ConsoleUsageTests(ConsoleFixture fixture) : IClassFixture<Co
 
         await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
         await ConsoleFixture.ScreenshotAsync(page, "usage-spend-desktop");
+        await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Dark });
+        await ConsoleFixture.ScreenshotAsync(page, "usage-spend-desktop-dark");
+        await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Light });
 
         // The failed request is in the activity with the upstream's message, and cost nothing.
         var failed = page.Locator("#activity-table tbody tr[data-status=failed]");
