@@ -176,6 +176,10 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<Console
         await page.GetByLabel("Prompt").FillAsync("A red bicycle");
         await page.GetByLabel("Model").SelectOptionAsync("builtin-preview");
         await Expect(page.Locator("[data-testid=estimate]:not([data-pending])")).ToBeVisibleAsync();
+        // An estimate still due (the model list's, then the change's after its 200 ms debounce) would see the
+        // balance gone and disable the button: let the last one run and settle before taking the credits.
+        await page.WaitForTimeoutAsync(400);
+        await Expect(page.Locator("[data-testid=estimate]:not([data-pending])")).ToBeVisibleAsync();
         await Expect(page.Locator("#generate-btn")).ToBeEnabledAsync();
 
         // The balance is taken away after the estimate: the request itself meets the 402.
@@ -188,7 +192,8 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<Console
         await Expect(alert).ToContainTextAsync("Insufficient credits. Balance: 0.00, Estimated cost: 1.20 credits");
         await Expect(alert).ToContainTextAsync("Nothing was charged");
         await alert.GetByRole(AriaRole.Link).ClickAsync();
-        await Expect(page.Locator("main")).ToHaveAttributeAsync("data-page", "credits");
+        // #/credits is now an alias of the usage page, where the balance is.
+        await Expect(page.Locator("main")).ToHaveAttributeAsync("data-page", "usage");
         await Expect(page.Locator("#credits-balance")).ToHaveTextAsync("0.00");
     }
 
@@ -228,10 +233,14 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<Console
             }
         // grant + 6 × (reserve, settle) = 13 entries.
         var page = await fixture.SignInAsync(key);
-        await page.GetByRole(AriaRole.Link, new() { Name = "Credits & usage" }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Usage & limits" }).ClickAsync();
 
         await Expect(page.Locator("#credits-balance")).ToHaveTextAsync("492.80");   // 500 − 6 × 1.2
         await Expect(page.Locator("#credits-tier")).ToHaveTextAsync("enterprise");
+        // The ledger is one click from the usage page.
+        await page.GetByRole(AriaRole.Link, new() { Name = "View the ledger" }).ClickAsync();
+        await Expect(page.Locator("main")).ToHaveAttributeAsync("data-page", "ledger");
+        await Expect(page.Locator("main h1")).ToHaveTextAsync("Ledger");
         await Expect(page.Locator("#history tbody tr")).ToHaveCountAsync(10);
         await Expect(page.Locator("#history-range")).ToHaveTextAsync("1–10 of 13");
         var settle = page.Locator("#history tbody tr[data-type=settle]").First;

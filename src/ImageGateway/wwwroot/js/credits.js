@@ -8,38 +8,14 @@ const kinds = {
 };
 
 /** The ledger: every grant, hold, charge and release, one click from the usage page. */
-export function ledgerPage(main, app) {
-  const stats = h('div', { class: 'stats' });
+export function ledgerPage(main) {
   const chartCard = h('section', { class: 'card', 'aria-labelledby': 'chart-title' });
   const historyCard = h('section', { class: 'card', 'aria-labelledby': 'history-title' });
-  main.append(pageHead('Credits & usage', 'Your balance, what you spent and where it went.'), stats, chartCard, historyCard);
+  const back = h('a', { href: '#/usage', class: 'btn btn-ghost', id: 'usage-link' }, '← Usage & limits');
+  main.append(pageHead('Ledger', 'Every credit, hold, charge and release on your account, newest first.', back), chartCard, historyCard);
 
   let pageSize = 10;
   let offset = 0;
-
-  async function loadStats() {
-    const c = await app.refreshAccount();
-    if (!c) { stats.replaceChildren(alertBox('bad', 'Could not load your balance', 'Try again in a moment.')); return; }
-    const cap = c.monthly_cap;
-    const used = cap ? Math.min(100, (c.monthly_spent / cap) * 100) : 0;
-    stats.replaceChildren(
-      stat('Balance', h('span', { id: 'credits-balance' }, credits(c.credits_remaining)), `${credits(c.available)} available · ${credits(c.reserved)} held`),
-      stat('Tier', h('span', { id: 'credits-tier', class: 'capitalize' }, c.tier.replace('_', ' ')), 'Sets your price multiplier and limits'),
-      stat('Spent this month', h('span', { id: 'credits-spent' }, credits(c.monthly_spent)),
-        cap ? h('div', {}, `of ${credits(cap)} monthly cap`, h('div', { class: `meter${used >= 100 ? ' full' : used >= 80 ? ' high' : ''}`, role: 'meter', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': Math.round(used), 'aria-label': 'Monthly cap used' }, meterFill(used)))
-          : 'No monthly cap on your plan'));
-  }
-
-  // The width is set through the CSSOM: the console's CSP refuses style attributes.
-  function meterFill(percent) {
-    const fill = h('span');
-    fill.style.width = `${percent}%`;
-    return fill;
-  }
-
-  function stat(label, value, sub) {
-    return h('div', { class: 'stat' }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value), h('div', { class: 'sub' }, sub));
-  }
 
   async function loadHistory() {
     historyCard.replaceChildren(h('div', { class: 'card-head' }, h('h2', { id: 'history-title' }, 'History')), h('p', { class: 'muted' }, 'Loading…'));
@@ -168,7 +144,6 @@ export function ledgerPage(main, app) {
   };
   const trim = (v) => (Math.round(v * 100) / 100).toString();
 
-  loadStats();
   loadChart();
   loadHistory();
 }
