@@ -10,6 +10,7 @@ const kinds = {
   expire_hold: ['Hold expired', 'badge-warn'], write_off: ['Written off', 'badge-bad'],
 };
 const tierLabel = (t) => t.replace('_', ' ');
+const activeKeys = (n) => (n === 1 ? '1 active key' : `${n} active keys`);
 
 /** `#/admin/users/{id}`: one account for the operator — balance, tier, suspension, keys, limits and ledger. */
 export function userPage(main, app, id) {
@@ -45,8 +46,9 @@ export function userPage(main, app, id) {
     title.textContent = user.name;
     crumbName.textContent = user.name;
     document.title = `${user.name} · ImageGateway`;
-    sub.replaceChildren(h('code', {}, user.id), ' · created ', day(user.created_at),
-      user.suspended ? h('span', { class: 'badge badge-bad badge-after', id: 'user-suspended' }, 'Suspended') : null);
+    // Through h(): DOM replaceChildren would print a null as "null".
+    sub.replaceChildren(h('span', {}, h('code', {}, user.id), ' · created ', day(user.created_at),
+      user.suspended ? h('span', { class: 'badge badge-bad badge-after', id: 'user-suspended' }, 'Suspended') : null));
     if (!body.contains(stats)) body.replaceChildren(stats, account, keys.el, limits.el, ledger);
     renderStats();
     renderAccount();
@@ -72,7 +74,7 @@ export function userPage(main, app, id) {
       stat('Spent this month', h('span', { id: 'user-month-spent' }, credits(m.month_spent)),
         m.monthly_cap === null ? 'No monthly cap' : `of ${credits(m.monthly_cap)} monthly cap · ${credits(m.month_remaining)} left`),
       stat('Status', h('span', { id: 'user-status' }, user.suspended ? 'Suspended' : 'Active'),
-        user.suspended ? `Since ${when(user.suspended_at)}; its keys are refused` : `${user.keys.filter((k) => k.active).length} active key(s)`));
+        user.suspended ? `Since ${when(user.suspended_at)}; its keys are refused` : activeKeys(user.keys.filter((k) => k.active).length)));
   }
 
   async function adjust(sign) {

@@ -25,7 +25,7 @@ export function providersPage(main) {
       checked.textContent = `Checked ${new Date().toLocaleTimeString('en-GB')}`;
       if (!res.data.length) { body.replaceChildren(empty('list', 'No providers configured')); return; }
       body.replaceChildren(h('div', { class: 'table-wrap' }, h('table', { id: 'providers' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'Provider'), h('th', {}, 'Kind'), h('th', {}, 'Platform key'), h('th', {}, 'State'), h('th', {}, 'Recent failures'))),
+        h('thead', {}, h('tr', {}, h('th', {}, 'Provider'), h('th', {}, 'State'), h('th', {}, 'Platform key'), h('th', {}, 'Recent failures'), h('th', {}, 'Kind'))),
         h('tbody', {}, res.data.map(row)))));
     } catch (err) { body.replaceChildren(alertBox('bad', 'Could not load provider health', errorText(err))); }
   }
@@ -38,12 +38,13 @@ export function providersPage(main) {
     const last = failures[failures.length - 1];
     return h('tr', { 'data-provider': p.name, 'data-circuit': p.circuit },
       h('td', {}, h('strong', {}, p.name), p.base_url ? h('div', { class: 'muted small provider-url' }, p.base_url) : null),
-      h('td', {}, p.kind),
-      h('td', {}, p.configured ? 'Configured' : h('span', { class: 'muted' }, 'Missing')),
+      // The state comes second, so a phone shows it without scrolling the table.
       h('td', {}, h('span', { class: `badge ${cls}` }, label)),
+      h('td', {}, p.configured ? 'Configured' : h('span', { class: 'muted' }, 'Missing')),
       h('td', { class: 'provider-failures' }, failures.length
         ? h('span', { title: last.reason }, `${failures.length} · last ${when(last.at)}: ${last.reason}`)
-        : h('span', { class: 'muted' }, 'None')));
+        : h('span', { class: 'muted' }, 'None')),
+      h('td', { class: 'muted' }, p.kind));
   }
 
   load();
