@@ -37,7 +37,7 @@ export function keysCard(userUrl, changed) {
     user = detail;
     if (!user.keys.length) { list.replaceChildren(empty('key', 'No keys', 'Issue one below.')); return; }
     list.replaceChildren(h('div', { class: 'table-wrap' }, h('table', { id: 'user-keys' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Key'), h('th', {}, 'Scope'), h('th', {}, 'Created'), h('th', {}, 'Expires'), h('th', {}, 'Status'), h('th', {}))),
+      h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Status'), h('th', {}, 'Key'), h('th', {}, 'Scope'), h('th', {}, 'Created'), h('th', {}, 'Expires'), h('th', {}))),
       h('tbody', {}, user.keys.map(row)))));
   }
 
@@ -61,11 +61,12 @@ export function keysCard(userUrl, changed) {
     });
     return h('tr', { 'data-key-id': k.id, 'data-active': String(k.active) },
       h('td', {}, k.name || h('span', { class: 'muted' }, 'Unnamed')),
+      // Status second: on a phone it shows before the table scrolls.
+      h('td', {}, status),
       h('td', {}, h('code', { class: 'key-prefix' }, `${bare}…`)),
       h('td', {}, k.scope === 'admin' ? h('span', { class: 'badge badge-warn' }, 'admin') : k.scope),
       h('td', { class: 'nowrap' }, day(k.created_at)),
       h('td', { class: 'nowrap' }, k.expires_at ? day(k.expires_at) : h('span', { class: 'muted' }, 'Never')),
-      h('td', {}, status),
       h('td', { class: 'num' }, revoke));
   }
 
