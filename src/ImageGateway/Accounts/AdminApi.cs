@@ -97,6 +97,7 @@ public static class AdminApi
         admin.MapPatch("/users/{id}", UpdateUserAsync).ProducesErrors(400, 404);
         admin.MapPost("/users/{id}/credits", AdjustCreditsAsync).ProducesErrors(400, 404);
         admin.MapPost("/users/{id}/keys", CreateKeyAsync).ProducesErrors(400, 404);
+        admin.MapDelete("/users/{id}/keys/{keyId}", RevokeKeyAsync).ProducesErrors(404);
         admin.MapGet("/users/{id}/limits", GetLimitsAsync).ProducesErrors(404);
         admin.MapPut("/users/{id}/limits", SetLimitsAsync).ProducesErrors(400, 404);
         admin.MapPost("/users/{id}/suspend", SuspendAsync).ProducesErrors(400, 404);
@@ -217,6 +218,17 @@ public static class AdminApi
         if (error is not null) return error;
         var (info, key) = await store.CreateKeyAsync(id, scope, request?.Name, expiresAt, ct);
         return KeysApi.Created(info, key);
+    }
+
+    /// <summary>Revoke a user's key</summary>
+    /// <remarks>Admin. One of the user's API keys stops working at once on this process (within <c>AuthCacheSeconds</c> on others); revoking a revoked key answers the same. 404 when the user has no key with that id.</remarks>
+    public static async Task<Results<JsonOk<RevokedKeyResponse>, ApiError>> RevokeKeyAsync(string id, string keyId, AccountStore store, CancellationToken ct)
+    {
+        if (await store.GetAccountAsync(id, ct) is null) return UserNotFound(id);
+        // Scoped to the account: a key id of another user's key is not found here.
+        return await store.RevokeKeyAsync(id, keyId, ct)
+            ? ApiResults.Ok(new RevokedKeyResponse(keyId, true), GatewayJson.Context.RevokedKeyResponse)
+            : ApiError.NotFound($"User '{id}' has no API key '{keyId}'.");
     }
 
     /// <summary>Get a user's limit overrides</summary>

@@ -349,7 +349,8 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<Console
             Status = 200, ContentType = "application/json",
             Body = """{"data":[{"name":"openai","kind":"openai","configured":false,"base_url":"https://api.openai.com/v1","circuit":"open","recent_failures":[{"at":1764700000,"reason":"HTTP 500"}]},{"name":"stability","kind":"stability","configured":false,"base_url":null,"circuit":"closed","recent_failures":[]}]}""",
         }));
-        await page.Locator("#nav-admin").ClickAsync();
+        await page.Locator(".sidebar a[data-page=providers]").ClickAsync();
+        await Expect(page.Locator("main")).ToHaveAttributeAsync("data-page", "providers");
 
         await Expect(page.Locator("#providers tr[data-provider=openai]")).ToContainTextAsync("Circuit open");
         await Expect(page.Locator("#providers tr[data-provider=openai]")).Not.ToContainTextAsync("Not configured");
@@ -361,8 +362,9 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<Console
     {
         var page = await fixture.SignInAsync(GatewayProcess.AdminKey);
         await Expect(page.Locator("#nav-admin")).ToBeVisibleAsync();
-        await page.Locator("#nav-admin").ClickAsync();
+        await page.Locator(".sidebar a[data-page=providers]").ClickAsync();
         await Expect(page.Locator("#providers tr[data-provider=builtin]")).ToContainTextAsync("Healthy");
+        await page.Locator("#nav-admin").ClickAsync();
 
         var name = "Console Co " + Guid.NewGuid().ToString("N")[..6];
         await page.GetByLabel("Name").FillAsync(name);
@@ -379,10 +381,17 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<Console
         await Expect(userPage.GetByTestId("balance")).ToHaveTextAsync("50.00 credits");
         await Expect(userPage.Locator("#tier-pill")).ToHaveTextAsync("starter");
 
-        // The admin grants 25 through the dialog.
+        // The admin finds the user by name (other tests add users too) and grants 25 through the dialog.
+        await page.Locator("#user-search").FillAsync(name);
+        await Expect(page.Locator("#users-total")).ToContainTextAsync("1 of");
         var row = page.Locator("#users tbody tr", new() { HasText = name });
         await Expect(row).ToContainTextAsync("50.00");
         await row.GetByRole(AriaRole.Button, new() { Name = "Credits" }).ClickAsync();
+        await page.SetViewportSizeAsync(ConsoleFixture.Phone.Width, ConsoleFixture.Phone.Height);
+        var box = await page.Locator("#confirm").BoundingBoxAsync();
+        Assert.True(box is { X: >= 0, Y: >= 0 } && box.X + box.Width <= ConsoleFixture.Phone.Width && box.Y + box.Height <= ConsoleFixture.Phone.Height,
+            $"the grant dialog runs off a 390 px screen: {box?.X},{box?.Y} {box?.Width}x{box?.Height}");
+        await page.SetViewportSizeAsync(ConsoleFixture.Desktop.Width, ConsoleFixture.Desktop.Height);
         await page.GetByLabel("Amount").FillAsync("25");
         await page.GetByLabel("Reason").FillAsync("console test");
         await page.Locator("#confirm-ok").ClickAsync();

@@ -1,13 +1,18 @@
 import { api } from './api.js';
-import { h, empty, alertBox, pageHead, field, secretBox, confirmDialog, toast, credits, day, when, errorText, busy } from './ui.js';
+import { h, empty, alertBox, pageHead, field, secretBox, confirmDialog, toast, credits, day, errorText, busy } from './ui.js';
+import { userPage } from './admin-user.js';
 
 // The tiers of the default configuration; tiers seen on users are added, so custom tiers show too.
 const defaultTiers = ['free', 'starter', 'professional', 'managed', 'enterprise', 'vip_founder', 'byok'];
 const PAGE = 25;
+// The search and page survive a visit to a user's detail, so "Users" in its breadcrumb comes back to them.
+const kept = { q: '', offset: 0 };
 
-export function adminPage(main, app) {
+export function adminPage(main, app, path = '') {
+  if (path.startsWith('users/')) return userPage(main, app, path.slice('users/'.length));
   const tiers = new Set(defaultTiers);
-  let offset = 0;
+  let offset = kept.offset;
+  let seq = 0;
 
   const tierSelect = (id, selected) => h('select', { id }, ...[...tiers].map((t) => h('option', { value: t, selected: t === selected }, t.replace('_', ' '))));
   const name = h('input', { name: 'name', required: true, maxlength: 200, autocomplete: 'off', placeholder: 'Acme Inc.' });
@@ -18,19 +23,16 @@ export function adminPage(main, app) {
   const form = h('form', { class: 'inline-form', id: 'user-form' },
     field('new-user-name', 'Name', name), h('div', { class: 'field' }, h('label', { for: tier.id }, 'Tier'), tier), field('new-user-credits', 'Starting credits', amount), createBtn);
   const users = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
-  const health = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const search = h('input', { type: 'search', id: 'user-search', maxlength: 200, autocomplete: 'off', placeholder: 'Name or id', value: kept.q, 'aria-label': 'Search users' });
+  const total = h('span', { id: 'users-total', class: 'muted', role: 'status' });
+  let timer = 0;
+  search.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(() => { offset = 0; loadUsers(); }, 250); });
+  const searchForm = h('form', { role: 'search', class: 'user-search', onsubmit: (e) => { e.preventDefault(); clearTimeout(timer); offset = 0; loadUsers(); } }, search);
 
-  main.append(pageHead('Admin', 'Accounts, credits and the health of your upstream providers.'),
+  main.append(pageHead('Users', 'Accounts, their credits, tiers, keys and limits.'),
     h('section', { class: 'card' }, h('h2', {}, 'Create a user'), form, created),
-    h('section', { class: 'card', 'aria-labelledby': 'users-title' }, h('div', { class: 'card-head' }, h('h2', { id: 'users-title' }, 'Users')), users),
-    h('section', { class: 'card', 'aria-labelledby': 'providers-title' }, h('div', { class: 'card-head' }, h('h2', { id: 'providers-title' }, 'Provider health'),
-      refreshButton()), health));
-
-  function refreshButton() {
-    const b = h('button', { type: 'button', class: 'btn btn-ghost btn-sm' }, 'Refresh');
-    b.addEventListener('click', () => busy(b, loadProviders));
-    return b;
-  }
+    h('section', { class: 'card', 'aria-labelledby': 'users-title' },
+      h('div', { class: 'card-head' }, h('h2', { id: 'users-title' }, 'Users'), total), searchForm, users));
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -48,23 +50,37 @@ export function adminPage(main, app) {
   });
 
   async function loadUsers() {
+    const q = search.value.trim();
+    const mine = ++seq;
+    kept.q = q;
+    kept.offset = offset;
     try {
-      const res = await api(`/api/v1/admin/users?limit=${PAGE}&offset=${offset}`);
+      // With a search, one more (tiny) call counts everyone, for "3 of 42 match".
+      const [res, all] = await Promise.all([
+        api(`/api/v1/admin/users?limit=${PAGE}&offset=${offset}${q ? `&q=${encodeURIComponent(q)}` : ''}`),
+        q ? api('/api/v1/admin/users?limit=1') : null]);
+      if (mine !== seq) return; // an older answer arriving after a newer search
       res.data.forEach((u) => tiers.add(u.tier));
-      renderUsers(res);
-    } catch (err) { users.replaceChildren(alertBox('bad', 'Could not load users', errorText(err))); }
+      total.textContent = q ? `${res.total} of ${all.total} match` : `${res.total} user${res.total === 1 ? '' : 's'}`;
+      total.dataset.total = res.total;
+      renderUsers(res, q);
+    } catch (err) { if (mine === seq) users.replaceChildren(alertBox('bad', 'Could not load users', errorText(err))); }
   }
 
-  function renderUsers(res) {
-    if (!res.data.length && offset === 0) { users.replaceChildren(empty('users', 'No users yet', 'Create the first one above.')); return; }
+  function renderUsers(res, q) {
+    if (!res.data.length && offset === 0) {
+      users.replaceChildren(q ? empty('users', 'No user matches', `Nobody’s name or id contains “${q}”.`) : empty('users', 'No users yet', 'Create the first one above.'));
+      return;
+    }
+    const last = offset + res.data.length;
     const prev = h('button', { type: 'button', class: 'btn btn-ghost btn-sm', disabled: offset === 0 }, '← Previous');
-    const next = h('button', { type: 'button', class: 'btn btn-ghost btn-sm', disabled: res.data.length < PAGE }, 'Next →');
+    const next = h('button', { type: 'button', class: 'btn btn-ghost btn-sm', disabled: last >= res.total }, 'Next →');
     prev.addEventListener('click', () => { offset = Math.max(0, offset - PAGE); loadUsers(); });
     next.addEventListener('click', () => { offset += PAGE; loadUsers(); });
     users.replaceChildren(h('div', { class: 'table-wrap' }, h('table', { id: 'users' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Id'), h('th', {}, 'Tier'), h('th', { class: 'num' }, 'Balance'), h('th', { class: 'num' }, 'Held'), h('th', {}, 'Created'), h('th', {}))),
       h('tbody', {}, res.data.map(userRow)))),
-    h('div', { class: 'pager' }, h('span', {}, `${offset + 1}–${offset + res.data.length}`), h('div', { class: 'actions' }, prev, next)));
+    h('div', { class: 'pager' }, h('span', { id: 'users-range' }, `${offset + 1}–${last} of ${res.total}`), h('div', { class: 'actions' }, prev, next)));
   }
 
   function userRow(u) {
@@ -72,8 +88,10 @@ export function adminPage(main, app) {
     const change = h('button', { type: 'button', class: 'btn btn-ghost btn-sm', 'aria-label': `Change tier for ${u.name}` }, 'Tier');
     grant.addEventListener('click', () => adjustCredits(u));
     change.addEventListener('click', () => changeTier(u));
-    return h('tr', { 'data-user-id': u.id },
-      h('td', {}, u.name), h('td', {}, h('code', {}, u.id)),
+    const href = `#/admin/users/${encodeURIComponent(u.id)}`;
+    return h('tr', { 'data-user-id': u.id, class: u.suspended ? 'is-suspended' : null },
+      h('td', {}, h('a', { href, class: 'user-link' }, u.name), u.suspended ? h('span', { class: 'badge badge-bad badge-after' }, 'Suspended') : null),
+      h('td', {}, h('a', { href, class: 'muted', 'aria-label': `Open ${u.name}` }, h('code', {}, u.id))),
       h('td', {}, h('span', { class: 'badge' }, u.tier.replace('_', ' '))),
       h('td', { class: 'num user-balance' }, credits(u.credits_remaining)),
       h('td', { class: 'num muted' }, u.reserved ? credits(u.reserved) : '—'),
@@ -108,28 +126,5 @@ export function adminPage(main, app) {
     } catch (err) { toast(errorText(err), true); }
   }
 
-  async function loadProviders() {
-    try {
-      const res = await api('/api/v1/admin/providers');
-      if (!res.data.length) { health.replaceChildren(empty('list', 'No providers configured')); return; }
-      const circuit = { closed: ['Healthy', 'badge-ok'], open: ['Circuit open', 'badge-bad'], half_open: ['Recovering', 'badge-warn'], isolated: ['Isolated', 'badge-bad'] };
-      health.replaceChildren(h('div', { class: 'table-wrap' }, h('table', { id: 'providers' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'Provider'), h('th', {}, 'Kind'), h('th', {}, 'Key'), h('th', {}, 'State'), h('th', {}, 'Recent failures'))),
-        h('tbody', {}, res.data.map((p) => {
-          // The circuit's state wins: a provider without a platform key can still be failing.
-          const [label, cls] = p.circuit !== 'closed' ? circuit[p.circuit] || [p.circuit, 'badge-muted']
-            : !p.configured ? ['Not configured', 'badge-muted'] : circuit.closed;
-          const last = p.recent_failures[p.recent_failures.length - 1];
-          return h('tr', { 'data-provider': p.name },
-            h('td', {}, h('strong', {}, p.name), p.base_url ? h('div', { class: 'muted small' }, p.base_url) : null),
-            h('td', {}, p.kind),
-            h('td', {}, p.configured ? 'Configured' : h('span', { class: 'muted' }, 'Missing')),
-            h('td', {}, h('span', { class: `badge ${cls}` }, label)),
-            h('td', {}, p.recent_failures.length ? h('span', { title: last.reason }, `${p.recent_failures.length} · last ${when(last.at)}: ${last.reason}`) : h('span', { class: 'muted' }, 'None')));
-        })))));
-    } catch (err) { health.replaceChildren(alertBox('bad', 'Could not load provider health', errorText(err))); }
-  }
-
   loadUsers();
-  loadProviders();
 }
