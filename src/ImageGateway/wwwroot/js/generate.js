@@ -132,6 +132,9 @@ export function generatePage(main, app) {
   }
 
   async function runEstimate() {
+    // A direct run reads the form as it is now, so a delayed one still due is not needed (and must
+    // not be forgotten while it could still change the quote: `settled` trusts estimateTimer).
+    clearTimeout(estimateTimer);
     estimateTimer = null;
     const seq = ++estimateSeq;
     estimateBox.dataset.pending = 'true';
