@@ -23,7 +23,7 @@ public sealed class ConsoleEveryPageTests(ConsoleFixture fixture) : IClassFixtur
     [MemberData(nameof(Screens))]
     public async Task Every_page_fits_the_screen_and_logs_no_error(string screen, bool asAdmin)
     {
-        var viewport = screen == "phone" ? ConsoleFixture.Phone : ConsoleFixture.Desktop;
+        var viewport = ConsoleFixture.Viewport(screen);
         var key = asAdmin ? GatewayProcess.AdminKey : (await fixture.Gateway.CreateUserAsync("managed", 500m)).Key;
         var page = await fixture.OpenConsoleAsync(viewport);
         var errors = ConsoleErrors.Watch(page);

@@ -62,6 +62,11 @@ public sealed class ConsoleFixture : IAsyncLifetime
     public static readonly ViewportSize Desktop = new() { Width = 1440, Height = 900 };
     public static readonly ViewportSize Phone = new() { Width = 390, Height = 844 };
 
+    /// <summary>The two screens by name, for a theory that runs at both (<c>[MemberData(nameof(Screens), MemberType = typeof(ConsoleFixture))]</c>).</summary>
+    public static TheoryData<string> Screens => new() { "desktop", "phone" };
+
+    public static ViewportSize Viewport(string screen) => screen == "phone" ? Phone : Desktop;
+
     /// <summary>A fresh browser context (own sessionStorage) with a page on the console, at <see cref="Desktop"/> unless told.</summary>
     public async Task<IPage> OpenConsoleAsync(ViewportSize? viewport = null)
     {

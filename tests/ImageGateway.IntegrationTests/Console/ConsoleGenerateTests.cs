@@ -19,19 +19,15 @@ public sealed class ConsoleGenerateTests(ConsoleFixture fixture) : IClassFixture
 
     static ConsoleGenerateTests() => SetDefaultExpectTimeout(15_000);
 
-    public static TheoryData<string> Screens => new() { "desktop", "phone" };
-
-    private static ViewportSize Screen(string name) => name == "phone" ? ConsoleFixture.Phone : ConsoleFixture.Desktop;
-
     [SkippableTheory]
-    [MemberData(nameof(Screens))]
+    [MemberData(nameof(ConsoleFixture.Screens), MemberType = typeof(ConsoleFixture))]
     public async Task A_byok_user_with_no_credits_sees_their_own_key_and_generates_on_it(string screen)
     {
         var (_, key) = await Gateway.CreateUserAsync("byok", 0m);
         const string ownKey = "sk-own-console-key-0123456789abcdef";
         using (var client = Gateway.Client(key))
             Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/api/v1/llm/byok/keys", new { provider = "openai", api_key = ownKey })).StatusCode);
-        var page = await fixture.SignInAsync(key, Screen(screen));
+        var page = await fixture.SignInAsync(key, ConsoleFixture.Viewport(screen));
         var errors = ConsoleErrors.Watch(page);
 
         await page.GetByLabel("Model").SelectOptionAsync("gpt-image-2");
@@ -42,7 +38,7 @@ public sealed class ConsoleGenerateTests(ConsoleFixture fixture) : IClassFixture
         await Expect(page.Locator("#estimate-short")).ToHaveCountAsync(0);
         var button = page.Locator("#generate-btn");
         await Expect(button).ToBeEnabledAsync();
-        Assert.True(await ConsoleFixture.FitsAsync(page), $"the generate page scrolls sideways at {Screen(screen).Width} px");
+        Assert.True(await ConsoleFixture.FitsAsync(page), $"the generate page scrolls sideways at {ConsoleFixture.Viewport(screen).Width} px");
         await ConsoleFixture.ScreenshotAsync(page, $"generate-byok-{screen}");
 
         var before = fixture.Upstream.Calls.Count;
@@ -57,11 +53,11 @@ public sealed class ConsoleGenerateTests(ConsoleFixture fixture) : IClassFixture
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Screens))]
+    [MemberData(nameof(ConsoleFixture.Screens), MemberType = typeof(ConsoleFixture))]
     public async Task A_model_without_a_provider_is_marked_and_cannot_be_picked(string screen)
     {
         var (_, key) = await Gateway.CreateUserAsync("managed", 100m);
-        var page = await fixture.SignInAsync(key, Screen(screen));
+        var page = await fixture.SignInAsync(key, ConsoleFixture.Viewport(screen));
         var errors = ConsoleErrors.Watch(page);
 
         // stable-diffusion-xl has no provider here: listed, marked, disabled; gpt-image-2 is served.

@@ -19,21 +19,17 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
 
     static ConsoleHistoryTests() => SetDefaultExpectTimeout(15_000);
 
-    public static TheoryData<string> Screens => new() { "desktop", "phone" };
-
-    private static ViewportSize Viewport(string screen) => screen == "phone" ? ConsoleFixture.Phone : ConsoleFixture.Desktop;
-
     private ILocator Cards(IPage page) => page.Locator("#history-list .history-card");
 
     [SkippableTheory]
-    [MemberData(nameof(Screens))]
+    [MemberData(nameof(ConsoleFixture.Screens), MemberType = typeof(ConsoleFixture))]
     public async Task History_survives_a_reload_and_fits_the_screen(string screen)
     {
         var (_, key) = await Gateway.CreateUserAsync("managed", 100m);
         using var client = Gateway.Client(key);
         await GenerateAsync(client, "A red fox in the snow");
         await GenerateAsync(client, "A blue whale under the sea");
-        var page = await fixture.SignInAsync(key, Viewport(screen));
+        var page = await fixture.SignInAsync(key, ConsoleFixture.Viewport(screen));
         var errors = ConsoleErrors.Watch(page);
         await page.GetByRole(AriaRole.Link, new() { Name = "History", Exact = true }).ClickAsync();
         await Expect(page.Locator("main")).ToHaveAttributeAsync("data-page", "history");
@@ -220,7 +216,7 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Screens))]
+    [MemberData(nameof(ConsoleFixture.Screens), MemberType = typeof(ConsoleFixture))]
     public async Task Cards_are_equal_in_height_and_only_transparent_images_get_the_checkerboard(string screen)
     {
         var (userId, key) = await Gateway.CreateUserAsync("managed", 100m);
@@ -233,7 +229,7 @@ public sealed class ConsoleHistoryTests(ConsoleFixture fixture) : IClassFixture<
         // A b64_json answer's images were only in the response: its card says so instead of a picture.
         await GenerateAsync(client, "Sent inline only", new { response_format = "b64_json" });
         await RefusedAsync(userId, key, client, "Refused");
-        var viewport = Viewport(screen);
+        var viewport = ConsoleFixture.Viewport(screen);
         var page = await fixture.SignInAsync(key, viewport);
         await page.GotoAsync("/#/history");
         await Expect(Cards(page)).ToHaveCountAsync(6);

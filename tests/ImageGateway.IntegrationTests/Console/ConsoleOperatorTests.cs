@@ -19,10 +19,6 @@ public sealed class ConsoleOperatorTests(ConsoleFixture fixture) : IClassFixture
 
     static ConsoleOperatorTests() => SetDefaultExpectTimeout(15_000);
 
-    public static TheoryData<string> Screens => new() { "desktop", "phone" };
-
-    private static ViewportSize Viewport(string screen) => screen == "phone" ? ConsoleFixture.Phone : ConsoleFixture.Desktop;
-
     private static string Credits(decimal value) => value.ToString("#,##0.00#", CultureInfo.InvariantCulture);
 
     private async Task<JsonElement> AdminGetAsync(string path)
@@ -47,14 +43,14 @@ public sealed class ConsoleOperatorTests(ConsoleFixture fixture) : IClassFixture
         Assert.True(await ConsoleFixture.FitsAsync(page), $"{what} scrolls sideways at {viewport.Width} px");
 
     [SkippableTheory]
-    [MemberData(nameof(Screens))]
+    [MemberData(nameof(ConsoleFixture.Screens), MemberType = typeof(ConsoleFixture))]
     public async Task Users_search_finds_exactly_the_matching_users_and_shows_the_total(string screen)
     {
         var fragment = "srch" + Guid.NewGuid().ToString("N")[..8];
         using (var admin = Gateway.Client(GatewayProcess.AdminKey))
             foreach (var n in new[] { $"Alpha {fragment}", $"beta-{fragment.ToUpperInvariant()}", $"Gamma {fragment} Ltd" })
                 Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/v1/admin/users", new { name = n, tier = "starter", credits = 5m })).StatusCode);
-        var viewport = Viewport(screen);
+        var viewport = ConsoleFixture.Viewport(screen);
         var page = await fixture.SignInAsync(GatewayProcess.AdminKey, viewport);
         var errors = ConsoleErrors.Watch(page);
         await page.GotoAsync("/#/admin");
@@ -86,11 +82,11 @@ public sealed class ConsoleOperatorTests(ConsoleFixture fixture) : IClassFixture
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Screens))]
+    [MemberData(nameof(ConsoleFixture.Screens), MemberType = typeof(ConsoleFixture))]
     public async Task The_user_detail_grants_credits_changes_tier_limits_keys_and_suspension(string screen)
     {
         var (userId, userKey) = await Gateway.CreateUserAsync("managed", 100m);
-        var viewport = Viewport(screen);
+        var viewport = ConsoleFixture.Viewport(screen);
         var page = await fixture.SignInAsync(GatewayProcess.AdminKey, viewport);
         var errors = ConsoleErrors.Watch(page);
         await page.GotoAsync($"/#/admin/users/{userId}");
@@ -167,7 +163,7 @@ public sealed class ConsoleOperatorTests(ConsoleFixture fixture) : IClassFixture
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Screens))]
+    [MemberData(nameof(ConsoleFixture.Screens), MemberType = typeof(ConsoleFixture))]
     public async Task Platform_usage_shows_the_totals_and_per_model_numbers_of_the_admin_api(string screen)
     {
         var (_, key) = await Gateway.CreateUserAsync("managed", 500m);
@@ -181,7 +177,7 @@ public sealed class ConsoleOperatorTests(ConsoleFixture fixture) : IClassFixture
         var totals = usage.GetProperty("totals");
         Assert.True(totals.GetProperty("requests").GetInt64() >= 2);
 
-        var viewport = Viewport(screen);
+        var viewport = ConsoleFixture.Viewport(screen);
         var page = await fixture.SignInAsync(GatewayProcess.AdminKey, viewport);
         var errors = ConsoleErrors.Watch(page);
         await page.GotoAsync("/#/platform");
@@ -214,11 +210,11 @@ public sealed class ConsoleOperatorTests(ConsoleFixture fixture) : IClassFixture
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Screens))]
+    [MemberData(nameof(ConsoleFixture.Screens), MemberType = typeof(ConsoleFixture))]
     public async Task Providers_page_shows_each_providers_circuit_state(string screen)
     {
         var labels = new Dictionary<string, string> { ["closed"] = "Healthy", ["open"] = "Circuit open", ["half_open"] = "Recovering", ["isolated"] = "Isolated" };
-        var viewport = Viewport(screen);
+        var viewport = ConsoleFixture.Viewport(screen);
         var page = await fixture.SignInAsync(GatewayProcess.AdminKey, viewport);
         var errors = ConsoleErrors.Watch(page);
         await page.Locator(".sidebar a[data-page=providers]").ClickAsync();

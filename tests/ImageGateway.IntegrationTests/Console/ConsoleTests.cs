@@ -164,7 +164,6 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IClassFixture<Console
         Assert.EndsWith(".png", download.SuggestedFilename);
 
         await page.Mouse.MoveAsync(0, 0);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = "/tmp/console-generate.png", FullPage = true });
         await ConsoleFixture.ScreenshotAsync(page, "generate");
     }
 

@@ -44,7 +44,7 @@ public sealed class ConsoleUsageTests(ConsoleFixture fixture) : IClassFixture<Co
             refusal = json.RootElement.GetProperty("data")[0].GetProperty("error").GetProperty("message").GetString()!;
         Assert.Contains("Insufficient credits", refusal);
 
-        var page = await fixture.SignInAsync(key, screen == "phone" ? ConsoleFixture.Phone : ConsoleFixture.Desktop);
+        var page = await fixture.SignInAsync(key, ConsoleFixture.Viewport(screen));
         var errors = ConsoleErrors.Watch(page);
         await page.GotoAsync("/#/usage");
         await Expect(page.Locator("main")).ToHaveAttributeAsync("data-page", "usage");

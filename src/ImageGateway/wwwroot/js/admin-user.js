@@ -1,14 +1,10 @@
 import { api } from './api.js';
-import { h, empty, alertBox, pageHead, field, confirmDialog, toast, credits, signed, when, day, errorText, busy } from './ui.js';
+import { h, empty, alertBox, pageHead, field, confirmDialog, toast, credits, signed, when, day, errorText, busy, stat, entryKinds } from './ui.js';
 import { keysCard } from './admin-user-keys.js';
 import { limitsCard } from './admin-user-limits.js';
 
-const tierNames = ['free', 'starter', 'professional', 'managed', 'enterprise', 'vip_founder', 'byok'];
-const kinds = {
-  grant: ['Credit', 'badge-ok'], purchase: ['Purchase', 'badge-ok'], adjustment: ['Adjustment', 'badge-warn'],
-  reserve: ['Hold', 'badge-muted'], settle: ['Charge', ''], release: ['Released', 'badge-muted'],
-  expire_hold: ['Hold expired', 'badge-warn'], write_off: ['Written off', 'badge-bad'],
-};
+/** The tiers of the default configuration; a user's own tier is added, so custom tiers show too. */
+export const defaultTiers = ['free', 'starter', 'professional', 'managed', 'enterprise', 'vip_founder', 'byok'];
 const tierLabel = (t) => t.replace('_', ' ');
 const activeKeys = (n) => (n === 1 ? '1 active key' : `${n} active keys`);
 
@@ -57,10 +53,6 @@ export function userPage(main, app, id) {
     renderLedger();
   }
 
-  function stat(label, value, extra) {
-    return h('div', { class: 'stat' }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value), h('div', { class: 'sub' }, extra));
-  }
-
   function renderStats() {
     const grant = h('button', { type: 'button', class: 'btn btn-primary btn-sm', id: 'user-grant' }, 'Grant credits');
     const take = h('button', { type: 'button', class: 'btn btn-ghost btn-sm', id: 'user-take' }, 'Take back');
@@ -98,7 +90,7 @@ export function userPage(main, app, id) {
   }
 
   function renderAccount() {
-    const tiers = new Set([...tierNames, user.tier]);
+    const tiers = new Set([...defaultTiers, user.tier]);
     const select = h('select', { id: 'user-tier' }, [...tiers].map((t) => h('option', { value: t, selected: t === user.tier }, tierLabel(t))));
     const save = h('button', { type: 'submit', class: 'btn btn-ghost', id: 'user-tier-save' }, 'Change tier');
     const tierForm = h('form', { class: 'inline-form', id: 'user-tier-form' },
@@ -148,7 +140,7 @@ export function userPage(main, app, id) {
     ledger.replaceChildren(head, h('div', { class: 'table-wrap' }, h('table', { id: 'user-ledger' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Date'), h('th', {}, 'Type'), h('th', {}, 'Details'), h('th', { class: 'num' }, 'Amount'), h('th', { class: 'num' }, 'Hold'), h('th', { class: 'num' }, 'Balance'))),
       h('tbody', {}, user.recent_transactions.map((t) => {
-        const [label, cls] = kinds[t.type] || [t.type, 'badge-muted'];
+        const [label, cls] = entryKinds[t.type] || [t.type, 'badge-muted'];
         return h('tr', { 'data-type': t.type },
           h('td', { class: 'nowrap' }, when(t.created_at)),
           h('td', {}, h('span', { class: `badge ${cls}` }, label)),

@@ -1,9 +1,7 @@
 import { api } from './api.js';
 import { h, empty, alertBox, pageHead, field, secretBox, confirmDialog, toast, credits, day, errorText, busy } from './ui.js';
-import { userPage } from './admin-user.js';
+import { userPage, defaultTiers } from './admin-user.js';
 
-// The tiers of the default configuration; tiers seen on users are added, so custom tiers show too.
-const defaultTiers = ['free', 'starter', 'professional', 'managed', 'enterprise', 'vip_founder', 'byok'];
 const PAGE = 25;
 // The search and page survive a visit to a user's detail, so "Users" in its breadcrumb comes back to them.
 const kept = { q: '', offset: 0 };

@@ -1,11 +1,7 @@
 import { api, llm } from './api.js';
-import { h, svg, empty, alertBox, pageHead, credits, signed, when, errorText } from './ui.js';
+import { h, svg, empty, alertBox, pageHead, credits, signed, when, errorText, entryKinds } from './ui.js';
 
 const DAYS = 30;
-const kinds = {
-  grant: ['Credit', 'badge-ok'], reserve: ['Hold', 'badge-muted'], settle: ['Charge', ''],
-  release: ['Released', 'badge-muted'], expire_hold: ['Hold expired', 'badge-warn'],
-};
 
 /** The ledger: every grant, hold, charge and release, one click from the usage page. */
 export function ledgerPage(main) {
@@ -37,7 +33,7 @@ export function ledgerPage(main) {
       return;
     }
     const rows = page.transactions.map((t) => {
-      const [label, cls] = kinds[t.type] || [t.type, 'badge-muted'];
+      const [label, cls] = entryKinds[t.type] || [t.type, 'badge-muted'];
       return h('tr', { 'data-type': t.type },
         h('td', {}, when(t.created_at)),
         h('td', {}, h('span', { class: `badge ${cls}` }, label)),

@@ -31,9 +31,6 @@ export function canEdit(m) {
   return typeof m.edits === 'boolean' ? m.edits : m.id === 'builtin-preview' || m.family === 'gpt-image';
 }
 
-/** Whether the caller can use a model now: the platform serves it or their own key does. */
-const usable = (m) => (typeof m.usable === 'boolean' ? m.usable : m.available);
-
 const dataUrl = (e) => `data:image/${e.output_format || 'png'};base64,${e.b64_json}`;
 
 export function generatePage(main, app) {
@@ -378,10 +375,10 @@ export function generatePage(main, app) {
     if (handoff.form) kept.form = saved;
     handoff.form = null;
     // A model nobody can serve for this caller is listed (so its absence is explained) but cannot be picked.
-    model.replaceChildren(...models.map((m) => h('option', { value: m.id, disabled: !usable(m) },
-      !usable(m) ? `${m.id} (not available here)` : m.byok_provider ? `${m.id} · your ${providerName(m.byok_provider)} key` : m.id)));
-    const preferred = saved && models.some((m) => m.id === saved.model && usable(m)) ? saved.model
-      : (models.find(usable) || models[0]).id;
+    model.replaceChildren(...models.map((m) => h('option', { value: m.id, disabled: !m.usable },
+      !m.usable ? `${m.id} (not available here)` : m.byok_provider ? `${m.id} · your ${providerName(m.byok_provider)} key` : m.id)));
+    const preferred = saved && models.some((m) => m.id === saved.model && m.usable) ? saved.model
+      : (models.find((m) => m.usable) || models[0]).id;
     model.value = preferred;
     applyModel(saved || {});
     if (saved) { prompt.value = saved.prompt || ''; n.value = saved.n || 1; updateCount(); }

@@ -1,11 +1,10 @@
 import { api, llm } from './api.js';
-import { h, empty, alertBox, pageHead, field, toast, confirmDialog, credits, when, errorText, busy, hasAlpha, qualityLabel } from './ui.js';
+import { h, empty, alertBox, pageHead, field, toast, confirmDialog, credits, when, errorText, busy, hasAlpha, qualityLabel, outcomes as statuses } from './ui.js';
 import { handoff } from './generate.js';
 
 /** Entries a page of the list asks for: a multiple of 2, 3 and 4, so full pages fill the grid's rows. */
 export const PAGE = 24;
 const SEARCH_DELAY = 300;
-const statuses = { succeeded: ['Succeeded', 'badge-ok'], failed: ['Failed', 'badge-bad'], refused: ['Refused', 'badge-warn'] };
 const operations = { generate: 'Generation', edit: 'Edit', variation: 'Variation' };
 const base = '/api/v1/history';
 

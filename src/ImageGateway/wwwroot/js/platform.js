@@ -1,5 +1,5 @@
 import { api } from './api.js';
-import { h, empty, alertBox, pageHead, credits, errorText } from './ui.js';
+import { h, empty, alertBox, pageHead, credits, errorText, stat } from './ui.js';
 
 const spans = [7, 30, 90];
 const count = new Intl.NumberFormat('en-US');
@@ -39,17 +39,13 @@ export function platformPage(main) {
     }
   }
 
-  function stat(label, id, value, sub) {
-    return h('div', { class: 'stat' }, h('div', { class: 'label' }, label), h('div', { class: 'value', id }, value), h('div', { class: 'sub' }, sub));
-  }
-
   function render(res) {
     const t = res.totals;
     const split = (k) => `${fmtSplit(t.platform[k], k)} platform · ${fmtSplit(t.byok[k], k)} own keys`;
     stats.replaceChildren(
-      stat('Requests', 'platform-requests', count.format(t.requests), split('requests')),
-      stat('Images', 'platform-images', count.format(t.images), split('images')),
-      stat('Credits charged', 'platform-credits', credits(t.credits), `${credits(t.platform.credits)} platform · ${credits(t.byok.credits)} own keys`));
+      stat('Requests', count.format(t.requests), split('requests'), 'platform-requests'),
+      stat('Images', count.format(t.images), split('images'), 'platform-images'),
+      stat('Credits charged', credits(t.credits), `${credits(t.platform.credits)} platform · ${credits(t.byok.credits)} own keys`, 'platform-credits'));
     if (!res.data.length) {
       models.replaceChildren(h('h2', { id: 'models-title' }, 'Per model'), empty('chart', `No usage in the last ${res.days} days`));
       days.replaceChildren();

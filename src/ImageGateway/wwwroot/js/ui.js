@@ -131,6 +131,21 @@ export function secretBox(value, label) {
   return h('div', { class: 'secret' }, h('code', { 'data-testid': 'secret' }, value), btn);
 }
 
+/** A figure card of the stats row: label, value (its element gets `id` when given) and a line under it. */
+export function stat(label, value, sub, id) {
+  return h('div', { class: 'stat' }, h('div', { class: 'label' }, label), h('div', { class: 'value', id }, value), h('div', { class: 'sub' }, sub));
+}
+
+/** Ledger entry types as the ledger tables label them: [label, badge class]. */
+export const entryKinds = {
+  grant: ['Credit', 'badge-ok'], purchase: ['Purchase', 'badge-ok'], adjustment: ['Adjustment', 'badge-warn'],
+  reserve: ['Hold', 'badge-muted'], settle: ['Charge', ''], release: ['Released', 'badge-muted'],
+  expire_hold: ['Hold expired', 'badge-warn'], write_off: ['Written off', 'badge-bad'],
+};
+
+/** A request's outcome in the history and activity lists: [label, badge class]. */
+export const outcomes = { succeeded: ['Succeeded', 'badge-ok'], failed: ['Failed', 'badge-bad'], refused: ['Refused', 'badge-warn'] };
+
 export function pageHead(title, text, ...extra) {
   return h('div', { class: 'page-head' }, h('div', {}, h('h1', { tabindex: -1 }, title), text ? h('p', {}, text) : null), ...extra);
 }

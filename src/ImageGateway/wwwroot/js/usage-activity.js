@@ -1,10 +1,7 @@
 import { api } from './api.js';
-import { h, empty, alertBox, credits, when, qualityLabel, errorText, busy } from './ui.js';
+import { h, empty, alertBox, credits, when, qualityLabel, errorText, busy, outcomes as statuses } from './ui.js';
 
 const PAGE = 20;
-const statuses = {
-  succeeded: ['Succeeded', 'badge-ok'], failed: ['Failed', 'badge-bad'], refused: ['Refused', 'badge-warn'],
-};
 const operations = { generate: 'Generate', edit: 'Edit', variation: 'Variation' };
 
 /** Every request with its outcome, newest first, from /api/v1/activity; filtered by status, paged by cursor. */

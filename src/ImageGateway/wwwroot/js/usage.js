@@ -1,5 +1,5 @@
 import { api } from './api.js';
-import { h, alertBox, pageHead, credits, when, duration, errorText } from './ui.js';
+import { h, alertBox, pageHead, credits, when, duration, errorText, stat } from './ui.js';
 import { spendCard } from './usage-spend.js';
 import { activityCard } from './usage-activity.js';
 
@@ -34,10 +34,6 @@ export async function loadStats(app, stats) {
     stat('Tier', h('span', { id: 'credits-tier', class: 'capitalize' }, c.tier.replace('_', ' ')), 'Sets your price multiplier and limits'),
     stat('Spent this month', h('span', { id: 'credits-spent' }, credits(c.monthly_spent)),
       cap ? h('div', {}, `of ${credits(cap)} monthly cap`, meter(used, 'Monthly cap used')) : 'No monthly cap on your plan'));
-}
-
-function stat(label, value, sub) {
-  return h('div', { class: 'stat' }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value), h('div', { class: 'sub' }, sub));
 }
 
 /** A used/limit bar. The width is set through the CSSOM: the console's CSP refuses style attributes. */
